@@ -1,0 +1,502 @@
+//! The HTTP client for Dintero's auth and wallets endpoints.
+//!
+//! One access token is cached per client and refreshed ahead of its expiry; concurrent
+//! callers wait on the same refresh instead of each fetching their own. A 401 on a call
+//! drops the token, fetches a new one, and retries that call once.
+
+use std::error::Error as _;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use giftpos_core::{CardToken, Pin, Secret};
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+use tracing::Instrument;
+
+use crate::clock::Clock;
+use crate::error::DinteroError;
+use crate::wire::{
+    AccountId, ActivateRequest, BatchRequest, BatchResponse, CaptureRequest, Card, CardList,
+    CreateCardRequest, ErrorBody, InfoRequest, TokenRequest, TokenResponse, Transaction,
+    TransactionList, TransactionRequest, VoidRequest,
+};
+
+/// Where and how to reach Dintero.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// `https://api.dintero.com`, or a sandbox's `http://127.0.0.1:PORT`.
+    pub api_base: String,
+    pub account_id: AccountId,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Limit for a whole request, answer included.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Sent as `Dintero-System-Name` / `Dintero-System-Version`.
+    pub system_name: String,
+    pub system_version: String,
+    /// Refresh the access token this long before it expires (at most half its life).
+    pub refresh_margin: Duration,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("api_base", &self.api_base)
+            .field("account_id", &self.account_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// Defaults for everything but where to go and who we are.
+    pub fn new(
+        api_base: impl Into<String>,
+        account_id: AccountId,
+        client_id: impl Into<String>,
+        client_secret: Secret,
+    ) -> ClientConfig {
+        ClientConfig {
+            api_base: api_base.into(),
+            account_id,
+            client_id: client_id.into(),
+            client_secret,
+            timeout: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(5),
+            system_name: "giftpos".into(),
+            system_version: env!("CARGO_PKG_VERSION").into(),
+            refresh_margin: Duration::from_secs(300),
+        }
+    }
+}
+
+struct CachedToken {
+    bearer: Arc<str>,
+    refresh_at: DateTime<Utc>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    cfg: ClientConfig,
+    base: String,
+    clock: Arc<dyn Clock>,
+    token: Mutex<Option<CachedToken>>,
+    token_fetches: AtomicU64,
+}
+
+/// A Dintero client. Cheap to clone; clones share the token cache.
+#[derive(Clone)]
+pub struct DinteroClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for DinteroClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DinteroClient")
+            .field("cfg", &self.inner.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DinteroClient {
+    /// Builds a client. Fails only if the TLS stack cannot be set up.
+    pub fn new(cfg: ClientConfig, clock: Arc<dyn Clock>) -> Result<DinteroClient, DinteroError> {
+        // reqwest is built without a bundled crypto provider; ring is ours.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut headers = HeaderMap::new();
+        let name = HeaderValue::from_str(&cfg.system_name)
+            .map_err(|_| DinteroError::Validation("system name is not a valid header".into()))?;
+        let version = HeaderValue::from_str(&cfg.system_version)
+            .map_err(|_| DinteroError::Validation("system version is not a valid header".into()))?;
+        headers.insert("Dintero-System-Name", name);
+        headers.insert("Dintero-System-Version", version);
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("giftpos/", env!("CARGO_PKG_VERSION")))
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.connect_timeout)
+            .build()
+            .map_err(|e| DinteroError::Tls(e.to_string()))?;
+        let base = cfg.api_base.trim_end_matches('/').to_string();
+        Ok(DinteroClient {
+            inner: Arc::new(Inner {
+                http,
+                cfg,
+                base,
+                clock,
+                token: Mutex::new(None),
+                token_fetches: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The configuration this client was built with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.cfg
+    }
+
+    /// How many access tokens this client has fetched (for tests and diagnostics).
+    pub fn token_fetches(&self) -> u64 {
+        self.inner.token_fetches.load(Ordering::Relaxed)
+    }
+
+    /// Makes sure a valid access token is at hand, fetching one if needed.
+    pub async fn ensure_token(&self) -> Result<(), DinteroError> {
+        self.bearer().await.map(|_| ())
+    }
+
+    async fn bearer(&self) -> Result<Arc<str>, DinteroError> {
+        let mut slot = self.inner.token.lock().await;
+        let now = self.inner.clock.now();
+        if let Some(t) = slot.as_ref()
+            && now < t.refresh_at
+        {
+            return Ok(t.bearer.clone());
+        }
+        let fresh = self.fetch_token().await?;
+        let bearer = fresh.bearer.clone();
+        *slot = Some(fresh);
+        Ok(bearer)
+    }
+
+    /// Drops the cached token if it is still the one that was refused.
+    async fn invalidate(&self, refused: &Arc<str>) {
+        let mut slot = self.inner.token.lock().await;
+        if slot
+            .as_ref()
+            .is_some_and(|t| Arc::ptr_eq(&t.bearer, refused))
+        {
+            *slot = None;
+        }
+    }
+
+    async fn fetch_token(&self) -> Result<CachedToken, DinteroError> {
+        let cfg = &self.inner.cfg;
+        let url = format!(
+            "{}/v1/accounts/{}/auth/token",
+            self.inner.base, cfg.account_id
+        );
+        let body = TokenRequest {
+            grant_type: "client_credentials".into(),
+            audience: format!("{}/v1/accounts/{}", self.inner.base, cfg.account_id),
+        };
+        let span = tracing::debug_span!("dintero.auth_token");
+        let started = Instant::now();
+        let resp = self
+            .inner
+            .http
+            .post(&url)
+            .basic_auth(&cfg.client_id, Some(cfg.client_secret.expose()))
+            .json(&body)
+            .send()
+            .instrument(span.clone())
+            .await
+            .map_err(classify)?;
+        self.inner.token_fetches.fetch_add(1, Ordering::Relaxed);
+        let status = resp.status().as_u16();
+        let result: Result<TokenResponse, DinteroError> = decode(resp).await;
+        span.in_scope(|| {
+            tracing::debug!(status, ms = started.elapsed().as_millis() as u64, "token");
+        });
+        let tok = result.map_err(|e| match e {
+            DinteroError::Unauthorized => DinteroError::InvalidClient,
+            other => other,
+        })?;
+        if tok.access_token.is_empty() {
+            return Err(DinteroError::MalformedBody("empty access_token".into()));
+        }
+        let life = Duration::from_secs(tok.expires_in);
+        let margin = cfg.refresh_margin.min(life / 2);
+        let ahead = chrono::Duration::from_std(life - margin).unwrap_or(chrono::Duration::zero());
+        Ok(CachedToken {
+            bearer: Arc::from(tok.access_token.as_str()),
+            refresh_at: self.inner.clock.now() + ahead,
+        })
+    }
+
+    /// Sends one wallets call. `op` names it in traces; `path` is below
+    /// `/v1/accounts/{aid}/wallets`.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, DinteroError> {
+        let url = format!(
+            "{}/v1/accounts/{}/wallets{}",
+            self.inner.base, self.inner.cfg.account_id, path
+        );
+        let span = tracing::debug_span!("dintero", op, status = tracing::field::Empty);
+        async {
+            let started = Instant::now();
+            let mut refreshed = false;
+            loop {
+                let bearer = self.bearer().await?;
+                let mut req = self
+                    .inner
+                    .http
+                    .request(method.clone(), &url)
+                    .bearer_auth(&*bearer);
+                if let Some(b) = &body {
+                    req = req
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(b.clone());
+                }
+                let resp = req.send().await.map_err(classify)?;
+                let status = resp.status().as_u16();
+                tracing::Span::current().record("status", status);
+                if status == 401 && !refreshed {
+                    tracing::debug!("access token refused; refreshing once");
+                    self.invalidate(&bearer).await;
+                    refreshed = true;
+                    continue;
+                }
+                let out = decode(resp).await;
+                tracing::debug!(
+                    ms = started.elapsed().as_millis() as u64,
+                    ok = out.is_ok(),
+                    "done"
+                );
+                return out;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn post<T: DeserializeOwned, B: Serialize>(
+        &self,
+        op: &'static str,
+        path: &str,
+        body: &B,
+    ) -> Result<T, DinteroError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| DinteroError::Validation(format!("request not encodable: {e}")))?;
+        self.call(op, Method::POST, path, Some(bytes)).await
+    }
+
+    /// `POST /cards/batch`: printed stock, inactive, tokens and PINs shown once.
+    pub async fn create_batch(&self, req: &BatchRequest) -> Result<BatchResponse, DinteroError> {
+        self.post("cards.batch", "/cards/batch", req).await
+    }
+
+    /// `POST /cards`: one card, active with an amount.
+    pub async fn create_card(&self, req: &CreateCardRequest) -> Result<Card, DinteroError> {
+        self.post("cards.create", "/cards", req).await
+    }
+
+    /// `POST /cards/{card_id}/activate`.
+    pub async fn activate(
+        &self,
+        card_id: &str,
+        req: &ActivateRequest,
+    ) -> Result<Card, DinteroError> {
+        let path = format!("/cards/{}/activate", segment(card_id));
+        self.post("cards.activate", &path, req).await
+    }
+
+    /// `POST /info`: a card by its printed token, with amounts when the PIN is given.
+    pub async fn info(&self, token: &CardToken, pin: Option<&Pin>) -> Result<Card, DinteroError> {
+        let req = InfoRequest {
+            token: token.expose().to_string(),
+            pin: pin.map(|p| p.expose().to_string()),
+        };
+        self.post("info", "/info", &req).await
+    }
+
+    /// `GET /cards/{card_id}`.
+    pub async fn card(&self, card_id: &str) -> Result<Card, DinteroError> {
+        let path = format!("/cards/{}", segment(card_id));
+        self.call("cards.get", Method::GET, &path, None).await
+    }
+
+    /// `GET /cards?limit=&starting_after=`.
+    pub async fn list_cards(
+        &self,
+        limit: u32,
+        starting_after: Option<&str>,
+    ) -> Result<CardList, DinteroError> {
+        let mut path = format!("/cards?limit={limit}");
+        if let Some(s) = starting_after {
+            path.push_str("&starting_after=");
+            path.push_str(&segment(s));
+        }
+        self.call("cards.list", Method::GET, &path, None).await
+    }
+
+    /// `POST /transactions`: a drawdown (optionally pending) or a fund.
+    pub async fn transaction(&self, req: &TransactionRequest) -> Result<Transaction, DinteroError> {
+        self.post("transactions.create", "/transactions", req).await
+    }
+
+    /// `POST /transactions/{id}/capture`.
+    pub async fn capture(
+        &self,
+        transaction_id: &str,
+        req: &CaptureRequest,
+    ) -> Result<Transaction, DinteroError> {
+        let path = format!("/transactions/{}/capture", segment(transaction_id));
+        self.post("transactions.capture", &path, req).await
+    }
+
+    /// `POST /transactions/{id}/void`.
+    pub async fn void(
+        &self,
+        transaction_id: &str,
+        req: &VoidRequest,
+    ) -> Result<Transaction, DinteroError> {
+        let path = format!("/transactions/{}/void", segment(transaction_id));
+        self.post("transactions.void", &path, req).await
+    }
+
+    /// `GET /cards/{card_id}/transactions`.
+    pub async fn card_transactions(&self, card_id: &str) -> Result<Vec<Transaction>, DinteroError> {
+        let path = format!("/cards/{}/transactions", segment(card_id));
+        let list: TransactionList = self
+            .call("cards.transactions", Method::GET, &path, None)
+            .await?;
+        Ok(list.into_vec())
+    }
+}
+
+/// Percent-encodes one path segment (RFC 3986 unreserved characters pass).
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// Reads an answer: the typed body on 2xx, the typed error otherwise.
+async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, DinteroError> {
+    let status = resp.status().as_u16();
+    let wait = retry_after(resp.headers());
+    let bytes = resp.bytes().await.map_err(classify)?;
+    if (200..300).contains(&status) {
+        return serde_json::from_slice(&bytes).map_err(|e| {
+            // serde's message can quote the body; say only where and what kind.
+            DinteroError::MalformedBody(format!(
+                "{:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        });
+    }
+    match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(b) => Err(DinteroError::from_api(
+            status,
+            &b.error.code,
+            &b.error.message,
+            wait,
+        )),
+        Err(_) => Err(DinteroError::from_api(status, "", "", wait)),
+    }
+}
+
+/// Sorts a transport failure into whether the request can have reached Dintero.
+fn classify(e: reqwest::Error) -> DinteroError {
+    if e.is_timeout() {
+        return DinteroError::Timeout;
+    }
+    let mut source = e.source();
+    let mut tls = None;
+    let mut refused = false;
+    let mut chain = Vec::new();
+    while let Some(s) = source {
+        chain.push(s.to_string());
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            refused = true;
+        }
+        if tls.is_none() {
+            tls = find_rustls(s);
+        }
+        source = s.source();
+    }
+    if let Some(t) = tls {
+        return DinteroError::Tls(t);
+    }
+    if refused {
+        return DinteroError::ConnectionRefused;
+    }
+    if e.is_connect() {
+        chain.dedup();
+        return DinteroError::Unreachable(chain.join(": "));
+    }
+    // The request went out (or may have): whatever happened, the answer is missing.
+    DinteroError::ConnectionLost
+}
+
+/// Finds a rustls error in `e`, looking inside `io::Error`s too: their `source()` skips
+/// the error they wrap, and the TLS stack wraps its errors in them, sometimes twice.
+fn find_rustls(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(r) = e.downcast_ref::<rustls::Error>() {
+        return Some(r.to_string());
+    }
+    if let Some(io) = e.downcast_ref::<std::io::Error>()
+        && let Some(inner) = io.get_ref()
+    {
+        return find_rustls(inner);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(segment("card-01"), "card-01");
+        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(segment("DINCARD:x"), "DINCARD%3Ax");
+    }
+
+    #[test]
+    fn retry_after_reads_seconds() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn config_debug_hides_the_secret() {
+        let c = ClientConfig::new(
+            "http://x",
+            AccountId::parse("T12345678").unwrap(),
+            "id",
+            Secret::new("s3cr3t"),
+        );
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+    }
+}

@@ -1,0 +1,246 @@
+//! Typed errors: one per error code we agreed on with the sandbox, plus the transport
+//! failures. Each knows whether a retry is safe.
+
+use std::time::Duration;
+
+use crate::wire::codes;
+
+/// Whether, and how, a failed request may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryAdvice {
+    /// The request was refused for a reason a retry will not change.
+    Never,
+    /// The request did not take effect; sending it again is safe.
+    Safe,
+    /// The request may have taken effect: retry only with the same `ref_id` (and an
+    /// activation only after reading the card).
+    SameRefIdOnly,
+}
+
+/// What went wrong talking to Dintero.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DinteroError {
+    #[error("the API client's id or secret was refused")]
+    InvalidClient,
+    #[error("the access token was refused, even after a refresh")]
+    Unauthorized,
+    #[error("the API client lacks the permission for this call")]
+    Forbidden,
+    #[error("Dintero refused the request as invalid: {0}")]
+    Validation(String),
+    #[error("the PIN is wrong")]
+    PinInvalid,
+    #[error("this card needs its PIN")]
+    PinRequired,
+    #[error("too many wrong PINs: the card is locked for a while")]
+    PinLocked { retry_after: Option<Duration> },
+    #[error("the card has too little money for this")]
+    InsufficientFunds,
+    #[error("the card is not activated")]
+    CardInactive,
+    #[error("the card has expired")]
+    CardExpired,
+    #[error("the card is not valid yet")]
+    CardNotYetActive,
+    #[error("the card is already active")]
+    CardAlreadyActive,
+    #[error("a card with this id exists already")]
+    CardExists,
+    #[error("no card has this number")]
+    TokenNotFound,
+    #[error("the card does not exist")]
+    CardNotFound,
+    #[error("the transaction does not exist")]
+    TransactionNotFound,
+    #[error("the transaction is no longer pending")]
+    TransactionNotPending,
+    #[error("the capture is larger than the pending amount")]
+    CaptureExceedsPending,
+    #[error("the currency does not match the card's")]
+    CurrencyMismatch,
+    #[error("this operation id was used before with other details")]
+    RefIdConflict,
+    #[error("the resource was not found")]
+    NotFound,
+    #[error("Dintero is rate limiting this terminal")]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("Dintero had an internal error (HTTP {status})")]
+    Server { status: u16 },
+    #[error("Dintero answered HTTP {status} with code '{code}'")]
+    OtherApi { status: u16, code: String },
+    #[error("no answer from Dintero in time")]
+    Timeout,
+    #[error("Dintero's address refused the connection")]
+    ConnectionRefused,
+    #[error("Dintero could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the connection broke before Dintero's answer arrived")]
+    ConnectionLost,
+    #[error("the secure connection to Dintero failed: {0}")]
+    Tls(String),
+    #[error("Dintero's answer could not be read: {0}")]
+    MalformedBody(String),
+}
+
+impl DinteroError {
+    /// Maps an HTTP error answer to its typed error.
+    pub fn from_api(status: u16, code: &str, message: &str, retry_after: Option<Duration>) -> Self {
+        match code {
+            codes::INVALID_CLIENT => DinteroError::InvalidClient,
+            codes::UNAUTHORIZED => DinteroError::Unauthorized,
+            codes::FORBIDDEN => DinteroError::Forbidden,
+            codes::VALIDATION => DinteroError::Validation(message.chars().take(200).collect()),
+            codes::PIN_INVALID => DinteroError::PinInvalid,
+            codes::PIN_REQUIRED => DinteroError::PinRequired,
+            codes::PIN_LOCKED => DinteroError::PinLocked { retry_after },
+            codes::INSUFFICIENT_FUNDS => DinteroError::InsufficientFunds,
+            codes::CARD_INACTIVE => DinteroError::CardInactive,
+            codes::CARD_EXPIRED => DinteroError::CardExpired,
+            codes::CARD_NOT_YET_ACTIVE => DinteroError::CardNotYetActive,
+            codes::CARD_ALREADY_ACTIVE => DinteroError::CardAlreadyActive,
+            codes::CARD_EXISTS => DinteroError::CardExists,
+            codes::TOKEN_NOT_FOUND => DinteroError::TokenNotFound,
+            codes::CARD_NOT_FOUND => DinteroError::CardNotFound,
+            codes::TRANSACTION_NOT_FOUND => DinteroError::TransactionNotFound,
+            codes::TRANSACTION_NOT_PENDING => DinteroError::TransactionNotPending,
+            codes::CAPTURE_EXCEEDS_PENDING => DinteroError::CaptureExceedsPending,
+            codes::CURRENCY_MISMATCH => DinteroError::CurrencyMismatch,
+            codes::REF_ID_CONFLICT => DinteroError::RefIdConflict,
+            codes::NOT_FOUND => DinteroError::NotFound,
+            codes::RATE_LIMITED => DinteroError::RateLimited { retry_after },
+            _ => match status {
+                401 => DinteroError::Unauthorized,
+                403 => DinteroError::Forbidden,
+                404 => DinteroError::NotFound,
+                429 => DinteroError::RateLimited { retry_after },
+                500..=599 => DinteroError::Server { status },
+                _ => DinteroError::OtherApi {
+                    status,
+                    code: code.chars().take(64).collect(),
+                },
+            },
+        }
+    }
+
+    /// Whether sending the same request again is safe.
+    pub fn retry_advice(&self) -> RetryAdvice {
+        use DinteroError::*;
+        match self {
+            // Nothing was acted on.
+            ConnectionRefused | Unreachable(_) | RateLimited { .. } => RetryAdvice::Safe,
+            // Sent, and perhaps acted on: the answer is what we lack.
+            Timeout | ConnectionLost | Server { .. } | MalformedBody(_) => {
+                RetryAdvice::SameRefIdOnly
+            }
+            _ => RetryAdvice::Never,
+        }
+    }
+
+    /// Whether the failure is the network's or the server's (the terminal should treat
+    /// itself as offline and try later), as opposed to an answer about this request.
+    pub fn is_transient(&self) -> bool {
+        self.retry_advice() != RetryAdvice::Never
+    }
+
+    /// How long the server asked us to wait, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            DinteroError::RateLimited { retry_after } | DinteroError::PinLocked { retry_after } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
+    /// A stable code for this error, for the CLI's JSON and the UI.
+    pub fn code(&self) -> &'static str {
+        use DinteroError::*;
+        match self {
+            InvalidClient => "invalid_client",
+            Unauthorized => "unauthorized",
+            Forbidden => "forbidden",
+            Validation(_) => "validation",
+            PinInvalid => "pin_invalid",
+            PinRequired => "pin_required",
+            PinLocked { .. } => "pin_locked",
+            InsufficientFunds => "insufficient_funds",
+            CardInactive => "card_inactive",
+            CardExpired => "card_expired",
+            CardNotYetActive => "card_not_yet_active",
+            CardAlreadyActive => "card_already_active",
+            CardExists => "card_exists",
+            TokenNotFound => "card_unknown",
+            CardNotFound => "card_not_found",
+            TransactionNotFound => "transaction_not_found",
+            TransactionNotPending => "transaction_not_pending",
+            CaptureExceedsPending => "capture_exceeds_pending",
+            CurrencyMismatch => "currency_mismatch",
+            RefIdConflict => "ref_id_conflict",
+            NotFound => "not_found",
+            RateLimited { .. } => "rate_limited",
+            Server { .. } => "server_error",
+            OtherApi { .. } => "api_error",
+            Timeout => "timeout",
+            ConnectionRefused => "connection_refused",
+            Unreachable(_) => "unreachable",
+            ConnectionLost => "connection_lost",
+            Tls(_) => "tls",
+            MalformedBody(_) => "malformed_answer",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_agreed_code_maps_to_its_own_error() {
+        let mut seen = std::collections::HashSet::new();
+        for (code, status) in codes::ALL {
+            let e = DinteroError::from_api(*status, code, "m", None);
+            assert!(
+                !matches!(e, DinteroError::OtherApi { .. }),
+                "{code} unmapped"
+            );
+            assert!(seen.insert(e.code()), "{code} maps to a code used twice");
+        }
+    }
+
+    #[test]
+    fn unknown_codes_fall_back_on_the_status() {
+        assert_eq!(
+            DinteroError::from_api(503, "X", "", None),
+            DinteroError::Server { status: 503 }
+        );
+        assert_eq!(
+            DinteroError::from_api(418, "TEAPOT", "", None),
+            DinteroError::OtherApi {
+                status: 418,
+                code: "TEAPOT".into()
+            }
+        );
+    }
+
+    #[test]
+    fn retry_advice_separates_unknown_outcomes() {
+        assert_eq!(
+            DinteroError::ConnectionRefused.retry_advice(),
+            RetryAdvice::Safe
+        );
+        assert_eq!(
+            DinteroError::Timeout.retry_advice(),
+            RetryAdvice::SameRefIdOnly
+        );
+        assert_eq!(
+            DinteroError::Server { status: 502 }.retry_advice(),
+            RetryAdvice::SameRefIdOnly
+        );
+        assert_eq!(
+            DinteroError::InsufficientFunds.retry_advice(),
+            RetryAdvice::Never
+        );
+        assert!(!DinteroError::PinInvalid.is_transient());
+    }
+}

@@ -1,0 +1,18 @@
+//! The Dintero client for gift-card terminals: auth (client credentials) and the wallets
+//! endpoints the terminal uses, with typed errors that say whether a retry is safe.
+//!
+//! [`wire`] holds the JSON shapes and the error codes we agreed on where Dintero is
+//! silent; the sandbox (`giftpos-sandbox`) serves the same types, so the protocol is
+//! written down once.
+//!
+//! Nothing here logs a PIN, a full card token, an access token or the client secret:
+//! spans carry the operation name and HTTP status only.
+
+pub mod client;
+pub mod clock;
+pub mod error;
+pub mod wire;
+
+pub use client::{ClientConfig, DinteroClient};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{DinteroError, RetryAdvice};

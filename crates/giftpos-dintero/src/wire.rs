@@ -1,0 +1,596 @@
+//! Dintero's JSON shapes for auth and wallets, and the error codes we decided on where
+//! Dintero documents none.
+//!
+//! The client and the sandbox both use these types, so the protocol is written down in
+//! exactly one place. Unknown fields are ignored on parsing; unknown enum values are kept
+//! (`CardStatus::Other`, `TransactionType::Other`) instead of failing.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use giftpos_core::{CardStatus, TokenFormat};
+use serde::{Deserialize, Serialize};
+
+/// Free-form metadata as Dintero stores it.
+pub type Metadata = BTreeMap<String, serde_json::Value>;
+
+/// The metadata key activation records the paying transaction under (Dintero's
+/// recommendation).
+pub const META_TRANSACTION_ID: &str = "dintero_transaction_id";
+/// The metadata key carrying the terminal's own operation id, used to reconcile a lost
+/// activation answer.
+pub const META_OPERATION_ID: &str = "giftpos_operation_id";
+/// The metadata key naming the terminal that sent an operation.
+pub const META_TERMINAL_ID: &str = "giftpos_terminal_id";
+
+/// Error codes in `{"error":{"code":…}}`. Dintero publishes no wallet-specific codes;
+/// these are our decisions (see `docs/dintero-decisions.md`), shared by the client and
+/// the sandbox. Each pairs with one HTTP status in [`codes::status_of`].
+pub mod codes {
+    pub const INVALID_CLIENT: &str = "INVALID_CLIENT";
+    pub const UNAUTHORIZED: &str = "UNAUTHORIZED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const VALIDATION: &str = "VALIDATION_ERROR";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const SERVER_ERROR: &str = "SERVER_ERROR";
+    pub const PIN_INVALID: &str = "WALLET_PIN_INVALID";
+    pub const PIN_REQUIRED: &str = "WALLET_PIN_REQUIRED";
+    pub const PIN_LOCKED: &str = "WALLET_PIN_LOCKED";
+    pub const INSUFFICIENT_FUNDS: &str = "WALLET_INSUFFICIENT_FUNDS";
+    pub const CARD_INACTIVE: &str = "WALLET_CARD_INACTIVE";
+    pub const CARD_EXPIRED: &str = "WALLET_CARD_EXPIRED";
+    pub const CARD_NOT_YET_ACTIVE: &str = "WALLET_CARD_NOT_YET_ACTIVE";
+    pub const CARD_ALREADY_ACTIVE: &str = "WALLET_CARD_ALREADY_ACTIVE";
+    pub const CARD_EXISTS: &str = "WALLET_CARD_EXISTS";
+    pub const TOKEN_NOT_FOUND: &str = "WALLET_TOKEN_NOT_FOUND";
+    pub const CARD_NOT_FOUND: &str = "WALLET_CARD_NOT_FOUND";
+    pub const TRANSACTION_NOT_FOUND: &str = "WALLET_TRANSACTION_NOT_FOUND";
+    pub const TRANSACTION_NOT_PENDING: &str = "WALLET_TRANSACTION_NOT_PENDING";
+    pub const CAPTURE_EXCEEDS_PENDING: &str = "WALLET_CAPTURE_EXCEEDS_PENDING";
+    pub const CURRENCY_MISMATCH: &str = "WALLET_CURRENCY_MISMATCH";
+    pub const REF_ID_CONFLICT: &str = "WALLET_REF_ID_CONFLICT";
+
+    /// Every code with the HTTP status it is sent with.
+    pub const ALL: &[(&str, u16)] = &[
+        (INVALID_CLIENT, 401),
+        (UNAUTHORIZED, 401),
+        (FORBIDDEN, 403),
+        (VALIDATION, 400),
+        (NOT_FOUND, 404),
+        (RATE_LIMITED, 429),
+        (SERVER_ERROR, 500),
+        (PIN_INVALID, 403),
+        (PIN_REQUIRED, 403),
+        (PIN_LOCKED, 423),
+        (INSUFFICIENT_FUNDS, 422),
+        (CARD_INACTIVE, 422),
+        (CARD_EXPIRED, 422),
+        (CARD_NOT_YET_ACTIVE, 422),
+        (CARD_ALREADY_ACTIVE, 409),
+        (CARD_EXISTS, 409),
+        (TOKEN_NOT_FOUND, 404),
+        (CARD_NOT_FOUND, 404),
+        (TRANSACTION_NOT_FOUND, 404),
+        (TRANSACTION_NOT_PENDING, 409),
+        (CAPTURE_EXCEEDS_PENDING, 422),
+        (CURRENCY_MISMATCH, 422),
+        (REF_ID_CONFLICT, 409),
+    ];
+
+    /// The HTTP status a code is sent with.
+    pub fn status_of(code: &str) -> u16 {
+        ALL.iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, s)| *s)
+            .unwrap_or(400)
+    }
+}
+
+/// `{"error":{"code":"…","message":"…"}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: &str, message: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message: message.into(),
+            },
+        }
+    }
+}
+
+/// An account id: `T` + 8 digits (test) or `P` + 8 digits (production).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn parse(s: &str) -> Result<AccountId, String> {
+        let b = s.as_bytes();
+        if b.len() == 9 && (b[0] == b'T' || b[0] == b'P') && b[1..].iter().all(u8::is_ascii_digit) {
+            Ok(AccountId(s.to_string()))
+        } else {
+            Err(format!(
+                "'{s}' is not a Dintero account id (expected T or P followed by 8 digits, e.g. T12345678)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is a test-environment account.
+    pub fn is_test(&self) -> bool {
+        self.0.starts_with('T')
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        AccountId::parse(&s)
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(a: AccountId) -> String {
+        a.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenRequest {
+    pub grant_type: String,
+    pub audience: String,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(default)]
+    pub token_type: String,
+    pub expires_in: u64,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// A value Dintero shows once (a token or a PIN) with its optional Code 128 image.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct ShownOnce {
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub barcode_128: Option<String>,
+}
+
+impl fmt::Debug for ShownOnce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ShownOnce(<redacted>)")
+    }
+}
+
+/// `pin` on a card: its format, and its value where Dintero shows it once.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PinField {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<TokenFormat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<ShownOnce>,
+}
+
+/// `card_token` on a created card: the token shown once.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CardTokenField {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<TokenFormat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<ShownOnce>,
+}
+
+/// One of a card's tokens as a card shows it (masked).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TokenInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub masked_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<TokenFormat>,
+}
+
+/// A card. Amounts are minor units; on `/info` without a PIN for a card that has one,
+/// the amounts are absent (our decision: a token alone does not reveal the balance).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Card {
+    #[serde(default)]
+    pub id: String,
+    pub card_id: String,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub card_type: Option<String>,
+    pub status: CardStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub originated_by: Option<String>,
+    #[serde(default)]
+    pub metadata: Metadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_balance: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_available: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_funds: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_drawdown: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_pending: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_reserved: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_from: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<PinField>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<TokenInfo>,
+    /// Present only in the answer that created the card (shown once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_token: Option<CardTokenField>,
+}
+
+/// `POST /cards/batch`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchRequest {
+    pub cards: Vec<BatchCard>,
+    #[serde(default)]
+    pub options: BatchOptions,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchCard {
+    pub card_id: String,
+    #[serde(rename = "type", default = "gift_card")]
+    pub card_type: String,
+}
+
+fn gift_card() -> String {
+    "gift_card".into()
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BatchOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<FormatOption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_token: Option<FormatOption>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FormatOption {
+    pub format: TokenFormat,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchResponse {
+    pub cards: Vec<Card>,
+}
+
+/// `POST /cards`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateCardRequest {
+    pub card_id: String,
+    pub amount: i64,
+    pub currency: String,
+    #[serde(rename = "type", default = "gift_card")]
+    pub card_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub metadata: Metadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_from: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<BatchOptions>,
+}
+
+/// `POST /cards/{card_id}/activate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivateRequest {
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub originated_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_from: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub metadata: Metadata,
+}
+
+/// `POST /info`: look a card up by its printed token.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct InfoRequest {
+    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+}
+
+impl fmt::Debug for InfoRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InfoRequest(<redacted>)")
+    }
+}
+
+/// A transaction's type. Unknown values are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TransactionType {
+    Drawdown,
+    PendingCapture,
+    Voided,
+    Fund,
+    Other(String),
+}
+
+impl TransactionType {
+    pub fn as_str(&self) -> &str {
+        match self {
+            TransactionType::Drawdown => "drawdown",
+            TransactionType::PendingCapture => "pending_capture",
+            TransactionType::Voided => "voided",
+            TransactionType::Fund => "fund",
+            TransactionType::Other(s) => s,
+        }
+    }
+
+    pub fn parse(s: &str) -> TransactionType {
+        match s {
+            "drawdown" => TransactionType::Drawdown,
+            "pending_capture" => TransactionType::PendingCapture,
+            "voided" => TransactionType::Voided,
+            "fund" => TransactionType::Fund,
+            o => TransactionType::Other(o.to_string()),
+        }
+    }
+}
+
+impl Serialize for TransactionType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TransactionType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(TransactionType::parse(&String::deserialize(d)?))
+    }
+}
+
+/// What `POST /transactions` asks for: spend (`drawdown`) or load (`fund`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionKind {
+    Drawdown,
+    Fund,
+}
+
+/// `POST /transactions`. Exactly one of `token` and `card_id`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransactionRequest {
+    pub ref_id: String,
+    pub amount: i64,
+    pub currency: String,
+    #[serde(rename = "type")]
+    pub kind: TransactionKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    #[serde(default)]
+    pub metadata: Metadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub originated_by: Option<String>,
+}
+
+impl fmt::Debug for TransactionRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransactionRequest")
+            .field("ref_id", &self.ref_id)
+            .field("amount", &self.amount)
+            .field("currency", &self.currency)
+            .field("kind", &self.kind)
+            .field("card_id", &self.card_id)
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /transactions/{id}/capture`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaptureRequest {
+    pub ref_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<i64>,
+    #[serde(default)]
+    pub metadata: Metadata,
+}
+
+/// `POST /transactions/{id}/void`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoidRequest {
+    pub ref_id: String,
+    #[serde(default)]
+    pub metadata: Metadata,
+}
+
+/// A transaction.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Transaction {
+    pub id: String,
+    #[serde(default)]
+    pub ref_id: String,
+    pub amount: i64,
+    pub currency: String,
+    #[serde(rename = "type")]
+    pub kind: TransactionType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    pub metadata: Metadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub originated_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// The card the transaction belongs to (not in Dintero's field list; our sandbox
+    /// sends it, the client does not rely on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_id: Option<String>,
+}
+
+/// `GET /cards`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CardList {
+    pub cards: Vec<Card>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starting_after: Option<String>,
+}
+
+/// `GET /cards/{card_id}/transactions`: Dintero does not document the envelope, so the
+/// client accepts both a bare array and `{"transactions": […]}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TransactionList {
+    Wrapped { transactions: Vec<Transaction> },
+    Bare(Vec<Transaction>),
+}
+
+impl TransactionList {
+    pub fn into_vec(self) -> Vec<Transaction> {
+        match self {
+            TransactionList::Wrapped { transactions } | TransactionList::Bare(transactions) => {
+                transactions
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_and_values_do_not_fail() {
+        let j = r#"{"card_id":"c1","status":"frozen","brand_new_field":{"x":1},
+                    "amount_available":500,"tokens":[{"masked_code":"****1001","extra":true}]}"#;
+        let c: Card = serde_json::from_str(j).unwrap();
+        assert_eq!(c.status, CardStatus::Other("frozen".into()));
+        assert_eq!(c.amount_available, Some(500));
+        let t: Transaction = serde_json::from_str(
+            r#"{"id":"t","amount":1,"currency":"NOK","type":"chargeback","new":1}"#,
+        )
+        .unwrap();
+        assert_eq!(t.kind, TransactionType::Other("chargeback".into()));
+    }
+
+    #[test]
+    fn every_code_has_a_client_error_status() {
+        for (code, status) in codes::ALL {
+            assert_eq!(codes::status_of(code), *status);
+            assert!((400..600).contains(status), "{code}");
+        }
+    }
+
+    #[test]
+    fn account_ids_are_checked() {
+        assert!(AccountId::parse("T12345678").unwrap().is_test());
+        assert!(!AccountId::parse("P00000001").unwrap().is_test());
+        for bad in ["X12345678", "T1234567", "T123456789", "t12345678", ""] {
+            assert!(AccountId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let r = TransactionRequest {
+            ref_id: "r".into(),
+            amount: 1,
+            currency: "NOK".into(),
+            kind: TransactionKind::Drawdown,
+            token: Some("9578000000001001".into()),
+            card_id: None,
+            pending: Some(true),
+            pin: Some("4321".into()),
+            metadata: Metadata::new(),
+            originated_by: None,
+        };
+        let d = format!("{r:?}");
+        assert!(!d.contains("9578000000001001") && !d.contains("4321"));
+        let i = InfoRequest {
+            token: "9578000000001001".into(),
+            pin: Some("4321".into()),
+        };
+        assert!(!format!("{i:?}").contains("4321"));
+    }
+
+    #[test]
+    fn transaction_lists_accept_both_envelopes() {
+        let t = r#"{"id":"t","amount":1,"currency":"NOK","type":"fund"}"#;
+        let a: TransactionList = serde_json::from_str(&format!("[{t}]")).unwrap();
+        let b: TransactionList =
+            serde_json::from_str(&format!(r#"{{"transactions":[{t}]}}"#)).unwrap();
+        assert_eq!(a.into_vec().len(), 1);
+        assert_eq!(b.into_vec().len(), 1);
+    }
+}

@@ -1,0 +1,532 @@
+//! The HTTP side: routes in Dintero's shape, bearer-token checks, fault injection, and an
+//! accept loop that can really drop a connection (so a "lost answer" is lost on the wire,
+//! not simulated in the client).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use giftpos_dintero::Clock;
+use giftpos_dintero::wire::{
+    ActivateRequest, BatchRequest, BatchResponse, CaptureRequest, CreateCardRequest, ErrorBody,
+    InfoRequest, TokenRequest, TokenResponse, TransactionRequest, VoidRequest, codes,
+};
+use hyper_util::rt::TokioIo;
+use rand::Rng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+use crate::SandboxConfig;
+use crate::faults::{FaultKind, Faults};
+use crate::store::{ApiError, ApiResult, Store};
+
+/// Closes the connection a request arrived on, without an answer.
+#[derive(Clone)]
+pub(crate) struct ConnKill(Arc<Notify>);
+
+/// Counters for tests and the admin view.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub tokens_issued: AtomicU64,
+    pub requests: AtomicU64,
+    pub faults: AtomicU64,
+}
+
+/// What the admin endpoint and the handle report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsView {
+    pub tokens_issued: u64,
+    pub requests: u64,
+    pub faults: u64,
+    pub transactions: u64,
+}
+
+pub(crate) struct Shared {
+    pub store: Mutex<Store>,
+    pub faults: Mutex<Faults>,
+    pub tokens: Mutex<HashMap<String, DateTime<Utc>>>,
+    pub cfg: SandboxConfig,
+    pub clock: Arc<dyn Clock>,
+    pub state_file: Option<PathBuf>,
+    pub stats: Stats,
+    pub rng: Mutex<StdRng>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    pub fn stats(&self) -> StatsView {
+        StatsView {
+            tokens_issued: self.stats.tokens_issued.load(Ordering::Relaxed),
+            requests: self.stats.requests.load(Ordering::Relaxed),
+            faults: self.stats.faults.load(Ordering::Relaxed),
+            transactions: lock(&self.store).transaction_count() as u64,
+        }
+    }
+
+    /// Runs a change on the store, persisting it before the answer leaves (so a dropped
+    /// answer never loses what was done).
+    fn mutate<T: Serialize>(
+        &self,
+        f: impl FnOnce(&mut Store, DateTime<Utc>, &mut StdRng) -> ApiResult<T>,
+    ) -> Response {
+        let now = self.clock.now();
+        let mut store = lock(&self.store);
+        let out = {
+            let mut rng = lock(&self.rng);
+            f(&mut store, now, &mut rng)
+        };
+        if let Err(e) = persist(&store, self.state_file.as_deref()) {
+            tracing::error!(error = %e, "sandbox state could not be saved");
+            return error_response(&ApiError::new(codes::SERVER_ERROR, "state not saved"));
+        }
+        respond(out)
+    }
+
+    fn read<T: Serialize>(&self, f: impl FnOnce(&Store) -> ApiResult<T>) -> Response {
+        respond(f(&lock(&self.store)))
+    }
+}
+
+/// Writes the store atomically: a temporary file, fsync, rename.
+pub(crate) fn persist(store: &Store, path: Option<&std::path::Path>) -> std::io::Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let tmp = path.with_extension("tmp");
+    let bytes = serde_json::to_vec(store).map_err(std::io::Error::other)?;
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+fn respond<T: Serialize>(r: ApiResult<T>) -> Response {
+    match r {
+        Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+fn error_response(e: &ApiError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = (
+        status,
+        axum::Json(ErrorBody::new(e.code, e.message.clone())),
+    )
+        .into_response();
+    if let Some(s) = e.retry_after_secs
+        && let Ok(v) = HeaderValue::from_str(&s.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(codes::VALIDATION, format!("request body: {e}")))
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let wallets = Router::new()
+        .route("/cards/batch", post(create_batch))
+        .route("/cards", post(create_card).get(list_cards))
+        .route("/cards/{card_id}", get(get_card))
+        .route("/cards/{card_id}/activate", post(activate))
+        .route("/cards/{card_id}/transactions", get(card_transactions))
+        .route("/info", post(info))
+        .route("/transactions", post(transaction))
+        .route("/transactions/{id}/capture", post(capture))
+        .route("/transactions/{id}/void", post(void))
+        .route_layer(middleware::from_fn_with_state(shared.clone(), bearer_auth));
+    let api = Router::new()
+        .route("/auth/token", post(token))
+        .nest("/wallets", wallets)
+        .route_layer(middleware::from_fn_with_state(shared.clone(), account));
+    let dintero =
+        Router::new()
+            .nest("/v1/accounts/{aid}", api)
+            .layer(middleware::from_fn_with_state(
+                shared.clone(),
+                inject_faults,
+            ));
+    Router::new()
+        .merge(dintero)
+        .route("/_sandbox/health", get(|| async { "ok" }))
+        .route("/_sandbox/faults", get(get_faults).put(put_faults))
+        .route("/_sandbox/stats", get(stats))
+        .route("/_sandbox/revoke-tokens", post(revoke_tokens))
+        .route("/_sandbox/cards/{card_id}", get(snapshot))
+        .fallback(|| async { error_response(&ApiError::new(codes::NOT_FOUND, "no such endpoint")) })
+        .with_state(shared)
+}
+
+/// Serves `router` on `listener` until `shutdown` says so, then drops every connection.
+pub(crate) async fn serve(listener: TcpListener, app: Router, mut shutdown: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                conns.spawn(serve_connection(stream, app));
+            }
+            _ = shutdown.changed() => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    conns.abort_all();
+    while conns.join_next().await.is_some() {}
+}
+
+async fn serve_connection(stream: tokio::net::TcpStream, app: Router) {
+    let kill = Arc::new(Notify::new());
+    let conn_kill = ConnKill(kill.clone());
+    let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let mut req = req.map(Body::new);
+        req.extensions_mut().insert(conn_kill.clone());
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(app.oneshot(req).await.unwrap_or_else(|e| match e {})) }
+    });
+    let conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+    tokio::select! {
+        _ = conn => {}
+        // Dropping the connection closes the socket with no answer.
+        _ = kill.notified() => {}
+    }
+}
+
+async fn inject_faults(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let (latency, fault) = {
+        let roll: u8 = lock(&s.rng).random_range(0..100);
+        let mut f = lock(&s.faults);
+        (f.latency_ms, f.pick(req.uri().path(), roll))
+    };
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let Some(fault) = fault else {
+        return next.run(req).await;
+    };
+    s.stats.faults.fetch_add(1, Ordering::Relaxed);
+    let kill = req.extensions().get::<ConnKill>().cloned();
+    match fault {
+        FaultKind::DropBefore => hang_up(kill).await,
+        FaultKind::DropAfter => {
+            let resp = next.run(req).await;
+            drop(resp);
+            hang_up(kill).await
+        }
+        FaultKind::ServerError { status } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            (
+                status,
+                axum::Json(ErrorBody::new(codes::SERVER_ERROR, "injected server error")),
+            )
+                .into_response()
+        }
+        FaultKind::RateLimit { retry_after_secs } => {
+            let mut e = ApiError::new(codes::RATE_LIMITED, "injected rate limit");
+            e.retry_after_secs = Some(retry_after_secs);
+            error_response(&e)
+        }
+        FaultKind::Malformed => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"card_id\": 42, \"status\": [",
+        )
+            .into_response(),
+    }
+}
+
+async fn hang_up(kill: Option<ConnKill>) -> Response {
+    match kill {
+        Some(k) => {
+            k.0.notify_one();
+            std::future::pending().await
+        }
+        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+async fn account(
+    State(s): State<Arc<Shared>>,
+    Path(params): Path<HashMap<String, String>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    s.stats.requests.fetch_add(1, Ordering::Relaxed);
+    if params.get("aid").map(String::as_str) != Some(s.cfg.account_id.as_str()) {
+        return error_response(&ApiError::new(codes::FORBIDDEN, "unknown account"));
+    }
+    next.run(req).await
+}
+
+async fn bearer_auth(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    req: Request,
+    next: Next,
+) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let valid = bearer.is_some_and(|b| {
+        lock(&s.tokens)
+            .get(b)
+            .is_some_and(|exp| *exp > s.clock.now())
+    });
+    if !valid {
+        return error_response(&ApiError::new(
+            codes::UNAUTHORIZED,
+            "missing, unknown or expired access token",
+        ));
+    }
+    next.run(req).await
+}
+
+async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64_decode(b.trim()))
+        .and_then(|b| String::from_utf8(b).ok());
+    let ok = basic
+        .as_deref()
+        .and_then(|b| b.split_once(':'))
+        .is_some_and(|(id, secret)| {
+            id == s.cfg.client_id && secret == s.cfg.client_secret.expose()
+        });
+    if !ok {
+        return error_response(&ApiError::new(
+            codes::INVALID_CLIENT,
+            "invalid client credentials",
+        ));
+    }
+    let req: TokenRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(e) => return error_response(&e),
+    };
+    let audience_ok = req
+        .audience
+        .ends_with(&format!("/v1/accounts/{}", s.cfg.account_id));
+    if req.grant_type != "client_credentials" || !audience_ok {
+        return error_response(&ApiError::new(
+            codes::VALIDATION,
+            "grant_type must be client_credentials and audience the account's URL",
+        ));
+    }
+    let value: String = {
+        let mut rng = lock(&s.rng);
+        (0..40)
+            .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)]))
+            .collect()
+    };
+    let exp = s.clock.now() + chrono::Duration::seconds(s.cfg.token_ttl_secs as i64);
+    lock(&s.tokens).insert(value.clone(), exp);
+    s.stats.tokens_issued.fetch_add(1, Ordering::Relaxed);
+    axum::Json(TokenResponse {
+        access_token: value,
+        token_type: "Bearer".into(),
+        expires_in: s.cfg.token_ttl_secs,
+    })
+    .into_response()
+}
+
+/// Standard base64 (RFC 4648) decoding for the Basic auth header.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes = s.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= val(*c)? << (18 - 6 * i);
+        }
+        let take = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        out.extend_from_slice(&n.to_be_bytes()[1..1 + take]);
+    }
+    Some(out)
+}
+
+async fn create_batch(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<BatchRequest>(&body) {
+        Ok(req) => s.mutate(|st, now, rng| {
+            st.create_batch(now, &req, rng)
+                .map(|cards| BatchResponse { cards })
+        }),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn create_card(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<CreateCardRequest>(&body) {
+        Ok(req) => s.mutate(|st, now, rng| st.create_card(now, &req, rng)),
+        Err(e) => error_response(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<usize>,
+    starting_after: Option<String>,
+}
+
+async fn list_cards(State(s): State<Arc<Shared>>, Query(q): Query<ListQuery>) -> Response {
+    s.read(|st| st.list(q.limit.unwrap_or(100), q.starting_after.as_deref()))
+}
+
+async fn get_card(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    let id = p.get("card_id").cloned().unwrap_or_default();
+    s.read(|st| st.card(&id))
+}
+
+async fn card_transactions(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    let id = p.get("card_id").cloned().unwrap_or_default();
+    s.read(|st| {
+        st.card_transactions(&id)
+            .map(|transactions| serde_json::json!({ "transactions": transactions }))
+    })
+}
+
+async fn activate(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let id = p.get("card_id").cloned().unwrap_or_default();
+    match parse::<ActivateRequest>(&body) {
+        Ok(req) => s.mutate(|st, now, _| st.activate(now, &id, &req)),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn info(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<InfoRequest>(&body) {
+        // A wrong PIN changes state (the failure count), so this is a mutation.
+        Ok(req) => s.mutate(|st, now, _| st.info(now, &req.token, req.pin.as_deref())),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn transaction(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<TransactionRequest>(&body) {
+        Ok(req) => s.mutate(|st, now, _| st.transaction(now, &req)),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn capture(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let id = p.get("id").cloned().unwrap_or_default();
+    match parse::<CaptureRequest>(&body) {
+        Ok(req) => s.mutate(|st, now, _| st.capture(now, &id, &req)),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn void(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let id = p.get("id").cloned().unwrap_or_default();
+    match parse::<VoidRequest>(&body) {
+        Ok(req) => s.mutate(|st, now, _| st.void(now, &id, &req)),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn get_faults(State(s): State<Arc<Shared>>) -> Response {
+    axum::Json(lock(&s.faults).clone()).into_response()
+}
+
+async fn put_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<Faults>(&body) {
+        Ok(f) => {
+            *lock(&s.faults) = f.clone();
+            axum::Json(f).into_response()
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn stats(State(s): State<Arc<Shared>>) -> Response {
+    axum::Json(s.stats()).into_response()
+}
+
+async fn revoke_tokens(State(s): State<Arc<Shared>>) -> Response {
+    lock(&s.tokens).clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn snapshot(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    let id = p.get("card_id").cloned().unwrap_or_default();
+    s.read(|st| {
+        st.snapshot(&id)
+            .ok_or_else(|| ApiError::new(codes::CARD_NOT_FOUND, "no such card"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64_decode;
+
+    #[test]
+    fn base64_decodes_basic_credentials() {
+        assert_eq!(base64_decode("dXNlcjpwYXNz").unwrap(), b"user:pass");
+        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+        assert_eq!(base64_decode("YWI=").unwrap(), b"ab");
+        assert!(base64_decode("####").is_none());
+    }
+}
