@@ -1,1 +1,491 @@
-fn main() {}
+//! `giftpos`: the command line for IT, scripts and support. Every command calls the same
+//! application API as the terminal app (`giftpos_app::Terminal`); `--json` prints one
+//! JSON object on stdout; the exit code says what happened (see `README.md`).
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use giftpos_app::config::{self, LoadOptions};
+use giftpos_app::doctor::{self, CheckStatus};
+use giftpos_app::{Activation, AppError, BalanceView, ErrorCode, OperationResult, Terminal};
+use giftpos_core::{Currency, Locale, Money, Pin};
+use giftpos_dintero::SystemClock;
+use giftpos_sandbox::{Faults, Sandbox, SandboxConfig};
+use serde::Serialize;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "giftpos",
+    version,
+    about = "giftpos: sell, check, redeem and top up Dintero gift cards from the command line",
+    after_help = "Exit codes: 0 done, 1 internal error, 2 bad input, 3 refused by Dintero, \
+                  4 saved and waiting to sync, 5 Dintero unreachable (nothing recorded), \
+                  6 configuration error.\n\
+                  With no Dintero credentials configured, commands run in TRAINING mode on \
+                  an embedded sandbox."
+)]
+struct Cli {
+    /// A config file read after /etc/giftpos/config.toml and the user's file.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a local Dintero sandbox (auth + wallets) until stopped.
+    Sandbox(SandboxArgs),
+    /// Show a card's balance (the PIN reveals the amounts).
+    Balance {
+        token: String,
+        #[command(flatten)]
+        pin: PinArgs,
+    },
+    /// Sell a printed card: activate it with an amount and the payment's transaction id.
+    Activate {
+        token: String,
+        #[arg(long)]
+        amount: String,
+        /// Defaults to the terminal's currency.
+        #[arg(long)]
+        currency: Option<String>,
+        /// The `dintero_transaction_id` of the payment that sold the card.
+        #[arg(long = "transaction-id")]
+        transaction_id: String,
+        #[arg(long = "customer-id")]
+        customer_id: Option<String>,
+        /// RFC 3339, e.g. 2027-12-31T23:59:59Z.
+        #[arg(long = "expires-at")]
+        expires_at: Option<String>,
+    },
+    /// Redeem an amount: a pending drawdown, then its capture.
+    Redeem {
+        token: String,
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        pin: PinArgs,
+    },
+    /// Load more money onto an activated card.
+    Topup {
+        token: String,
+        #[arg(long)]
+        amount: String,
+    },
+    /// Check configuration, credentials, reachability, token, data dir and clock.
+    Doctor,
+    /// Show the terminal's configuration (never secrets).
+    Info,
+}
+
+#[derive(Args, Debug)]
+struct PinArgs {
+    /// The card's PIN. Visible to other users in the process list: prefer --pin-stdin.
+    #[arg(long, conflicts_with = "pin_stdin")]
+    pin: Option<String>,
+    /// Read the PIN from the first line of standard input.
+    #[arg(long = "pin-stdin")]
+    pin_stdin: bool,
+}
+
+#[derive(Args, Debug)]
+struct SandboxArgs {
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// Keep the sandbox's state in this file across restarts.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// A fault to inject: latency=MS, drop-before, drop-after, 5xx, 429 or malformed,
+    /// with :count=N, :path=TEXT, :percent=N, :status=5xx, :retry-after=S. Repeatable.
+    /// Change faults while running with PUT /_sandbox/faults.
+    #[arg(long = "fault", value_name = "SPEC")]
+    faults: Vec<String>,
+    /// Start with no demo cards.
+    #[arg(long = "no-demo")]
+    no_demo: bool,
+    /// Lifetime of the access tokens it issues, in seconds.
+    #[arg(long = "token-ttl", default_value_t = 3600)]
+    token_ttl: u64,
+}
+
+/// What a command prints on success.
+enum Output {
+    Balance(BalanceView),
+    Operation(OperationResult),
+    Doctor(doctor::DoctorReport),
+    Info(giftpos_app::TerminalInfo),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("giftpos: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let json = cli.json;
+    rt.block_on(run(cli, json))
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GIFTPOS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+async fn run(cli: Cli, json: bool) -> ExitCode {
+    if let Command::Sandbox(args) = cli.command {
+        return run_sandbox(args, json).await;
+    }
+    let opts = LoadOptions::from_process(cli.config.clone());
+    let clock = Arc::new(SystemClock);
+    if let Command::Doctor = cli.command {
+        let report = doctor::run(config::load(&opts), clock).await;
+        let ok = report.ok;
+        let training = report.training;
+        print_ok(json, training, &Output::Doctor(report));
+        return ExitCode::from(if ok { 0 } else { 6 });
+    }
+    let outcome = async {
+        let cfg = config::load(&opts)?;
+        let till = Terminal::open(cfg, clock).await?;
+        let out = execute(&till, cli.command).await;
+        Ok::<_, AppError>((till.is_training(), out))
+    }
+    .await;
+    match outcome {
+        Ok((training, Ok(out))) => {
+            print_ok(json, training, &out);
+            ExitCode::SUCCESS
+        }
+        Ok((training, Err(e))) => print_err(json, Some(training), &e),
+        Err(e) => print_err(json, None, &e),
+    }
+}
+
+async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> {
+    let cfg = till.config();
+    match command {
+        Command::Balance { token, pin } => {
+            let token = till.parse_token(&token)?;
+            let pin = read_pin(&pin)?;
+            Ok(Output::Balance(till.balance(&token, pin.as_ref()).await?))
+        }
+        Command::Activate {
+            token,
+            amount,
+            currency,
+            transaction_id,
+            customer_id,
+            expires_at,
+        } => {
+            let token = till.parse_token(&token)?;
+            let currency = match currency {
+                Some(c) => Currency::parse(&c)?,
+                None => cfg.currency,
+            };
+            let amount = Money::parse_positive(&amount, currency, cfg.locale)?;
+            let expires_at = expires_at
+                .map(|s| {
+                    chrono::DateTime::parse_from_rfc3339(&s)
+                        .map(|d| d.with_timezone(&chrono::Utc))
+                        .map_err(|_| {
+                            AppError::new(
+                                ErrorCode::InvalidInput,
+                                format!(
+                                    "--expires-at '{s}' is not RFC 3339 (e.g. 2027-12-31T23:59:59Z)"
+                                ),
+                            )
+                        })
+                })
+                .transpose()?;
+            let r = till
+                .activate(Activation {
+                    token,
+                    amount,
+                    transaction_id,
+                    customer_id,
+                    expires_at,
+                })
+                .await?;
+            Ok(Output::Operation(r))
+        }
+        Command::Redeem { token, amount, pin } => {
+            let token = till.parse_token(&token)?;
+            let amount = till.parse_amount(&amount)?;
+            let pin = read_pin(&pin)?.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidPinEntry,
+                    "redeeming needs the card's PIN (--pin or --pin-stdin)",
+                )
+            })?;
+            Ok(Output::Operation(till.redeem(&token, amount, &pin).await?))
+        }
+        Command::Topup { token, amount } => {
+            let token = till.parse_token(&token)?;
+            let amount = till.parse_amount(&amount)?;
+            Ok(Output::Operation(till.top_up(&token, amount).await?))
+        }
+        Command::Info => Ok(Output::Info(till.info())),
+        Command::Doctor | Command::Sandbox(_) => Err(AppError::internal("dispatched elsewhere")),
+    }
+}
+
+fn read_pin(args: &PinArgs) -> Result<Option<Pin>, AppError> {
+    if args.pin_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            AppError::new(
+                ErrorCode::InvalidPinEntry,
+                format!("cannot read the PIN: {e}"),
+            )
+        })?;
+        return Ok(Some(Pin::parse(&line)?));
+    }
+    Ok(args.pin.as_deref().map(Pin::parse).transpose()?)
+}
+
+const TRAINING_BANNER: &str = "TRAINING — embedded sandbox, no real money";
+
+#[derive(Serialize)]
+struct JsonOk<'a, T: Serialize> {
+    ok: bool,
+    training: bool,
+    mode: &'static str,
+    result: &'a T,
+}
+
+fn mode_name(training: bool) -> &'static str {
+    if training { "TRAINING" } else { "LIVE" }
+}
+
+fn print_json<T: Serialize>(v: &T) {
+    match serde_json::to_string(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("giftpos: cannot encode the answer: {e}"),
+    }
+}
+
+fn print_ok(json: bool, training: bool, out: &Output) {
+    if json {
+        let result = match out {
+            Output::Balance(b) => serde_json::to_value(b),
+            Output::Operation(o) => serde_json::to_value(o),
+            Output::Doctor(d) => serde_json::to_value(d),
+            Output::Info(i) => serde_json::to_value(i),
+        };
+        print_json(&JsonOk {
+            ok: true,
+            training,
+            mode: mode_name(training),
+            result: &result.unwrap_or(serde_json::Value::Null),
+        });
+        return;
+    }
+    if training {
+        println!("{TRAINING_BANNER}");
+    }
+    let loc = Locale::En;
+    let money = |m: &Option<Money>| m.map(|m| m.display(loc)).unwrap_or_else(|| "—".into());
+    match out {
+        Output::Balance(b) => {
+            println!("Card {}", b.card);
+            println!("  status      {}", b.status);
+            match b.available {
+                Some(a) => println!("  available   {}", a.display(loc)),
+                None => println!("  available   (give the PIN to see the balance)"),
+            }
+            if b.pending.is_some_and(|p| !p.is_zero()) {
+                println!("  reserved    {}", money(&b.pending));
+            }
+            if let Some(e) = b.expires_at {
+                println!("  expires     {}", e.format("%Y-%m-%d"));
+            }
+        }
+        Output::Operation(o) => {
+            let verb = match o.kind {
+                giftpos_core::OperationKind::Activate => "Activated",
+                giftpos_core::OperationKind::Redeem => "Redeemed",
+                giftpos_core::OperationKind::TopUp => "Topped up",
+                giftpos_core::OperationKind::Void => "Cancelled",
+                _ => "Done",
+            };
+            println!("{verb} {}", o.card);
+            println!("  amount      {}", o.amount.display(loc));
+            println!("  available   {}", money(&o.available_after));
+            println!("  status      {}", o.status);
+            if let Some(t) = &o.dintero_transaction_id {
+                println!("  payment     {t}");
+            }
+            if let Some(t) = &o.transaction_id {
+                println!("  transaction {t}");
+            }
+            println!("  operation   {}", o.operation_id);
+        }
+        Output::Doctor(d) => {
+            for c in &d.checks {
+                let mark = match c.status {
+                    CheckStatus::Ok => "ok  ",
+                    CheckStatus::Warn => "WARN",
+                    CheckStatus::Fail => "FAIL",
+                    CheckStatus::Skipped => "skip",
+                };
+                println!("[{mark}] {:<14} {}", c.name, c.detail);
+                if let Some(f) = &c.fix {
+                    println!("       {:<14} fix: {f}", "");
+                }
+            }
+            println!(
+                "{}",
+                if d.ok {
+                    "All checks passed."
+                } else {
+                    "Some checks failed."
+                }
+            );
+        }
+        Output::Info(i) => {
+            println!("terminal    {} ({})", i.terminal_id, i.store_name);
+            println!("mode        {}", mode_name(i.training));
+            println!("api         {} account {}", i.api_base, i.account_id);
+            println!("currency    {} locale {}", i.currency, i.locale.tag());
+            println!("version     {}", i.version);
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonErr<'a> {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    training: Option<bool>,
+    error: JsonErrBody<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonErrBody<'a> {
+    code: ErrorCode,
+    class: giftpos_app::ErrorClass,
+    message: &'a str,
+    hint: &'static str,
+    exit_code: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_secs: Option<u64>,
+}
+
+fn print_err(json: bool, training: Option<bool>, e: &AppError) -> ExitCode {
+    let exit = e.class().exit_code();
+    if json {
+        print_json(&JsonErr {
+            ok: false,
+            training,
+            error: JsonErrBody {
+                code: e.code,
+                class: e.class(),
+                message: &e.message,
+                hint: e.hint(),
+                exit_code: exit,
+                retry_after_secs: e.retry_after_secs,
+            },
+        });
+    } else {
+        if training == Some(true) {
+            eprintln!("{TRAINING_BANNER}");
+        }
+        eprintln!("giftpos: {} [{}]", e.message, e.code.as_str());
+        eprintln!("  what to do: {}", e.hint());
+    }
+    ExitCode::from(exit as u8)
+}
+
+async fn run_sandbox(args: SandboxArgs, json: bool) -> ExitCode {
+    let mut faults = Faults::default();
+    for f in &args.faults {
+        if let Err(e) = faults.add(f) {
+            return print_err(json, None, &AppError::new(ErrorCode::InvalidInput, e));
+        }
+    }
+    let cfg = SandboxConfig {
+        state_file: args.state.clone(),
+        faults,
+        seed_demo: !args.no_demo,
+        token_ttl_secs: args.token_ttl,
+        ..SandboxConfig::default()
+    };
+    let sb = match Sandbox::start(args.listen, cfg, Arc::new(SystemClock)).await {
+        Ok(sb) => sb,
+        Err(e) => return print_err(json, None, &AppError::new(ErrorCode::Config, e.to_string())),
+    };
+    let c = sb.config();
+    let env = [
+        ("GIFTPOS_API_BASE", sb.base_url()),
+        ("GIFTPOS_ACCOUNT_ID", c.account_id.to_string()),
+        ("GIFTPOS_CLIENT_ID", c.client_id.clone()),
+        (
+            "GIFTPOS_CLIENT_SECRET",
+            c.client_secret.expose().to_string(),
+        ),
+    ];
+    if json {
+        let env: serde_json::Map<String, serde_json::Value> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone().into()))
+            .collect();
+        print_json(&serde_json::json!({"ok": true, "sandbox": sb.base_url(), "env": env}));
+    } else {
+        println!(
+            "Dintero sandbox listening on {} (sandbox credentials, no real money)",
+            sb.base_url()
+        );
+        println!("Point giftpos at it from another shell:");
+        for (k, v) in &env {
+            println!("  export {k}={v}");
+        }
+        println!("Stop with Ctrl-C.");
+    }
+    wait_for_stop().await;
+    sb.stop().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,1 +1,25 @@
-//! placeholder during bootstrap
+//! The giftpos application API: the one surface that the Tauri shell, the `giftpos` CLI
+//! and the tests call. It owns configuration, training mode, the operations a clerk
+//! performs, and diagnostics. It knows nothing of Tauri or of the command line.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), giftpos_app::AppError> {
+//! use std::sync::Arc;
+//! use giftpos_app::{config, Terminal};
+//! let cfg = config::load(&config::LoadOptions::from_process(None))?;
+//! let till = Terminal::open(cfg, Arc::new(giftpos_dintero::SystemClock)).await?;
+//! let card = till.parse_token("9578000000002001")?;
+//! let pin = giftpos_core::Pin::parse("2001")?;
+//! let view = till.balance(&card, Some(&pin)).await?;
+//! println!("{:?}", view.available);
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+pub mod doctor;
+pub mod error;
+pub mod terminal;
+pub mod training;
+
+pub use error::{AppError, ErrorClass, ErrorCode};
+pub use terminal::{Activation, BalanceView, OperationResult, Reservation, Terminal, TerminalInfo};

@@ -87,7 +87,7 @@ pub enum TokenError {
     Empty,
     #[error("this is not a gift card")]
     NotAGiftCard,
-    #[error("the card number has {got} characters after the prefix; {format} expected")]
+    #[error("the card number has {got} characters where {format} are expected")]
     WrongLength {
         expected: usize,
         got: usize,

@@ -79,6 +79,14 @@ impl ClientConfig {
     }
 }
 
+/// What [`DinteroClient::probe`] found.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    pub round_trip: Duration,
+    /// The server's clock, when it sent a `Date` header.
+    pub server_time: Option<DateTime<Utc>>,
+}
+
 struct CachedToken {
     bearer: Arc<str>,
     refresh_at: DateTime<Utc>,
@@ -147,6 +155,30 @@ impl DinteroClient {
     /// How many access tokens this client has fetched (for tests and diagnostics).
     pub fn token_fetches(&self) -> u64 {
         self.inner.token_fetches.load(Ordering::Relaxed)
+    }
+
+    /// Checks that Dintero's host answers at all (any HTTP status counts), without
+    /// credentials. Cheap enough to run periodically while offline. Returns the round
+    /// trip and the server's clock (its `Date` header) for a skew check.
+    pub async fn probe(&self) -> Result<Probe, DinteroError> {
+        let started = Instant::now();
+        let resp = self
+            .inner
+            .http
+            .head(format!("{}/", self.inner.base))
+            .send()
+            .await
+            .map_err(classify)?;
+        let server_time = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+            .map(|d| d.with_timezone(&Utc));
+        Ok(Probe {
+            round_trip: started.elapsed(),
+            server_time,
+        })
     }
 
     /// Makes sure a valid access token is at hand, fetching one if needed.

@@ -13,6 +13,6 @@ pub mod clock;
 pub mod error;
 pub mod wire;
 
-pub use client::{ClientConfig, DinteroClient};
+pub use client::{ClientConfig, DinteroClient, Probe};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DinteroError, RetryAdvice};

@@ -1,0 +1,732 @@
+//! Configuration: TOML files in layers (system, user, `--config`), then the environment.
+//! A later layer overrides an earlier one key by key. Every error names where the value
+//! came from (a file or an environment variable), the key, and what was expected.
+//!
+//! With no Dintero credentials and no API base anywhere, the terminal runs in **training
+//! mode** on an embedded sandbox.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use giftpos_core::{Currency, Locale, Secret, TokenFormat};
+use giftpos_dintero::wire::AccountId;
+use serde::{Deserialize, Serialize};
+
+/// The system-wide file IT manages.
+pub const SYSTEM_CONFIG: &str = "/etc/giftpos/config.toml";
+
+/// Every environment variable the terminal reads.
+pub const ENV_VARS: &[&str] = &[
+    "GIFTPOS_CONFIG",
+    "GIFTPOS_API_BASE",
+    "GIFTPOS_ACCOUNT_ID",
+    "GIFTPOS_CLIENT_ID",
+    "GIFTPOS_CLIENT_SECRET",
+    "GIFTPOS_CLIENT_SECRET_FILE",
+    "GIFTPOS_DATA_DIR",
+    "GIFTPOS_CURRENCY",
+    "GIFTPOS_TERMINAL_ID",
+    "GIFTPOS_STORE_NAME",
+    "GIFTPOS_LOCALE",
+    "GIFTPOS_SYSTEM_CONFIG",
+];
+
+/// One configuration file's contents. Unknown keys are errors (a typo must not be
+/// silently ignored on a till).
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub dintero: DinteroSection,
+    #[serde(default)]
+    pub terminal: TerminalSection,
+    #[serde(default)]
+    pub cards: CardsSection,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DinteroSection {
+    pub api_base: Option<String>,
+    pub account_id: Option<String>,
+    pub client_id: Option<String>,
+    /// A file holding the client secret (the secret itself never goes in a config file).
+    pub client_secret_file: Option<PathBuf>,
+    pub timeout_ms: Option<u64>,
+    pub connect_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminalSection {
+    pub id: Option<String>,
+    pub store_name: Option<String>,
+    pub currency: Option<String>,
+    pub locale: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardsSection {
+    pub token_formats: Option<Vec<TokenFormat>>,
+}
+
+/// Where a value came from, for error messages and the settings view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "name")]
+pub enum Source {
+    File(PathBuf),
+    Env(String),
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::Env(v) => write!(f, "environment variable {v}"),
+            Source::Default => f.write_str("the defaults"),
+        }
+    }
+}
+
+/// A configuration problem, naming the place, the key and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {file}: {message}")]
+    Read { file: PathBuf, message: String },
+    #[error("config file {file} is not valid: {message}")]
+    Parse { file: PathBuf, message: String },
+    #[error("{origin}: `{key}` is invalid: expected {expected}")]
+    Invalid {
+        origin: Source,
+        key: String,
+        expected: String,
+    },
+    #[error(
+        "Dintero credentials are incomplete: {missing} missing. Set all of api_base, account_id, client_id and a client secret, or none of them for training mode"
+    )]
+    IncompleteCredentials { missing: String },
+    #[error("client secret file {file}: {problem}. Fix: {fix}")]
+    SecretFile {
+        file: PathBuf,
+        problem: String,
+        fix: String,
+    },
+}
+
+/// Which Dintero the terminal talks to.
+#[derive(Clone)]
+pub enum Mode {
+    /// Real credentials (test `T…` or production `P…` account).
+    Live {
+        api_base: String,
+        account_id: AccountId,
+        client_id: String,
+        client_secret: Secret,
+        /// Where the secret came from (never the secret).
+        secret_source: Source,
+    },
+    /// No credentials: an embedded sandbox with demo cards.
+    Training,
+}
+
+impl fmt::Debug for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::Live {
+                api_base,
+                account_id,
+                client_id,
+                ..
+            } => f
+                .debug_struct("Live")
+                .field("api_base", api_base)
+                .field("account_id", account_id)
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+            Mode::Training => f.write_str("Training"),
+        }
+    }
+}
+
+/// The resolved configuration the terminal runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub terminal_id: String,
+    pub store_name: String,
+    pub currency: Currency,
+    pub locale: Locale,
+    pub data_dir: PathBuf,
+    pub token_formats: Vec<TokenFormat>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// The files that were read, in order.
+    pub files: Vec<PathBuf>,
+}
+
+impl Config {
+    pub fn is_training(&self) -> bool {
+        matches!(self.mode, Mode::Training)
+    }
+}
+
+/// What [`load`] reads: the explicit file (`--config`), the environment, and where the
+/// system and user files are.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub explicit: Option<PathBuf>,
+    pub env: HashMap<String, String>,
+    pub system_file: Option<PathBuf>,
+    pub user_file: Option<PathBuf>,
+}
+
+impl LoadOptions {
+    /// The process environment and the standard paths.
+    pub fn from_process(explicit: Option<PathBuf>) -> LoadOptions {
+        let env: HashMap<String, String> = ENV_VARS
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+            .collect();
+        let system_file = Some(
+            env.get("GIFTPOS_SYSTEM_CONFIG")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(SYSTEM_CONFIG)),
+        );
+        let user_file = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+            .map(|d| d.join("giftpos").join("config.toml"));
+        let explicit = explicit.or_else(|| env.get("GIFTPOS_CONFIG").map(PathBuf::from));
+        LoadOptions {
+            explicit,
+            env,
+            system_file,
+            user_file,
+        }
+    }
+}
+
+/// A value with where it came from.
+#[derive(Debug, Clone)]
+struct Val<T> {
+    v: T,
+    src: Source,
+}
+
+#[derive(Debug, Default)]
+struct Layered {
+    api_base: Option<Val<String>>,
+    account_id: Option<Val<String>>,
+    client_id: Option<Val<String>>,
+    client_secret: Option<Val<Secret>>,
+    client_secret_file: Option<Val<PathBuf>>,
+    timeout_ms: Option<Val<u64>>,
+    connect_timeout_ms: Option<Val<u64>>,
+    terminal_id: Option<Val<String>>,
+    store_name: Option<Val<String>>,
+    currency: Option<Val<String>>,
+    locale: Option<Val<String>>,
+    data_dir: Option<Val<PathBuf>>,
+    token_formats: Option<Val<Vec<TokenFormat>>>,
+}
+
+fn set<T>(slot: &mut Option<Val<T>>, v: Option<T>, src: &Source) {
+    if let Some(v) = v {
+        *slot = Some(Val {
+            v,
+            src: src.clone(),
+        });
+    }
+}
+
+impl Layered {
+    fn apply_file(&mut self, f: FileConfig, src: Source) {
+        set(&mut self.api_base, f.dintero.api_base, &src);
+        set(&mut self.account_id, f.dintero.account_id, &src);
+        set(&mut self.client_id, f.dintero.client_id, &src);
+        set(
+            &mut self.client_secret_file,
+            f.dintero.client_secret_file,
+            &src,
+        );
+        set(&mut self.timeout_ms, f.dintero.timeout_ms, &src);
+        set(
+            &mut self.connect_timeout_ms,
+            f.dintero.connect_timeout_ms,
+            &src,
+        );
+        set(&mut self.terminal_id, f.terminal.id, &src);
+        set(&mut self.store_name, f.terminal.store_name, &src);
+        set(&mut self.currency, f.terminal.currency, &src);
+        set(&mut self.locale, f.terminal.locale, &src);
+        set(&mut self.data_dir, f.terminal.data_dir, &src);
+        set(&mut self.token_formats, f.cards.token_formats, &src);
+    }
+
+    fn apply_env(&mut self, env: &HashMap<String, String>) {
+        let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
+        let src = |k: &str| Source::Env(k.to_string());
+        set(
+            &mut self.api_base,
+            get("GIFTPOS_API_BASE"),
+            &src("GIFTPOS_API_BASE"),
+        );
+        set(
+            &mut self.account_id,
+            get("GIFTPOS_ACCOUNT_ID"),
+            &src("GIFTPOS_ACCOUNT_ID"),
+        );
+        set(
+            &mut self.client_id,
+            get("GIFTPOS_CLIENT_ID"),
+            &src("GIFTPOS_CLIENT_ID"),
+        );
+        set(
+            &mut self.client_secret,
+            get("GIFTPOS_CLIENT_SECRET").map(Secret::new),
+            &src("GIFTPOS_CLIENT_SECRET"),
+        );
+        set(
+            &mut self.client_secret_file,
+            get("GIFTPOS_CLIENT_SECRET_FILE").map(PathBuf::from),
+            &src("GIFTPOS_CLIENT_SECRET_FILE"),
+        );
+        set(
+            &mut self.data_dir,
+            get("GIFTPOS_DATA_DIR").map(PathBuf::from),
+            &src("GIFTPOS_DATA_DIR"),
+        );
+        set(
+            &mut self.currency,
+            get("GIFTPOS_CURRENCY"),
+            &src("GIFTPOS_CURRENCY"),
+        );
+        set(
+            &mut self.terminal_id,
+            get("GIFTPOS_TERMINAL_ID"),
+            &src("GIFTPOS_TERMINAL_ID"),
+        );
+        set(
+            &mut self.store_name,
+            get("GIFTPOS_STORE_NAME"),
+            &src("GIFTPOS_STORE_NAME"),
+        );
+        set(
+            &mut self.locale,
+            get("GIFTPOS_LOCALE"),
+            &src("GIFTPOS_LOCALE"),
+        );
+    }
+}
+
+fn read_file(path: &Path, required: bool) -> Result<Option<FileConfig>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
+        Err(e) => {
+            return Err(ConfigError::Read {
+                file: path.to_path_buf(),
+                message: e.to_string(),
+            });
+        }
+    };
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|e| ConfigError::Parse {
+            file: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })
+}
+
+/// Reads every layer and resolves the configuration.
+pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
+    let mut l = Layered::default();
+    let mut files = Vec::new();
+    for (path, required) in [
+        (opts.system_file.as_ref(), false),
+        (opts.user_file.as_ref(), false),
+        (opts.explicit.as_ref(), true),
+    ] {
+        let Some(path) = path else { continue };
+        if let Some(f) = read_file(path, required)? {
+            l.apply_file(f, Source::File(path.clone()));
+            files.push(path.clone());
+        }
+    }
+    l.apply_env(&opts.env);
+    resolve(l, files)
+}
+
+fn invalid(src: &Source, key: &str, expected: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        origin: src.clone(),
+        key: key.into(),
+        expected: expected.into(),
+    }
+}
+
+fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
+    let secret_given = l.client_secret.is_some() || l.client_secret_file.is_some();
+    let any =
+        l.api_base.is_some() || l.account_id.is_some() || l.client_id.is_some() || secret_given;
+    let mode = if !any {
+        Mode::Training
+    } else {
+        let mut missing = Vec::new();
+        if l.api_base.is_none() {
+            missing.push("api_base (GIFTPOS_API_BASE)");
+        }
+        if l.account_id.is_none() {
+            missing.push("account_id (GIFTPOS_ACCOUNT_ID)");
+        }
+        if l.client_id.is_none() {
+            missing.push("client_id (GIFTPOS_CLIENT_ID)");
+        }
+        if !secret_given {
+            missing.push("client secret (GIFTPOS_CLIENT_SECRET or client_secret_file)");
+        }
+        if !missing.is_empty() {
+            return Err(ConfigError::IncompleteCredentials {
+                missing: missing.join(", "),
+            });
+        }
+        let base = l.api_base.unwrap_or_else(|| unreachable!());
+        let api_base = check_api_base(&base.v).map_err(|e| invalid(&base.src, "api_base", e))?;
+        let aid = l.account_id.unwrap_or_else(|| unreachable!());
+        let account_id =
+            AccountId::parse(aid.v.trim()).map_err(|e| invalid(&aid.src, "account_id", e))?;
+        let cid = l.client_id.unwrap_or_else(|| unreachable!());
+        if cid.v.trim().is_empty() {
+            return Err(invalid(&cid.src, "client_id", "a non-empty client id"));
+        }
+        let (client_secret, secret_source) = match (l.client_secret, l.client_secret_file) {
+            (Some(s), _) => (s.v, s.src),
+            (None, Some(f)) => (read_secret_file(&f.v)?, Source::File(f.v)),
+            (None, None) => unreachable!(),
+        };
+        Mode::Live {
+            api_base,
+            account_id,
+            client_id: cid.v.trim().to_string(),
+            client_secret,
+            secret_source,
+        }
+    };
+    let currency = match l.currency {
+        Some(c) => Currency::parse(&c.v).map_err(|_| {
+            invalid(
+                &c.src,
+                "currency",
+                "an ISO 4217 code such as NOK, SEK, DKK, EUR",
+            )
+        })?,
+        None => Currency::parse("NOK").unwrap_or_else(|_| unreachable!()),
+    };
+    let locale = match l.locale {
+        Some(c) => Locale::parse(&c.v).ok_or_else(|| invalid(&c.src, "locale", "en or nb"))?,
+        None => Locale::En,
+    };
+    let terminal_id = match l.terminal_id {
+        Some(t) => {
+            let ok = !t.v.is_empty()
+                && t.v.len() <= 40
+                && t.v
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok {
+                return Err(invalid(
+                    &t.src,
+                    "terminal.id",
+                    "1 to 40 letters, digits, '-' or '_'",
+                ));
+            }
+            t.v
+        }
+        None => default_terminal_id(),
+    };
+    let data_dir = match l.data_dir {
+        Some(d) => d.v,
+        None => default_data_dir(),
+    };
+    let token_formats = match l.token_formats {
+        Some(f) => {
+            if f.v.is_empty()
+                || f.v
+                    .iter()
+                    .any(|t| t.length == 0 || !(t.numbers || t.characters || t.symbols))
+            {
+                return Err(invalid(
+                    &f.src,
+                    "cards.token_formats",
+                    "at least one format, each with a length and a character class",
+                ));
+            }
+            f.v
+        }
+        None => vec![TokenFormat::numeric16(), TokenFormat::dincard_uuid()],
+    };
+    let ms = |v: Option<Val<u64>>, key: &str, default: u64| -> Result<Duration, ConfigError> {
+        match v {
+            Some(v) if v.v == 0 || v.v > 600_000 => {
+                Err(invalid(&v.src, key, "milliseconds between 1 and 600000"))
+            }
+            Some(v) => Ok(Duration::from_millis(v.v)),
+            None => Ok(Duration::from_millis(default)),
+        }
+    };
+    Ok(Config {
+        mode,
+        terminal_id,
+        store_name: l
+            .store_name
+            .map(|s| s.v)
+            .unwrap_or_else(|| "giftpos".into()),
+        currency,
+        locale,
+        data_dir,
+        token_formats,
+        timeout: ms(l.timeout_ms, "dintero.timeout_ms", 15_000)?,
+        connect_timeout: ms(l.connect_timeout_ms, "dintero.connect_timeout_ms", 5_000)?,
+        files,
+    })
+}
+
+/// Accepts `https://…`, and plain `http://` only to this machine (a sandbox).
+fn check_api_base(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('/');
+    let rest = if let Some(r) = s.strip_prefix("https://") {
+        r
+    } else if let Some(r) = s.strip_prefix("http://") {
+        let host = r.split(['/', ':']).next().unwrap_or("");
+        let host = if r.starts_with('[') { "[::1]" } else { host };
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return Err(format!(
+                "an https:// URL (plain http is allowed only to 127.0.0.1 or localhost), got '{s}'"
+            ));
+        }
+        r
+    } else {
+        return Err(format!("a URL such as https://api.dintero.com, got '{s}'"));
+    };
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err(format!("a URL with a host, got '{s}'"));
+    }
+    Ok(s.to_string())
+}
+
+/// Reads the client secret from its file, refusing a file others can read.
+fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
+    let err = |problem: String, fix: &str| ConfigError::SecretFile {
+        file: path.to_path_buf(),
+        problem,
+        fix: fix.to_string(),
+    };
+    let meta = std::fs::metadata(path).map_err(|e| {
+        err(
+            format!("cannot be read ({e})"),
+            "create it with the client secret on one line, owned by the terminal's user, mode 0600",
+        )
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o007 != 0 {
+            return Err(err(
+                format!("is readable by other users (mode {mode:o})"),
+                &format!("chmod 600 {}", path.display()),
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        err(
+            format!("cannot be read ({e})"),
+            "check its owner and mode 0600",
+        )
+    })?;
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(err("is empty".into(), "write the client secret into it"));
+    }
+    Ok(Secret::new(secret))
+}
+
+fn default_terminal_id() -> String {
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default();
+    let id: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(40)
+        .collect();
+    if id.is_empty() { "till-1".into() } else { id }
+}
+
+fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("/var/lib"))
+        .join("giftpos")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(env: &[(&str, &str)]) -> LoadOptions {
+        LoadOptions {
+            explicit: None,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            system_file: None,
+            user_file: None,
+        }
+    }
+
+    fn live_env() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("GIFTPOS_API_BASE", "https://api.dintero.com"),
+            ("GIFTPOS_ACCOUNT_ID", "T12345678"),
+            ("GIFTPOS_CLIENT_ID", "cid"),
+            ("GIFTPOS_CLIENT_SECRET", "s3cr3t"),
+        ]
+    }
+
+    #[test]
+    fn no_credentials_means_training() {
+        let c = load(&opts(&[("GIFTPOS_DATA_DIR", "/tmp/x")])).unwrap();
+        assert!(c.is_training());
+        assert_eq!(c.currency.code(), "NOK");
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.token_formats.len(), 2);
+    }
+
+    #[test]
+    fn full_credentials_mean_live_and_the_secret_stays_hidden() {
+        let c = load(&opts(&live_env())).unwrap();
+        assert!(!c.is_training());
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn partial_credentials_name_what_is_missing() {
+        let e = load(&opts(&[("GIFTPOS_CLIENT_ID", "cid")])).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("api_base") && msg.contains("account_id") && msg.contains("client secret")
+        );
+        assert!(!msg.contains("client_id (GIFTPOS_CLIENT_ID)"));
+    }
+
+    #[test]
+    fn errors_name_the_source_key_and_expectation() {
+        let mut env = live_env();
+        env[1] = ("GIFTPOS_ACCOUNT_ID", "X1");
+        let e = load(&opts(&env)).unwrap_err().to_string();
+        assert!(
+            e.contains("GIFTPOS_ACCOUNT_ID") && e.contains("account_id") && e.contains("T or P"),
+            "{e}"
+        );
+        let mut env = live_env();
+        env[0] = ("GIFTPOS_API_BASE", "http://api.dintero.com");
+        assert!(
+            load(&opts(&env))
+                .unwrap_err()
+                .to_string()
+                .contains("https://")
+        );
+        let e = load(&opts(&[("GIFTPOS_CURRENCY", "KRONER")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("GIFTPOS_CURRENCY") && e.contains("ISO 4217"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn files_layer_and_env_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let sys = dir.path().join("system.toml");
+        let user = dir.path().join("user.toml");
+        std::fs::write(
+            &sys,
+            "[terminal]\nid = \"sys-till\"\nstore_name = \"Oslo S\"\ncurrency = \"SEK\"\n",
+        )
+        .unwrap();
+        std::fs::write(&user, "[terminal]\nid = \"user-till\"\nlocale = \"nb\"\n").unwrap();
+        let mut o = opts(&[("GIFTPOS_CURRENCY", "DKK")]);
+        o.system_file = Some(sys.clone());
+        o.user_file = Some(user.clone());
+        let c = load(&o).unwrap();
+        assert_eq!(c.terminal_id, "user-till");
+        assert_eq!(c.store_name, "Oslo S");
+        assert_eq!(c.locale, Locale::Nb);
+        assert_eq!(c.currency.code(), "DKK");
+        assert_eq!(c.files, vec![sys, user]);
+    }
+
+    #[test]
+    fn bad_files_are_named_with_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "[dintero]\ntimeout_ms = \"soon\"\n").unwrap();
+        let mut o = opts(&[]);
+        o.explicit = Some(f.clone());
+        let e = load(&o).unwrap_err().to_string();
+        assert!(
+            e.contains(&f.display().to_string()) && e.contains("timeout_ms"),
+            "{e}"
+        );
+        std::fs::write(&f, "[terminal]\nshop = \"x\"\n").unwrap();
+        let e = load(&o).unwrap_err().to_string();
+        assert!(e.contains("shop"), "unknown keys are refused: {e}");
+        o.explicit = Some(dir.path().join("missing.toml"));
+        assert!(matches!(load(&o).unwrap_err(), ConfigError::Read { .. }));
+    }
+
+    #[test]
+    fn secret_files_must_be_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("secret");
+        std::fs::write(&f, "s3cr3t\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut env = live_env();
+        env.pop();
+        let path = f.display().to_string();
+        env.push(("GIFTPOS_CLIENT_SECRET_FILE", &path));
+        let e = load(&opts(&env)).unwrap_err().to_string();
+        assert!(e.contains("chmod 600") && e.contains(&path), "{e}");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = load(&opts(&env)).unwrap();
+        match c.mode {
+            Mode::Live { client_secret, .. } => assert_eq!(client_secret.expose(), "s3cr3t"),
+            Mode::Training => panic!("expected live"),
+        }
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_api_base("http://127.0.0.1:8787/").is_ok());
+        assert!(check_api_base("http://localhost:1").is_ok());
+        assert!(check_api_base("http://10.0.0.1").is_err());
+        assert!(check_api_base("ftp://x").is_err());
+        assert_eq!(
+            check_api_base("https://api.dintero.com/").unwrap(),
+            "https://api.dintero.com"
+        );
+    }
+}

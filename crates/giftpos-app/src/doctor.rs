@@ -1,0 +1,255 @@
+//! `giftpos doctor`: checks what a till needs, each with a fix when it fails.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use giftpos_dintero::Clock;
+use serde::Serialize;
+
+use crate::config::{Config, ConfigError, Mode};
+use crate::terminal::Terminal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Ok,
+    Warn,
+    Fail,
+    Skipped,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: CheckStatus,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn ok(name: &'static str, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: CheckStatus::Ok,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: CheckStatus::Warn,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: CheckStatus::Fail,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    fn skipped(name: &'static str, why: &str) -> Check {
+        Check {
+            name,
+            status: CheckStatus::Skipped,
+            detail: why.into(),
+            fix: None,
+        }
+    }
+}
+
+/// Every check, in order.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorReport {
+    pub training: bool,
+    pub ok: bool,
+    pub checks: Vec<Check>,
+}
+
+/// Free space below which the data dir fails the check, and below which it warns.
+const MIN_FREE: u64 = 16 << 20;
+const WARN_FREE: u64 = 256 << 20;
+/// Clock skew against Dintero that warns, and that fails.
+const WARN_SKEW_SECS: i64 = 30;
+const MAX_SKEW_SECS: i64 = 300;
+
+/// Runs every check. Takes the configuration *result* so a broken configuration is
+/// reported, not fatal.
+pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> DoctorReport {
+    let mut checks = Vec::new();
+    let cfg = match config {
+        Ok(c) => c,
+        Err(e) => {
+            checks.push(Check::fail(
+                "config",
+                e.to_string(),
+                "Correct the file or variable named; `giftpos --help` lists the keys.",
+            ));
+            for name in ["credentials", "data_dir", "api_reachable", "token", "clock"] {
+                checks.push(Check::skipped(name, "the configuration could not be read"));
+            }
+            return finish(false, checks);
+        }
+    };
+    let files = if cfg.files.is_empty() {
+        "no config file; defaults and environment".to_string()
+    } else {
+        cfg.files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    checks.push(Check::ok(
+        "config",
+        format!("terminal {} ({}): {files}", cfg.terminal_id, cfg.store_name),
+    ));
+    checks.push(match &cfg.mode {
+        Mode::Live {
+            account_id,
+            client_id,
+            secret_source,
+            ..
+        } => Check::ok(
+            "credentials",
+            format!(
+                "client {client_id} for account {account_id} ({}), secret from {secret_source}",
+                if account_id.is_test() { "test" } else { "production" }
+            ),
+        ),
+        Mode::Training => Check::warn(
+            "credentials",
+            "none configured: TRAINING mode on the embedded sandbox",
+            "Set GIFTPOS_API_BASE, GIFTPOS_ACCOUNT_ID, GIFTPOS_CLIENT_ID and GIFTPOS_CLIENT_SECRET_FILE (or the [dintero] keys) to go live.",
+        ),
+    });
+    checks.push(check_data_dir(&cfg.data_dir));
+    let training = cfg.is_training();
+    let terminal = match Terminal::open(cfg, clock.clone()).await {
+        Ok(t) => t,
+        Err(e) => {
+            checks.push(Check::fail("api_reachable", e.to_string(), e.hint()));
+            checks.push(Check::skipped("token", "the terminal could not start"));
+            checks.push(Check::skipped("clock", "the terminal could not start"));
+            return finish(training, checks);
+        }
+    };
+    let api = terminal.info().api_base;
+    match terminal.client().probe().await {
+        Ok(p) => {
+            checks.push(Check::ok(
+                "api_reachable",
+                format!("{api} answered in {} ms", p.round_trip.as_millis()),
+            ));
+            checks.push(match p.server_time {
+                Some(server) => {
+                    let skew = (clock.now() - server).num_seconds();
+                    let detail = format!("{skew:+} s against Dintero's clock");
+                    if skew.abs() > MAX_SKEW_SECS {
+                        Check::fail(
+                            "clock",
+                            detail,
+                            "Enable time sync (e.g. `timedatectl set-ntp true`).",
+                        )
+                    } else if skew.abs() > WARN_SKEW_SECS {
+                        Check::warn(
+                            "clock",
+                            detail,
+                            "Enable time sync (e.g. `timedatectl set-ntp true`).",
+                        )
+                    } else {
+                        Check::ok("clock", detail)
+                    }
+                }
+                None => Check::skipped("clock", "the server sent no Date header"),
+            });
+        }
+        Err(e) => {
+            checks.push(Check::fail(
+                "api_reachable",
+                format!("{api}: {e}"),
+                "Check the network, proxy and firewall for HTTPS to the API base.",
+            ));
+            checks.push(Check::skipped("clock", "the API could not be reached"));
+        }
+    }
+    let token_check = match terminal.client().ensure_token().await {
+        Ok(()) => Check::ok("token", "an access token was obtained"),
+        Err(e) => Check::fail(
+            "token",
+            e.to_string(),
+            "Check the client id and secret, and that the API client is enabled for this account.",
+        ),
+    };
+    // Keep the checks in a fixed order: token before clock.
+    let clock_idx = checks
+        .iter()
+        .position(|c| c.name == "clock")
+        .unwrap_or(checks.len());
+    checks.insert(clock_idx, token_check);
+    finish(training, checks)
+}
+
+fn finish(training: bool, checks: Vec<Check>) -> DoctorReport {
+    let ok = !checks.iter().any(|c| c.status == CheckStatus::Fail);
+    DoctorReport {
+        training,
+        ok,
+        checks,
+    }
+}
+
+fn check_data_dir(dir: &Path) -> Check {
+    let fix = format!(
+        "Create {} writable by the terminal's user, or set GIFTPOS_DATA_DIR.",
+        dir.display()
+    );
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return Check::fail("data_dir", format!("{}: {e}", dir.display()), fix);
+    }
+    let probe = dir.join(".doctor-probe");
+    let written = std::fs::File::create(&probe).and_then(|f| {
+        use std::io::Write;
+        let mut f = f;
+        f.write_all(b"probe")?;
+        f.sync_all()
+    });
+    let _ = std::fs::remove_file(&probe);
+    if let Err(e) = written {
+        return Check::fail(
+            "data_dir",
+            format!("{} is not writable: {e}", dir.display()),
+            fix,
+        );
+    }
+    match nix::sys::statvfs::statvfs(dir) {
+        Ok(s) => {
+            let free = s.blocks_available().saturating_mul(s.fragment_size());
+            let detail = format!("{} writable, {} MiB free", dir.display(), free >> 20);
+            if free < MIN_FREE {
+                Check::fail(
+                    "data_dir",
+                    detail,
+                    "Free disk space: operations are refused when the disk is full.",
+                )
+            } else if free < WARN_FREE {
+                Check::warn("data_dir", detail, "Free disk space soon.")
+            } else {
+                Check::ok("data_dir", detail)
+            }
+        }
+        Err(e) => Check::warn(
+            "data_dir",
+            format!("{} writable; free space unknown ({e})", dir.display()),
+            "Check the file system.",
+        ),
+    }
+}
