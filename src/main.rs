@@ -55,7 +55,7 @@ enum Command {
     /// Sell a printed card: activate it with an amount and the payment's transaction id.
     Activate {
         token: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         /// Defaults to the terminal's currency.
         #[arg(long)]
@@ -72,7 +72,7 @@ enum Command {
     /// Redeem an amount: a pending drawdown, then its capture.
     Redeem {
         token: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         #[command(flatten)]
         pin: PinArgs,
@@ -80,7 +80,7 @@ enum Command {
     /// Load more money onto an activated card.
     Topup {
         token: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
     },
     /// Check configuration, credentials, reachability, token, data dir and clock.
@@ -128,7 +128,19 @@ enum Output {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if std::env::args().any(|a| a == "--json") && e.use_stderr() => {
+            let msg = e.render().to_string();
+            let first = msg
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
+            return print_err(true, None, &AppError::new(ErrorCode::InvalidInput, first));
+        }
+        Err(e) => e.exit(),
+    };
     init_tracing(cli.verbose);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

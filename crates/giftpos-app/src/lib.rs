@@ -9,7 +9,7 @@
 //! let cfg = config::load(&config::LoadOptions::from_process(None))?;
 //! let till = Terminal::open(cfg, Arc::new(giftpos_dintero::SystemClock)).await?;
 //! let card = till.parse_token("9578000000002001")?;
-//! let pin = giftpos_core::Pin::parse("2001")?;
+//! let pin = giftpos_core::Pin::parse("6001")?;
 //! let view = till.balance(&card, Some(&pin)).await?;
 //! println!("{:?}", view.available);
 //! # Ok(()) }

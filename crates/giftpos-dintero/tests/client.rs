@@ -140,7 +140,7 @@ async fn redeems_partly_captures_voids_and_tops_up() {
     let sb = sandbox().await;
     let c = client(&sb);
     let p = c
-        .transaction(&drawdown("r-1", LIVE_500, 12_050, true, "2001"))
+        .transaction(&drawdown("r-1", LIVE_500, 12_050, true, "6001"))
         .await
         .unwrap();
     assert_eq!(p.kind, TransactionType::PendingCapture);
@@ -157,7 +157,7 @@ async fn redeems_partly_captures_voids_and_tops_up() {
         .unwrap();
     assert_eq!(cap.parent_id.as_deref(), Some(p.id.as_str()));
     let p2 = c
-        .transaction(&drawdown("r-2", LIVE_500, 5_000, true, "2001"))
+        .transaction(&drawdown("r-2", LIVE_500, 5_000, true, "6001"))
         .await
         .unwrap();
     let v = c
@@ -270,7 +270,7 @@ async fn every_error_code_reaches_its_typed_error() {
     assert_eq!(err(c.transaction(&no_pin).await), DinteroError::PinRequired);
     assert_eq!(
         err(c
-            .transaction(&drawdown("a", LIVE_500, 9_999_999, false, "2001"))
+            .transaction(&drawdown("a", LIVE_500, 9_999_999, false, "6001"))
             .await),
         DinteroError::InsufficientFunds
     );
@@ -282,13 +282,13 @@ async fn every_error_code_reaches_its_typed_error() {
     );
     assert_eq!(
         err(c
-            .transaction(&drawdown("a", "9578000000003001", 100, false, "3001"))
+            .transaction(&drawdown("a", "9578000000003001", 100, false, "7001"))
             .await),
         DinteroError::CardExpired
     );
     assert_eq!(
         err(c
-            .transaction(&drawdown("a", "9578000000003002", 100, false, "3002"))
+            .transaction(&drawdown("a", "9578000000003002", 100, false, "7002"))
             .await),
         DinteroError::CardNotYetActive
     );
@@ -337,7 +337,7 @@ async fn every_error_code_reaches_its_typed_error() {
         DinteroError::TransactionNotPending
     );
     let p = c
-        .transaction(&drawdown("p", LIVE_500, 1_000, true, "2001"))
+        .transaction(&drawdown("p", LIVE_500, 1_000, true, "6001"))
         .await
         .unwrap();
     let over = CaptureRequest {
@@ -479,7 +479,7 @@ async fn lost_answers_are_safe_to_retry_with_the_same_ref_id() {
     let before = sb.snapshot("demo-live-500").unwrap().balances;
 
     sb.set_faults(faults(&["drop-after:count=1:path=/transactions"]));
-    let req = drawdown("lost-1", LIVE_500, 7_000, true, "2001");
+    let req = drawdown("lost-1", LIVE_500, 7_000, true, "6001");
     let e = c.transaction(&req).await.unwrap_err();
     assert_eq!(e, DinteroError::ConnectionLost);
     assert_eq!(e.retry_advice(), RetryAdvice::SameRefIdOnly);
@@ -507,7 +507,7 @@ async fn lost_answers_are_safe_to_retry_with_the_same_ref_id() {
     );
 
     let p2 = c
-        .transaction(&drawdown("lost-2", LIVE_500, 1_000, true, "2001"))
+        .transaction(&drawdown("lost-2", LIVE_500, 1_000, true, "6001"))
         .await
         .unwrap();
     sb.set_faults(faults(&["drop-after:count=1:path=/void"]));

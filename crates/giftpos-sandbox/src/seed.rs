@@ -62,31 +62,31 @@ pub const DEMO_CARDS: &[DemoCard] = &[
     DemoCard {
         card_id: "demo-live-500",
         token: "9578000000002001",
-        pin: "2001",
+        pin: "6001",
         state: DemoState::Active(50_000),
     },
     DemoCard {
         card_id: "demo-live-1000",
         token: "9578000000002002",
-        pin: "2002",
+        pin: "6002",
         state: DemoState::Active(100_000),
     },
     DemoCard {
         card_id: "demo-live-50",
         token: "9578000000002003",
-        pin: "2003",
+        pin: "6003",
         state: DemoState::Active(5_000),
     },
     DemoCard {
         card_id: "demo-expired",
         token: "9578000000003001",
-        pin: "3001",
+        pin: "7001",
         state: DemoState::Expired(20_000),
     },
     DemoCard {
         card_id: "demo-future",
         token: "9578000000003002",
-        pin: "3002",
+        pin: "7002",
         state: DemoState::NotYetValid(20_000),
     },
 ];

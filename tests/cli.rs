@@ -1,0 +1,379 @@
+//! The `giftpos` binary as IT and scripts use it: `giftpos sandbox` in one process, the
+//! other commands in others, over real HTTP on loopback. Every `--json` answer must parse
+//! and every failure must have its own exit code.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_giftpos");
+
+/// A `giftpos sandbox` child process, killed on drop.
+struct SandboxProc {
+    child: Child,
+    env: Vec<(String, String)>,
+}
+
+impl Drop for SandboxProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn clean(cmd: &mut Command, home: &Path) {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GIFTPOS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("GIFTPOS_SYSTEM_CONFIG", home.join("no-system-config.toml"));
+}
+
+fn start_sandbox(home: &Path, extra: &[&str]) -> SandboxProc {
+    let mut cmd = Command::new(BIN);
+    clean(&mut cmd, home);
+    let mut child = cmd
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--json"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let env = v["env"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    SandboxProc { child, env }
+}
+
+fn giftpos(home: &Path, env: &[(String, String)], args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    clean(&mut cmd, home);
+    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON object on stdout, got: {text}");
+    serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap()
+}
+
+#[test]
+fn commands_against_a_separate_sandbox_process() {
+    let home = tempfile::tempdir().unwrap();
+    let sb = start_sandbox(home.path(), &[]);
+    let run = |args: &[&str]| giftpos(home.path(), &sb.env, args, None);
+
+    let sold = run(&[
+        "activate",
+        "9578000000001002",
+        "--amount",
+        "500",
+        "--transaction-id",
+        "T12345678.abc",
+        "--customer-id",
+        "cust-1",
+        "--expires-at",
+        "2030-01-01T00:00:00Z",
+        "--json",
+    ]);
+    assert_eq!(code(&sold), 0, "{}", String::from_utf8_lossy(&sold.stderr));
+    let v = json(&sold);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["training"], false);
+    assert_eq!(v["result"]["amount"]["amount"], 50_000);
+    assert_eq!(v["result"]["dintero_transaction_id"], "T12345678.abc");
+    assert_eq!(v["result"]["card"], "************1002");
+
+    let bal = json(&run(&[
+        "balance",
+        "9578000000001002",
+        "--pin",
+        "4002",
+        "--json",
+    ]));
+    assert_eq!(bal["result"]["available"]["amount"], 50_000);
+    assert_eq!(bal["result"]["expires_at"], "2030-01-01T00:00:00Z");
+
+    let red = giftpos(
+        home.path(),
+        &sb.env,
+        &[
+            "redeem",
+            "9578000000001002",
+            "--amount",
+            "120.50",
+            "--pin-stdin",
+            "--json",
+        ],
+        Some("4002\n"),
+    );
+    assert_eq!(code(&red), 0);
+    assert_eq!(
+        json(&red)["result"]["available_after"]["amount"],
+        50_000 - 12_050
+    );
+
+    let top = json(&run(&[
+        "topup",
+        "9578000000001002",
+        "--amount",
+        "200",
+        "--json",
+    ]));
+    assert_eq!(
+        top["result"]["available_after"]["amount"],
+        50_000 - 12_050 + 20_000
+    );
+
+    // Refused by Dintero: 3. The card is sold already.
+    let again = run(&[
+        "activate",
+        "9578000000001002",
+        "--amount",
+        "500",
+        "--transaction-id",
+        "x",
+        "--json",
+    ]);
+    assert_eq!(code(&again), 3);
+    assert_eq!(json(&again)["error"]["code"], "card_already_active");
+    let wrong = run(&[
+        "redeem",
+        "9578000000001002",
+        "--amount",
+        "1",
+        "--pin",
+        "0000",
+        "--json",
+    ]);
+    assert_eq!(code(&wrong), 3);
+    assert_eq!(json(&wrong)["error"]["code"], "pin_invalid");
+    let poor = run(&[
+        "redeem",
+        "9578000000002003",
+        "--amount",
+        "51",
+        "--pin",
+        "6003",
+        "--json",
+    ]);
+    assert_eq!(code(&poor), 3);
+    assert_eq!(json(&poor)["error"]["code"], "insufficient_funds");
+
+    // Bad input: 2, before anything is sent.
+    let bad = run(&[
+        "redeem",
+        "9578000000002001",
+        "--amount",
+        "-5",
+        "--pin",
+        "6001",
+        "--json",
+    ]);
+    assert_eq!(code(&bad), 2);
+    assert_eq!(json(&bad)["error"]["code"], "invalid_amount");
+    let noise = run(&["balance", "7038010069307", "--json"]);
+    assert_eq!(code(&noise), 2);
+    assert_eq!(json(&noise)["error"]["code"], "not_a_gift_card");
+
+    // Info shows where it talks, never the secret.
+    let info = run(&["info", "--json"]);
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(text.contains("T12345678") && !text.contains("sandbox-secret"));
+}
+
+#[test]
+fn unreachable_dintero_and_bad_config_have_their_own_exit_codes() {
+    let home = tempfile::tempdir().unwrap();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env: Vec<(String, String)> = [
+        ("GIFTPOS_API_BASE", format!("http://127.0.0.1:{port}")),
+        ("GIFTPOS_ACCOUNT_ID", "T12345678".into()),
+        ("GIFTPOS_CLIENT_ID", "giftpos-sandbox".into()),
+        ("GIFTPOS_CLIENT_SECRET", "sandbox-secret".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let down = giftpos(
+        home.path(),
+        &env,
+        &["topup", "9578000000002001", "--amount", "1", "--json"],
+        None,
+    );
+    assert_eq!(code(&down), 5);
+    assert_eq!(json(&down)["error"]["code"], "offline");
+
+    let partial = vec![("GIFTPOS_CLIENT_ID".to_string(), "only-this".to_string())];
+    let cfg = giftpos(
+        home.path(),
+        &partial,
+        &["balance", "9578000000002001", "--json"],
+        None,
+    );
+    assert_eq!(code(&cfg), 6);
+    let v = json(&cfg);
+    assert_eq!(v["error"]["code"], "config");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("GIFTPOS_API_BASE")
+    );
+
+    let file = home.path().join("bad.toml");
+    std::fs::write(&file, "[terminal]\ncurrency = 5\n").unwrap();
+    let bad = giftpos(
+        home.path(),
+        &[],
+        &["--config", file.to_str().unwrap(), "info", "--json"],
+        None,
+    );
+    assert_eq!(code(&bad), 6);
+    let msg = json(&bad)["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("bad.toml") && msg.contains("currency"),
+        "{msg}"
+    );
+
+    // The doctor reports instead of failing, each check with status and fix.
+    let doc = giftpos(home.path(), &env, &["doctor", "--json"], None);
+    assert_eq!(code(&doc), 6);
+    let v = json(&doc);
+    let checks = v["result"]["checks"].as_array().unwrap();
+    let reach = checks
+        .iter()
+        .find(|c| c["name"] == "api_reachable")
+        .unwrap();
+    assert_eq!(reach["status"], "fail");
+    assert!(reach["fix"].as_str().is_some());
+}
+
+#[test]
+fn training_mode_runs_on_an_embedded_sandbox_that_remembers() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| giftpos(home.path(), &[], args, None);
+    let sold = run(&[
+        "activate",
+        "9578000000001003",
+        "--amount",
+        "250",
+        "--transaction-id",
+        "train-1",
+        "--json",
+    ]);
+    assert_eq!(code(&sold), 0, "{}", String::from_utf8_lossy(&sold.stderr));
+    let v = json(&sold);
+    assert_eq!(v["training"], true);
+    assert_eq!(v["mode"], "TRAINING");
+    // A second process sees the first one's sale: the state persists in the data dir.
+    let bal = json(&run(&[
+        "balance",
+        "9578000000001003",
+        "--pin",
+        "4003",
+        "--json",
+    ]));
+    assert_eq!(bal["result"]["available"]["amount"], 25_000);
+    assert!(
+        home.path()
+            .join("data/giftpos/training/sandbox.json")
+            .exists()
+    );
+    // Text output says TRAINING too.
+    let text = run(&["balance", "9578000000002001"]);
+    assert!(String::from_utf8_lossy(&text.stdout).starts_with("TRAINING"));
+    let doc = json(&run(&["doctor", "--json"]));
+    assert_eq!(doc["training"], true);
+    assert_eq!(doc["result"]["ok"], true);
+}
+
+#[test]
+fn no_pin_token_or_secret_reaches_the_output_or_logs() {
+    let home = tempfile::tempdir().unwrap();
+    let sb = start_sandbox(home.path(), &[]);
+    let out = giftpos(
+        home.path(),
+        &sb.env,
+        &[
+            "-vv",
+            "redeem",
+            "9578000000002002",
+            "--amount",
+            "10",
+            "--pin-stdin",
+        ],
+        Some("6002\n"),
+    );
+    assert_eq!(code(&out), 0);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("dintero"), "debug logs were written: {all}");
+    for secret in ["9578000000002002", "6002", "sandbox-secret"] {
+        assert!(!all.contains(secret), "{secret:?} leaked: {all}");
+    }
+}
+
+#[test]
+fn the_sandbox_command_takes_faults() {
+    let home = tempfile::tempdir().unwrap();
+    let sb = start_sandbox(home.path(), &["--fault", "5xx:path=/info"]);
+    let out = giftpos(
+        home.path(),
+        &sb.env,
+        &["balance", "9578000000002001", "--json"],
+        None,
+    );
+    assert_eq!(code(&out), 5);
+    assert_eq!(json(&out)["error"]["code"], "offline");
+    let bad = Command::new(BIN)
+        .args([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--fault",
+            "explode",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&bad), 2);
+}
