@@ -1,1 +1,67 @@
+//! The Tauri shell: set-up, state, and one-line commands onto the application API
+//! (`giftpos_app::Terminal`). Nothing here decides anything about gift cards.
 
+use std::sync::Arc;
+use std::time::Instant;
+
+use giftpos_app::config::{self, LoadOptions};
+use giftpos_app::{AppError, Terminal, TerminalInfo};
+use giftpos_dintero::SystemClock;
+use tauri::{Manager, State};
+
+/// What the shell holds: the terminal, or why it could not open (shown by the UI).
+struct AppState {
+    terminal: Result<Terminal, AppError>,
+    started: Instant,
+}
+
+#[tauri::command]
+fn app_info(state: State<'_, AppState>) -> Result<TerminalInfo, AppError> {
+    state
+        .terminal
+        .as_ref()
+        .map(Terminal::info)
+        .map_err(Clone::clone)
+}
+
+/// The UI calls this once it is interactive. With `GIFTPOS_EXIT_WHEN_READY=1` the app
+/// then exits: the smoke test and the cold-start benchmark use it.
+#[tauri::command]
+fn ui_ready(app: tauri::AppHandle, state: State<'_, AppState>, ui_state: String) {
+    let ms = state.started.elapsed().as_millis();
+    tracing::info!(ms, ui_state, "UI ready");
+    if std::env::var_os("GIFTPOS_EXIT_WHEN_READY").is_some() {
+        println!("giftpos-terminal: ui ready in {ms} ms: {ui_state}");
+        app.exit(0);
+    }
+}
+
+/// Builds and runs the app.
+pub fn run() {
+    let started = Instant::now();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GIFTPOS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let result = tauri::Builder::default()
+        .setup(move |app| {
+            let terminal = tauri::async_runtime::block_on(async {
+                let cfg = config::load(&LoadOptions::from_process(None))?;
+                Terminal::open(cfg, Arc::new(SystemClock)).await
+            });
+            if let Err(e) = &terminal {
+                tracing::error!(code = e.code.as_str(), "terminal could not open: {e}");
+            }
+            app.manage(AppState { terminal, started });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![app_info, ui_ready])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("giftpos-terminal: {e}");
+        std::process::exit(1);
+    }
+}
