@@ -7,11 +7,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use giftpos_app::config::{self, LoadOptions};
 use giftpos_app::Terminal;
+use giftpos_app::config::{self, LoadOptions};
 use giftpos_core::Pin;
-use giftpos_dintero::wire::{CreateCardRequest, Metadata};
 use giftpos_dintero::SystemClock;
+use giftpos_dintero::wire::{CreateCardRequest, Metadata};
 use giftpos_sandbox::{Sandbox, SandboxConfig};
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
@@ -54,12 +54,18 @@ fn main() {
             ("GIFTPOS_API_BASE", sb.base_url()),
             ("GIFTPOS_ACCOUNT_ID", sb.config().account_id.to_string()),
             ("GIFTPOS_CLIENT_ID", sb.config().client_id.clone()),
-            ("GIFTPOS_CLIENT_SECRET", sb.config().client_secret.expose().to_string()),
+            (
+                "GIFTPOS_CLIENT_SECRET",
+                sb.config().client_secret.expose().to_string(),
+            ),
             ("GIFTPOS_DATA_DIR", data.display().to_string()),
             ("GIFTPOS_TERMINAL_ID", "bench".into()),
         ];
         let opts = LoadOptions {
-            env: env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
             ..LoadOptions::default()
         };
         let till = Terminal::open(config::load(&opts).expect("config"), Arc::new(SystemClock))
