@@ -1,0 +1,252 @@
+//! The journal on a real SQLite file: durability, states, token scrubbing, tamper
+//! evidence, a corrupt file, a full disk.
+
+use chrono::{TimeZone, Utc};
+use giftpos_core::{Currency, Money, OperationKind};
+use giftpos_journal::{EntryState, Journal, JournalError, NewEntry};
+use rusqlite::Connection;
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap()
+}
+
+fn entry(j: &Journal, id: &str, kind: OperationKind, token: &str, amount: i64) -> NewEntry {
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("dintero_transaction_id".into(), "T1.pay".into());
+    NewEntry {
+        id: id.into(),
+        kind,
+        card_token: Some(token.into()),
+        card_masked: format!("************{}", &token[12..]),
+        card_id: None,
+        card_key: j.card_key(token),
+        amount: Money::from_minor(amount, Currency::parse("NOK").unwrap()).unwrap(),
+        clerk: Some("clerk-7".into()),
+        metadata,
+        parent_id: None,
+    }
+}
+
+fn journal(dir: &tempfile::TempDir) -> Journal {
+    Journal::open(&dir.path().join("journal.db"), "till-1").unwrap()
+}
+
+#[test]
+fn appends_are_durable_ordered_and_chained() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = journal(&dir);
+    let a = j
+        .append(
+            entry(&j, "a", OperationKind::Activate, "9578000000001001", 50_000),
+            now(),
+        )
+        .unwrap();
+    let b = j
+        .append(
+            entry(&j, "b", OperationKind::TopUp, "9578000000001001", 2_000),
+            now(),
+        )
+        .unwrap();
+    assert_eq!((a.seq, b.seq), (1, 2));
+    assert_eq!(b.prev_hash, a.hash);
+    assert_eq!(a.ref_id, None, "activation has no ref_id");
+    assert_eq!(b.ref_id.as_deref(), Some("till-1:b"));
+    assert_eq!(a.state, EntryState::Recorded);
+    assert_eq!(a.card_key, b.card_key);
+    drop(j);
+    let j = journal(&dir);
+    let all = j.list(None, None).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].card_token.as_deref(), Some("9578000000001001"));
+    assert!(j.verify().unwrap().ok);
+    let c = j
+        .append(
+            entry(&j, "c", OperationKind::TopUp, "9578000000001002", 1),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(c.seq, 3);
+    assert_ne!(c.card_key, a.card_key);
+}
+
+#[test]
+fn states_move_forward_and_confirmation_scrubs_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = journal(&dir);
+    j.append(
+        entry(&j, "a", OperationKind::Activate, "9578000000001001", 50_000),
+        now(),
+    )
+    .unwrap();
+    j.append(
+        entry(&j, "r", OperationKind::Redeem, "9578000000001002", 100),
+        now(),
+    )
+    .unwrap();
+    j.mark_sent("a", now()).unwrap();
+    j.mark_sent("a", now()).unwrap();
+    j.set_card_id("a", "card-1").unwrap();
+    let counts = j.counts().unwrap();
+    assert_eq!((counts.pending, counts.needs_attention), (2, 0));
+    j.confirm("a", None, Some(50_000), now()).unwrap();
+    let a = j.get("a").unwrap().unwrap();
+    assert_eq!(
+        (a.state, a.attempts, a.balance_after),
+        (EntryState::Confirmed, 2, Some(50_000))
+    );
+    assert_eq!(a.card_token, None, "the token is gone once confirmed");
+    assert_eq!(a.card_id.as_deref(), Some("card-1"));
+    assert!(matches!(
+        j.confirm("a", None, None, now()),
+        Err(JournalError::WrongState(_))
+    ));
+    j.needs_attention(
+        "r",
+        "refused after sync: insufficient funds (NOK 1.00 at risk)",
+        now(),
+    )
+    .unwrap();
+    let r = j.get("r").unwrap().unwrap();
+    assert_eq!(r.state, EntryState::NeedsAttention);
+    assert_eq!(r.card_token, None);
+    assert_eq!(j.counts().unwrap().needs_attention, 1);
+    // Nothing in the file still holds the full tokens.
+    drop(j);
+    // Old page versions live in the WAL until a checkpoint; after it, none remain.
+    let conn = Connection::open(dir.path().join("journal.db")).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    drop(conn);
+    let raw = std::fs::read(dir.path().join("journal.db")).unwrap();
+    assert!(!contains(&raw, b"9578000000001001") && !contains(&raw, b"9578000000001002"));
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn tampered(edit: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let j = journal(&dir);
+    for (i, id) in ["a", "b", "c", "d"].iter().enumerate() {
+        j.append(
+            entry(
+                &j,
+                id,
+                OperationKind::TopUp,
+                "9578000000001001",
+                100 + i as i64,
+            ),
+            now(),
+        )
+        .unwrap();
+    }
+    assert!(j.verify().unwrap().ok);
+    drop(j);
+    let conn = Connection::open(dir.path().join("journal.db")).unwrap();
+    conn.execute_batch(edit).unwrap();
+    drop(conn);
+    let report = journal(&dir).verify().unwrap();
+    assert!(!report.ok, "{edit} went unnoticed");
+    report.problems
+}
+
+#[test]
+fn verify_finds_edited_removed_and_reordered_entries() {
+    let p = tampered("UPDATE entries SET amount = 99999 WHERE id = 'b'");
+    assert!(
+        p.iter()
+            .any(|m| m.contains("entry b") && m.contains("changed")),
+        "{p:?}"
+    );
+    let p = tampered(
+        "DELETE FROM entry_state WHERE entry_id = 'b'; DELETE FROM entries WHERE id = 'b'",
+    );
+    assert!(
+        p.iter()
+            .any(|m| m.contains("entry c") && m.contains("removed")),
+        "{p:?}"
+    );
+    let p = tampered(
+        "DELETE FROM entry_state WHERE entry_id = 'd'; DELETE FROM entries WHERE id = 'd'",
+    );
+    assert!(p.iter().any(|m| m.contains("head")), "{p:?}");
+    let p = tampered(
+        "UPDATE entries SET seq = 100 WHERE id = 'b'; UPDATE entries SET seq = 2 WHERE id = 'c';
+         UPDATE entries SET seq = 3 WHERE id = 'b';",
+    );
+    assert!(!p.is_empty());
+}
+
+#[test]
+fn a_corrupt_journal_is_refused_by_name_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    let garbage = b"this is not an SQLite database, it is a till receipt".repeat(200);
+    std::fs::write(&path, &garbage).unwrap();
+    let err = Journal::open(&path, "till-1").unwrap_err();
+    assert!(matches!(err, JournalError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains("journal.db"));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        garbage,
+        "not overwritten or repaired"
+    );
+}
+
+#[test]
+fn a_full_disk_refuses_the_append_and_keeps_what_was_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = journal(&dir);
+    j.append(
+        entry(&j, "kept", OperationKind::TopUp, "9578000000001001", 100),
+        now(),
+    )
+    .unwrap();
+    j.set_size_limit(1).unwrap();
+    let mut last = Ok(());
+    for i in 0..200 {
+        if let Err(e) = j.append(
+            entry(
+                &j,
+                &format!("n{i}"),
+                OperationKind::TopUp,
+                "9578000000001001",
+                1,
+            ),
+            now(),
+        ) {
+            last = Err(e);
+            break;
+        }
+    }
+    let err = last.unwrap_err();
+    assert!(matches!(err, JournalError::Full { .. }), "{err:?}");
+    assert!(err.to_string().contains("full"));
+    assert!(j.get("kept").unwrap().is_some());
+    assert!(
+        j.verify().unwrap().ok,
+        "a refused append leaves the chain whole"
+    );
+}
+
+#[test]
+fn last_known_balances_are_cached_per_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = journal(&dir);
+    let key = j.card_key("9578000000002001");
+    assert!(j.cached_card(&key).unwrap().is_none());
+    let c = giftpos_journal::CachedCard {
+        card_id: "demo-live-500".into(),
+        card: "************2001".into(),
+        status: "unused".into(),
+        available: Some(50_000),
+        currency: Some("NOK".into()),
+        fetched_at: now(),
+    };
+    j.cache_card(&key, &c).unwrap();
+    assert_eq!(
+        j.cached_card(&key).unwrap().unwrap().available,
+        Some(50_000)
+    );
+}
