@@ -23,12 +23,12 @@ fn report(name: &str, mut samples: Vec<Duration>, total: Duration) {
     samples.sort();
     let us = |d: Duration| d.as_micros();
     println!(
-        "{name:<10} n={:<5} p50={:>6} µs  p99={:>6} µs  max={:>6} µs  ({:.0} ops/s)",
+        "{name:<10} n={:<5} p50={:>6} µs  p99={:>6} µs  max={:>6} µs  ({} ops/s)",
         samples.len(),
         us(percentile(&samples, 50)),
         us(percentile(&samples, 99)),
         us(*samples.last().unwrap_or(&Duration::ZERO)),
-        samples.len() as f64 / total.as_secs_f64(),
+        (samples.len() as u128 * 1_000_000) / total.as_micros().max(1),
     );
 }
 

@@ -87,6 +87,44 @@ enum Command {
     Doctor,
     /// Show the terminal's configuration (never secrets).
     Info,
+    /// Send what the journal holds to Dintero: once, or continuously until stopped.
+    Sync {
+        /// One pass over everything waiting (backoff waits are skipped), then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Read and check the journal.
+    #[command(subcommand)]
+    Journal(JournalCommand),
+    /// Undo a journal entry: void a pending redemption, or record the compensating
+    /// operation for a confirmed one. Needs the approving manager.
+    Void {
+        entry_id: String,
+        #[arg(long = "approved-by")]
+        approved_by: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum JournalCommand {
+    /// Entries in order, with their sync state.
+    List {
+        /// At most this many, newest last.
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// One entry with everything known about it.
+    Show { entry_id: String },
+    /// Every entry as CSV or JSON (never card tokens or PINs).
+    Export {
+        #[arg(long, value_parser = ["csv", "json"], default_value = "csv")]
+        format: String,
+        /// Write here (created 0600) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check the hash chain: finds edited, removed or reordered entries.
+    Verify,
 }
 
 #[derive(Args, Debug)]
@@ -125,6 +163,30 @@ enum Output {
     Operation(OperationResult),
     Doctor(doctor::DoctorReport),
     Info(giftpos_app::TerminalInfo),
+    Sync(SyncReport),
+    Entries(Vec<giftpos_journal::Entry>),
+    Entry(Box<giftpos_journal::Entry>),
+    Verify(giftpos_journal::VerifyReport),
+    Exported(String),
+}
+
+#[derive(Serialize)]
+struct SyncReport {
+    sent: usize,
+    status: giftpos_app::sync::SyncStatus,
+}
+
+impl Output {
+    /// Exit code of a successful command: 4 when something is saved but not yet synced,
+    /// or a journal check failed.
+    fn exit_code(&self) -> u8 {
+        match self {
+            Output::Operation(o) if o.queued => 4,
+            Output::Sync(r) if r.status.pending > 0 || r.status.needs_attention > 0 => 4,
+            Output::Verify(v) if !v.ok => 1,
+            _ => 0,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -195,7 +257,7 @@ async fn run(cli: Cli, json: bool) -> ExitCode {
     match outcome {
         Ok((training, Ok(out))) => {
             print_ok(json, training, &out);
-            ExitCode::SUCCESS
+            ExitCode::from(out.exit_code())
         }
         Ok((training, Err(e))) => print_err(json, Some(training), &e),
         Err(e) => print_err(json, None, &e),
@@ -266,6 +328,85 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
             Ok(Output::Operation(till.top_up(&token, amount).await?))
         }
         Command::Info => Ok(Output::Info(till.info())),
+        Command::Sync { once: true } => {
+            let sent = till.engine().drain(true).await?;
+            Ok(Output::Sync(SyncReport {
+                sent,
+                status: till.sync_status()?,
+            }))
+        }
+        Command::Sync { once: false } => {
+            let engine = till.engine().clone();
+            let mut events = engine.subscribe();
+            let stop = Arc::new(tokio::sync::Notify::new());
+            let task = tokio::spawn(engine.clone().run(stop.clone()));
+            loop {
+                tokio::select! {
+                    ev = events.recv() => match ev {
+                        Ok(ev) => match serde_json::to_string(&ev) {
+                            Ok(line) => println!("{line}"),
+                            Err(e) => eprintln!("giftpos: {e}"),
+                        },
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            eprintln!("giftpos: {n} events skipped");
+                        }
+                        Err(_) => break,
+                    },
+                    _ = wait_for_stop() => break,
+                }
+            }
+            stop.notify_one();
+            let _ = task.await;
+            Ok(Output::Sync(SyncReport {
+                sent: 0,
+                status: till.sync_status()?,
+            }))
+        }
+        Command::Journal(JournalCommand::List { limit }) => {
+            let mut all = till.journal().list(None, None).map_err(journal_err)?;
+            if let Some(n) = limit {
+                let skip = all.len().saturating_sub(n as usize);
+                all.drain(..skip);
+            }
+            Ok(Output::Entries(all))
+        }
+        Command::Journal(JournalCommand::Show { entry_id }) => till
+            .journal()
+            .get(&entry_id)
+            .map_err(journal_err)?
+            .map(|e| Output::Entry(Box::new(e)))
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidInput,
+                    format!("no journal entry {entry_id}"),
+                )
+            }),
+        Command::Journal(JournalCommand::Export { format, out }) => {
+            let all = till.journal().list(None, None).map_err(journal_err)?;
+            let text = if format == "json" {
+                serde_json::to_string_pretty(&all).map_err(|e| AppError::internal(e.to_string()))?
+            } else {
+                export_csv(&all)
+            };
+            match out {
+                Some(path) => {
+                    write_private(&path, text.as_bytes())?;
+                    Ok(Output::Exported(format!(
+                        "{} entries written to {}",
+                        all.len(),
+                        path.display()
+                    )))
+                }
+                None => Ok(Output::Exported(text)),
+            }
+        }
+        Command::Journal(JournalCommand::Verify) => Ok(Output::Verify(
+            till.journal().verify().map_err(journal_err)?,
+        )),
+        Command::Void {
+            entry_id,
+            approved_by,
+        } => Ok(Output::Operation(till.undo(&entry_id, &approved_by).await?)),
         Command::Doctor | Command::Sandbox(_) => Err(AppError::internal("dispatched elsewhere")),
     }
 }
@@ -312,6 +453,11 @@ fn print_ok(json: bool, training: bool, out: &Output) {
             Output::Operation(o) => serde_json::to_value(o),
             Output::Doctor(d) => serde_json::to_value(d),
             Output::Info(i) => serde_json::to_value(i),
+            Output::Sync(r) => serde_json::to_value(r),
+            Output::Entries(e) => serde_json::to_value(e),
+            Output::Entry(e) => serde_json::to_value(e),
+            Output::Verify(v) => serde_json::to_value(v),
+            Output::Exported(t) => Ok(serde_json::Value::String(t.clone())),
         };
         print_json(&JsonOk {
             ok: true,
@@ -330,9 +476,15 @@ fn print_ok(json: bool, training: bool, out: &Output) {
         Output::Balance(b) => {
             println!("Card {}", b.card);
             println!("  status      {}", b.status);
-            match b.available {
-                Some(a) => println!("  available   {}", a.display(loc)),
-                None => println!("  available   (give the PIN to see the balance)"),
+            match (b.available, b.last_known_at) {
+                (Some(a), Some(at)) => println!(
+                    "  available   {} — LAST KNOWN, as of {} ({} min ago; Dintero unreachable)",
+                    a.display(loc),
+                    at.format("%Y-%m-%d %H:%M UTC"),
+                    b.last_known_age_secs.unwrap_or(0) / 60
+                ),
+                (Some(a), None) => println!("  available   {}", a.display(loc)),
+                (None, _) => println!("  available   (give the PIN to see the balance)"),
             }
             if b.pending.is_some_and(|p| !p.is_zero()) {
                 println!("  reserved    {}", money(&b.pending));
@@ -340,6 +492,17 @@ fn print_ok(json: bool, training: bool, out: &Output) {
             if let Some(e) = b.expires_at {
                 println!("  expires     {}", e.format("%Y-%m-%d"));
             }
+        }
+        Output::Operation(o) if o.queued => {
+            println!(
+                "SAVED — WILL SYNC: {} {} for {}",
+                o.kind,
+                o.amount.display(loc),
+                o.card
+            );
+            println!("  Dintero could not be reached; this is in the journal and will be sent");
+            println!("  exactly once when the network returns. It is not applied yet.");
+            println!("  operation   {}", o.operation_id);
         }
         Output::Operation(o) => {
             let verb = match o.kind {
@@ -352,7 +515,9 @@ fn print_ok(json: bool, training: bool, out: &Output) {
             println!("{verb} {}", o.card);
             println!("  amount      {}", o.amount.display(loc));
             println!("  available   {}", money(&o.available_after));
-            println!("  status      {}", o.status);
+            if let Some(s) = &o.status {
+                println!("  status      {s}");
+            }
             if let Some(t) = &o.dintero_transaction_id {
                 println!("  payment     {t}");
             }
@@ -383,14 +548,131 @@ fn print_ok(json: bool, training: bool, out: &Output) {
                 }
             );
         }
+        Output::Sync(r) => {
+            let st = &r.status;
+            println!(
+                "{} · sent {} · pending {} · needs attention {}",
+                if st.online { "online" } else { "OFFLINE" },
+                r.sent,
+                st.pending,
+                st.needs_attention
+            );
+            if let Some(age) = st.oldest_pending_age_secs {
+                println!("  oldest pending entry waits for {age} s");
+            }
+        }
+        Output::Entries(all) => {
+            for e in all {
+                print_entry_line(e, loc);
+            }
+            println!("{} entries", all.len());
+        }
+        Output::Entry(e) => {
+            print_entry_line(e, loc);
+            if let Ok(v) = serde_json::to_string_pretty(e.as_ref()) {
+                println!("{v}");
+            }
+        }
+        Output::Verify(v) => {
+            if v.ok {
+                println!("journal intact: {} entries, hash chain verified", v.entries);
+            } else {
+                println!("JOURNAL TAMPERED OR DAMAGED ({} entries):", v.entries);
+                for p in &v.problems {
+                    println!("  - {p}");
+                }
+            }
+        }
+        Output::Exported(t) => println!("{t}"),
         Output::Info(i) => {
             println!("terminal    {} ({})", i.terminal_id, i.store_name);
             println!("mode        {}", mode_name(i.training));
             println!("api         {} account {}", i.api_base, i.account_id);
             println!("currency    {} locale {}", i.currency, i.locale.tag());
+            println!("journal     {}", i.journal);
             println!("version     {}", i.version);
         }
     }
+}
+
+fn print_entry_line(e: &giftpos_journal::Entry, loc: Locale) {
+    println!(
+        "{:>5}  {}  {:<8} {:<16} {:>14}  {:<15} {}",
+        e.seq,
+        e.created_at.format("%Y-%m-%d %H:%M:%S"),
+        e.kind.as_str(),
+        e.card,
+        e.amount.display(loc),
+        e.state.as_str(),
+        e.id
+    );
+    if let Some(r) = &e.reason {
+        println!("       reason: {r}");
+    }
+}
+
+/// CSV for accounting: one row per entry, no token, no PIN.
+fn export_csv(all: &[giftpos_journal::Entry]) -> String {
+    let mut out = String::from(
+        "seq,id,created_at,terminal_id,kind,card,card_id,amount_minor,currency,clerk,state,reason,ref_id,server_transaction_id,dintero_transaction_id,parent_id\n",
+    );
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    for e in all {
+        let cols = [
+            e.seq.to_string(),
+            e.id.clone(),
+            e.created_at.to_rfc3339(),
+            e.terminal_id.clone(),
+            e.kind.as_str().to_string(),
+            e.card.clone(),
+            e.card_id.clone().unwrap_or_default(),
+            e.amount.minor().to_string(),
+            e.amount.currency().code().to_string(),
+            e.clerk.clone().unwrap_or_default(),
+            e.state.as_str().to_string(),
+            e.reason.clone().unwrap_or_default(),
+            e.ref_id.clone().unwrap_or_default(),
+            e.server_transaction_id.clone().unwrap_or_default(),
+            e.metadata
+                .get("dintero_transaction_id")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            e.parent_id.clone().unwrap_or_default(),
+        ];
+        let row: Vec<String> = cols.iter().map(|c| field(c)).collect();
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Creates `path` readable by its owner only; refuses to overwrite.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), AppError> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(|e| {
+        AppError::new(
+            ErrorCode::InvalidInput,
+            format!("cannot create {}: {e}", path.display()),
+        )
+    })?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))
+}
+
+fn journal_err(e: giftpos_journal::JournalError) -> AppError {
+    AppError::new(ErrorCode::JournalUnreadable, e.to_string())
 }
 
 #[derive(Serialize)]

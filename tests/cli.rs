@@ -236,8 +236,39 @@ fn unreachable_dintero_and_bad_config_have_their_own_exit_codes() {
         &["topup", "9578000000002001", "--amount", "1", "--json"],
         None,
     );
-    assert_eq!(code(&down), 5);
-    assert_eq!(json(&down)["error"]["code"], "offline");
+    // A top-up is saved and waits for the network: 4.
+    assert_eq!(code(&down), 4, "{}", String::from_utf8_lossy(&down.stderr));
+    let v = json(&down);
+    assert_eq!(v["result"]["queued"], true);
+    assert_eq!(v["result"]["state"], "sent");
+    // A redemption is refused offline unless caps allow it: 5, nothing recorded.
+    let red = giftpos(
+        home.path(),
+        &env,
+        &[
+            "redeem",
+            "9578000000002001",
+            "--amount",
+            "1",
+            "--pin",
+            "6001",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(code(&red), 5);
+    assert_eq!(json(&red)["error"]["code"], "offline_not_allowed");
+    let list = json(&giftpos(
+        home.path(),
+        &env,
+        &["journal", "list", "--json"],
+        None,
+    ));
+    assert_eq!(
+        list["result"].as_array().unwrap().len(),
+        1,
+        "only the top-up was recorded"
+    );
 
     let partial = vec![("GIFTPOS_CLIENT_ID".to_string(), "only-this".to_string())];
     let cfg = giftpos(

@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use giftpos_core::{Currency, Locale, Secret, TokenFormat};
+use giftpos_core::{Currency, Locale, Money, Secret, TokenFormat};
 use giftpos_dintero::wire::AccountId;
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +44,8 @@ pub struct FileConfig {
     pub terminal: TerminalSection,
     #[serde(default)]
     pub cards: CardsSection,
+    #[serde(default)]
+    pub offline: OfflineSection,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -66,6 +68,26 @@ pub struct TerminalSection {
     pub currency: Option<String>,
     pub locale: Option<String>,
     pub data_dir: Option<PathBuf>,
+}
+
+/// Offline redemption caps. All unset (the default): redemption is refused offline.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineSection {
+    /// Largest single redemption accepted offline, e.g. "500.00".
+    pub max_redeem: Option<String>,
+    /// Largest total of offline redemptions waiting to sync, e.g. "2000.00".
+    pub max_outstanding: Option<String>,
+    /// Oldest last-known balance an offline redemption may rely on, in seconds.
+    pub max_balance_age_secs: Option<u64>,
+}
+
+/// The resolved offline caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OfflineCaps {
+    pub max_redeem: Money,
+    pub max_outstanding: Money,
+    pub max_balance_age: Duration,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -165,6 +187,8 @@ pub struct Config {
     pub token_formats: Vec<TokenFormat>,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// When set, redemptions may be accepted offline within these caps.
+    pub offline: Option<OfflineCaps>,
     /// The files that were read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -233,6 +257,9 @@ struct Layered {
     locale: Option<Val<String>>,
     data_dir: Option<Val<PathBuf>>,
     token_formats: Option<Val<Vec<TokenFormat>>>,
+    offline_max_redeem: Option<Val<String>>,
+    offline_max_outstanding: Option<Val<String>>,
+    offline_max_age: Option<Val<u64>>,
 }
 
 fn set<T>(slot: &mut Option<Val<T>>, v: Option<T>, src: &Source) {
@@ -266,6 +293,17 @@ impl Layered {
         set(&mut self.locale, f.terminal.locale, &src);
         set(&mut self.data_dir, f.terminal.data_dir, &src);
         set(&mut self.token_formats, f.cards.token_formats, &src);
+        set(&mut self.offline_max_redeem, f.offline.max_redeem, &src);
+        set(
+            &mut self.offline_max_outstanding,
+            f.offline.max_outstanding,
+            &src,
+        );
+        set(
+            &mut self.offline_max_age,
+            f.offline.max_balance_age_secs,
+            &src,
+        );
     }
 
     fn apply_env(&mut self, env: &HashMap<String, String>) {
@@ -479,7 +517,43 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
             None => Ok(Duration::from_millis(default)),
         }
     };
+    let offline = match (
+        l.offline_max_redeem,
+        l.offline_max_outstanding,
+        l.offline_max_age,
+    ) {
+        (None, None, None) => None,
+        (Some(r), Some(o), Some(a)) => {
+            let amount = |v: &Val<String>, key: &str| {
+                Money::parse(&v.v, currency, Locale::En).map_err(|e| {
+                    invalid(
+                        &v.src,
+                        key,
+                        format!("an amount in {currency} such as \"500.00\" ({e})"),
+                    )
+                })
+            };
+            Some(OfflineCaps {
+                max_redeem: amount(&r, "offline.max_redeem")?,
+                max_outstanding: amount(&o, "offline.max_outstanding")?,
+                max_balance_age: Duration::from_secs(a.v),
+            })
+        }
+        (r, o, a) => {
+            let src = r
+                .map(|v| v.src)
+                .or(o.map(|v| v.src))
+                .or(a.map(|v| v.src))
+                .unwrap_or(Source::Default);
+            return Err(invalid(
+                &src,
+                "offline",
+                "all three of max_redeem, max_outstanding and max_balance_age_secs, or none",
+            ));
+        }
+    };
     Ok(Config {
+        offline,
         mode,
         terminal_id,
         store_name: l

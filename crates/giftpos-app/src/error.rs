@@ -64,6 +64,9 @@ pub enum ErrorCode {
     Credentials,
     Offline,
     Tls,
+    StorageFull,
+    JournalUnreadable,
+    OfflineNotAllowed,
     Internal,
 }
 
@@ -95,6 +98,9 @@ impl ErrorCode {
             Credentials => "credentials",
             Offline => "offline",
             Tls => "tls",
+            StorageFull => "storage_full",
+            JournalUnreadable => "journal_unreadable",
+            OfflineNotAllowed => "offline_not_allowed",
             Internal => "internal",
         }
     }
@@ -106,8 +112,8 @@ impl ErrorCode {
                 ErrorClass::BadInput
             }
             Config | Credentials | Tls => ErrorClass::Config,
-            Offline => ErrorClass::Unavailable,
-            Internal => ErrorClass::Internal,
+            Offline | OfflineNotAllowed => ErrorClass::Unavailable,
+            Internal | StorageFull | JournalUnreadable => ErrorClass::Internal,
             _ => ErrorClass::Refused,
         }
     }
@@ -146,6 +152,15 @@ impl ErrorCode {
             Credentials => "Ask IT to check the Dintero API client (id, secret, account).",
             Offline => "Dintero cannot be reached. Check the network; try again shortly.",
             Tls => "The secure connection failed. Ask IT to check the network and the clock.",
+            StorageFull => {
+                "The terminal's disk is full: nothing was recorded or sent. Call IT; take another payment method."
+            }
+            JournalUnreadable => {
+                "The terminal's journal cannot be read. Do not delete it: call support."
+            }
+            OfflineNotAllowed => {
+                "Dintero cannot be reached and this cannot be done offline. Take another payment method or wait."
+            }
             Internal => {
                 "Something went wrong in the terminal. Restart it; if it repeats, call support."
             }

@@ -18,6 +18,7 @@
 pub mod config;
 pub mod doctor;
 pub mod error;
+pub mod sync;
 pub mod terminal;
 pub mod training;
 

@@ -1,21 +1,24 @@
 //! [`Terminal`]: the application API. The Tauri shell, the CLI and the tests all call
 //! these methods; nothing below knows which of them is calling.
+//!
+//! Every operation that moves money is written to the journal before anything is sent,
+//! then sent at once through the sync engine. The caller is told *done* only when
+//! Dintero confirmed it, and *saved — will sync* when it is queued.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use giftpos_core::{CardStatus, CardToken, Currency, Locale, Money, OperationKind, Pin};
-use giftpos_dintero::wire::{
-    ActivateRequest, CaptureRequest, Card, META_OPERATION_ID, META_TERMINAL_ID,
-    META_TRANSACTION_ID, Metadata, TransactionKind, TransactionRequest, VoidRequest,
-};
-use giftpos_dintero::{ClientConfig, Clock, DinteroClient, DinteroError, RetryAdvice};
+use giftpos_dintero::wire::{Card, META_TRANSACTION_ID};
+use giftpos_dintero::{ClientConfig, Clock, DinteroClient};
+use giftpos_journal::{CachedCard, Entry, EntryState, Journal, NewEntry};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::config::{Config, Mode};
 use crate::error::{AppError, ErrorCode};
+use crate::sync::{Engine, Outcome, SyncPolicy, SyncStatus, journal_err};
 use crate::training::TrainingBackend;
 
 /// What the UI and the CLI show about the terminal itself.
@@ -28,6 +31,7 @@ pub struct TerminalInfo {
     pub locale: Locale,
     pub api_base: String,
     pub account_id: String,
+    pub journal: String,
     pub version: &'static str,
 }
 
@@ -44,22 +48,30 @@ pub struct BalanceView {
     pub pending: Option<Money>,
     pub active_from: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Set when Dintero could not be reached: the balance last seen, and when.
+    pub last_known_at: Option<DateTime<Utc>>,
+    pub last_known_age_secs: Option<i64>,
 }
 
-/// The outcome of an operation that changed a card.
+/// The outcome of an operation that changed (or will change) a card.
 #[derive(Debug, Clone, Serialize)]
 pub struct OperationResult {
     pub training: bool,
+    /// The journal entry's id.
     pub operation_id: String,
     pub kind: OperationKind,
+    /// `confirmed` (done) or `recorded`/`sent` (saved — will sync).
+    pub state: EntryState,
+    /// True when saved to the journal and waiting to sync.
+    pub queued: bool,
     pub card: String,
-    pub card_id: String,
+    pub card_id: Option<String>,
     pub amount: Money,
     /// Dintero's transaction id (none for an activation).
     pub transaction_id: Option<String>,
     /// The payment that sold the card (activation only).
     pub dintero_transaction_id: Option<String>,
-    pub status: CardStatus,
+    pub status: Option<CardStatus>,
     pub available_after: Option<Money>,
 }
 
@@ -67,11 +79,14 @@ pub struct OperationResult {
 #[derive(Debug, Clone, Serialize)]
 pub struct Reservation {
     pub training: bool,
+    /// The journal entry of the reservation.
     pub operation_id: String,
     pub card: String,
-    pub card_id: String,
-    pub transaction_id: String,
+    pub card_id: Option<String>,
+    pub transaction_id: Option<String>,
     pub amount: Money,
+    /// Accepted offline within the configured caps; it syncs later.
+    pub queued: bool,
 }
 
 /// Selling a card.
@@ -85,25 +100,36 @@ pub struct Activation {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// How many times an operation is sent when the answer is missing, and the waits.
-const ATTEMPTS: u32 = 3;
-const BACKOFF: [Duration; 2] = [Duration::from_millis(150), Duration::from_millis(600)];
-const MAX_WAIT: Duration = Duration::from_secs(3);
+/// How long an interactive look-up waits before the terminal treats itself as offline.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(8);
 
-/// The terminal: configuration, the Dintero client, and (in training) the sandbox.
+/// The terminal: configuration, journal, sync engine, client and (in training) sandbox.
 #[derive(Debug)]
 pub struct Terminal {
     cfg: Config,
     client: DinteroClient,
+    engine: Arc<Engine>,
+    clock: Arc<dyn Clock>,
     training: Option<TrainingBackend>,
     api_base: String,
     account_id: String,
+    clerk: Option<String>,
 }
 
 impl Terminal {
-    /// Opens the terminal: in training mode this starts (or joins) the embedded sandbox.
+    /// Opens the terminal: the journal (refusing a corrupt one), and in training mode
+    /// the embedded sandbox.
     pub async fn open(cfg: Config, clock: Arc<dyn Clock>) -> Result<Terminal, AppError> {
-        let (client_cfg, training) = match &cfg.mode {
+        Terminal::open_with(cfg, clock, SyncPolicy::default()).await
+    }
+
+    /// Like [`Terminal::open`], with a sync policy (tests and benchmarks).
+    pub async fn open_with(
+        cfg: Config,
+        clock: Arc<dyn Clock>,
+        policy: SyncPolicy,
+    ) -> Result<Terminal, AppError> {
+        let (mut client_cfg, training, journal_path) = match &cfg.mode {
             Mode::Live {
                 api_base,
                 account_id,
@@ -118,24 +144,34 @@ impl Terminal {
                     client_secret.clone(),
                 ),
                 None,
+                cfg.data_dir.join("journal.db"),
             ),
             Mode::Training => {
                 let backend = TrainingBackend::open(&cfg.data_dir, clock.clone()).await?;
-                (backend.client_config(), Some(backend))
+                (
+                    backend.client_config(),
+                    Some(backend),
+                    cfg.data_dir.join("training").join("journal.db"),
+                )
             }
         };
-        let mut client_cfg = client_cfg;
         client_cfg.timeout = cfg.timeout;
         client_cfg.connect_timeout = cfg.connect_timeout;
         let api_base = client_cfg.api_base.clone();
         let account_id = client_cfg.account_id.to_string();
-        let client = DinteroClient::new(client_cfg, clock).map_err(AppError::from)?;
+        let client = DinteroClient::new(client_cfg, clock.clone()).map_err(AppError::from)?;
+        let journal =
+            Arc::new(Journal::open(&journal_path, &cfg.terminal_id).map_err(journal_err)?);
+        let engine = Arc::new(Engine::new(journal, client.clone(), clock.clone(), policy));
         Ok(Terminal {
             cfg,
             client,
+            engine,
+            clock,
             training,
             api_base,
             account_id,
+            clerk: None,
         })
     }
 
@@ -148,8 +184,22 @@ impl Terminal {
         &self.client
     }
 
+    /// The sync engine (run its loop in the background; subscribe to its events).
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    pub fn journal(&self) -> &Arc<Journal> {
+        self.engine.journal()
+    }
+
     pub fn is_training(&self) -> bool {
         self.training.is_some()
+    }
+
+    /// The clerk recorded on the entries from now on.
+    pub fn set_clerk(&mut self, clerk: Option<String>) {
+        self.clerk = clerk;
     }
 
     pub fn info(&self) -> TerminalInfo {
@@ -161,8 +211,13 @@ impl Terminal {
             locale: self.cfg.locale,
             api_base: self.api_base.clone(),
             account_id: self.account_id.clone(),
+            journal: self.journal().path().display().to_string(),
             version: env!("CARGO_PKG_VERSION"),
         }
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus, AppError> {
+        self.engine.status()
     }
 
     /// Checks a scanned or typed card number against the configured formats.
@@ -183,39 +238,6 @@ impl Terminal {
         minor.and_then(|m| Money::from_minor(m, self.cfg.currency).ok())
     }
 
-    fn ref_id(&self, operation_id: &str, step: &str) -> String {
-        format!("{}:{}:{}", self.cfg.terminal_id, operation_id, step)
-    }
-
-    fn metadata(&self, operation_id: &str) -> Metadata {
-        let mut m = Metadata::new();
-        m.insert(META_OPERATION_ID.into(), operation_id.into());
-        m.insert(META_TERMINAL_ID.into(), self.cfg.terminal_id.clone().into());
-        m
-    }
-
-    /// The card's balance. With the PIN, amounts; without it, only the status (for a
-    /// card that has a PIN).
-    pub async fn balance(
-        &self,
-        token: &CardToken,
-        pin: Option<&Pin>,
-    ) -> Result<BalanceView, AppError> {
-        let card = self.client.info(token, pin).await?;
-        self.check_currency(&card)?;
-        Ok(BalanceView {
-            training: self.is_training(),
-            card: token.masked(),
-            card_id: card.card_id.clone(),
-            status: card.status.clone(),
-            available: self.money(card.amount_available),
-            balance: self.money(card.amount_balance),
-            pending: self.money(card.amount_pending),
-            active_from: card.active_from,
-            expires_at: card.expires_at,
-        })
-    }
-
     fn check_currency(&self, card: &Card) -> Result<(), AppError> {
         match card.currency.as_deref() {
             Some(c) if !c.eq_ignore_ascii_case(self.cfg.currency.code()) => Err(AppError::new(
@@ -229,91 +251,263 @@ impl Terminal {
         }
     }
 
+    /// Looks a card up online. `Ok(None)` means Dintero could not be reached.
+    async fn lookup(&self, token: &CardToken, pin: Option<&Pin>) -> Result<Option<Card>, AppError> {
+        match tokio::time::timeout(LOOKUP_TIMEOUT, self.client.info(token, pin)).await {
+            Ok(Ok(card)) => {
+                self.check_currency(&card)?;
+                self.remember(token, &card);
+                Ok(Some(card))
+            }
+            Ok(Err(e)) if e.is_transient() => Ok(None),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn remember(&self, token: &CardToken, card: &Card) {
+        let cached = CachedCard {
+            card_id: card.card_id.clone(),
+            card: token.masked(),
+            status: card.status.to_string(),
+            available: card.amount_available,
+            currency: card.currency.clone(),
+            fetched_at: self.clock.now(),
+        };
+        // Keep the last balance seen: a look-up without the PIN shows none.
+        let key = self.journal().card_key(token.expose());
+        let keep_old = cached.available.is_none()
+            && self
+                .journal()
+                .cached_card(&key)
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.available.is_some());
+        if !keep_old && let Err(e) = self.journal().cache_card(&key, &cached) {
+            tracing::warn!("could not cache the card's balance: {e}");
+        }
+    }
+
+    /// The card's balance. With the PIN, amounts; without it, only the status (for a
+    /// card that has a PIN). Offline: the last known balance, with its age.
+    pub async fn balance(
+        &self,
+        token: &CardToken,
+        pin: Option<&Pin>,
+    ) -> Result<BalanceView, AppError> {
+        if let Some(card) = self.lookup(token, pin).await? {
+            return Ok(BalanceView {
+                training: self.is_training(),
+                card: token.masked(),
+                card_id: card.card_id.clone(),
+                status: card.status.clone(),
+                available: self.money(card.amount_available),
+                balance: self.money(card.amount_balance),
+                pending: self.money(card.amount_pending),
+                active_from: card.active_from,
+                expires_at: card.expires_at,
+                last_known_at: None,
+                last_known_age_secs: None,
+            });
+        }
+        let key = self.journal().card_key(token.expose());
+        match self.journal().cached_card(&key).map_err(journal_err)? {
+            Some(c) => Ok(BalanceView {
+                training: self.is_training(),
+                card: token.masked(),
+                card_id: c.card_id,
+                status: CardStatus::parse(&c.status),
+                available: self.money(c.available),
+                balance: None,
+                pending: None,
+                active_from: None,
+                expires_at: None,
+                last_known_age_secs: Some((self.clock.now() - c.fetched_at).num_seconds()),
+                last_known_at: Some(c.fetched_at),
+            }),
+            None => Err(AppError::new(
+                ErrorCode::Offline,
+                format!(
+                    "Dintero cannot be reached and card {} was never seen here",
+                    token.masked()
+                ),
+            )),
+        }
+    }
+
+    fn new_entry(
+        &self,
+        kind: OperationKind,
+        token: &CardToken,
+        card_id: Option<String>,
+        amount: Money,
+        offline: bool,
+    ) -> NewEntry {
+        let mut metadata = serde_json::Map::new();
+        if offline {
+            metadata.insert("offline".into(), true.into());
+        }
+        NewEntry {
+            id: Uuid::new_v4().to_string(),
+            kind,
+            card_token: Some(token.expose().to_string()),
+            card_masked: token.masked(),
+            card_id,
+            card_key: self.journal().card_key(token.expose()),
+            amount,
+            clerk: self.clerk.clone(),
+            metadata,
+            parent_id: None,
+        }
+    }
+
+    /// Writes an entry, refusing before anything is sent if the disk is full.
+    fn record(&self, e: NewEntry) -> Result<Entry, AppError> {
+        self.journal()
+            .append(e, self.clock.now())
+            .map_err(journal_err)
+    }
+
+    fn result(&self, e: &Entry, outcome: &Outcome) -> Result<OperationResult, AppError> {
+        let (state, tx, available) = match outcome {
+            Outcome::Confirmed {
+                transaction_id,
+                available_after,
+            } => (
+                EntryState::Confirmed,
+                transaction_id.clone(),
+                *available_after,
+            ),
+            Outcome::Retry(_) => (EntryState::Sent, None, None),
+            Outcome::Refused(err) => return Err(err.clone()),
+            Outcome::NeedsAttention(reason) => {
+                return Err(AppError::new(ErrorCode::ActivationConflict, reason.clone()));
+            }
+        };
+        Ok(OperationResult {
+            training: self.is_training(),
+            operation_id: e.id.clone(),
+            kind: e.kind,
+            state,
+            queued: state != EntryState::Confirmed,
+            card: e.card.clone(),
+            card_id: e.card_id.clone(),
+            amount: e.amount,
+            transaction_id: tx,
+            dintero_transaction_id: e
+                .metadata
+                .get(META_TRANSACTION_ID)
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            status: None,
+            available_after: self.money(available),
+        })
+    }
+
+    /// Reads the card after a confirmed operation, for the clerk's "new balance".
+    async fn read_back(&self, r: &mut OperationResult) {
+        if r.queued {
+            return;
+        }
+        let Some(id) = r.card_id.clone().or_else(|| {
+            self.journal()
+                .get(&r.operation_id)
+                .ok()
+                .flatten()
+                .and_then(|e| e.card_id)
+        }) else {
+            return;
+        };
+        if let Ok(card) = self.client.card(&id).await {
+            r.card_id = Some(card.card_id.clone());
+            r.status = Some(card.status.clone());
+            r.available_after = self.money(card.amount_available);
+        }
+    }
+
     /// Sells a printed card: activates it with the amount and the payment's transaction
-    /// id. A lost answer is reconciled by reading the card (activation has no `ref_id`):
-    /// our operation id in its metadata means our activation took effect.
+    /// id. Offline it is saved and activates when the network returns.
     pub async fn activate(&self, a: Activation) -> Result<OperationResult, AppError> {
         check_transaction_id(&a.transaction_id)?;
-        if a.amount.currency() != self.cfg.currency {
-            return Err(AppError::new(
-                ErrorCode::CurrencyMismatch,
-                format!("this terminal sells cards in {}", self.cfg.currency),
-            ));
-        }
-        let operation_id = Uuid::new_v4().to_string();
-        let card = self.client.info(&a.token, None).await?;
-        if !card.status.awaits_activation() {
+        let card = self.lookup(&a.token, None).await?;
+        if let Some(c) = &card
+            && !c.status.awaits_activation()
+        {
             return Err(AppError::new(
                 ErrorCode::CardAlreadyActive,
                 format!(
                     "card {} is {}, not waiting to be sold",
                     a.token.masked(),
-                    card.status
+                    c.status
                 ),
             ));
         }
-        let mut metadata = self.metadata(&operation_id);
-        metadata.insert(META_TRANSACTION_ID.into(), a.transaction_id.clone().into());
-        let req = ActivateRequest {
-            amount: a.amount.minor(),
-            currency: a.amount.currency().code().to_string(),
-            customer_id: a.customer_id.clone(),
-            name: None,
-            originated_by: Some(self.cfg.terminal_id.clone()),
-            active_from: None,
-            expires_at: a.expires_at,
-            metadata,
-        };
-        let mut attempt = 0;
-        let activated = loop {
-            attempt += 1;
-            match self.client.activate(&card.card_id, &req).await {
-                Ok(c) => break c,
-                Err(e) if e == DinteroError::CardAlreadyActive || e.is_transient() => {
-                    // Did an earlier attempt of ours take effect?
-                    match self.client.card(&card.card_id).await {
-                        Ok(now) if carries_operation(&now, &operation_id) => break now,
-                        Ok(now) if !now.status.awaits_activation() => {
-                            return Err(AppError::new(
-                                ErrorCode::ActivationConflict,
-                                format!(
-                                    "card {} was activated by another operation",
-                                    a.token.masked()
-                                ),
-                            ));
-                        }
-                        Ok(_) | Err(_) if attempt < ATTEMPTS && e.is_transient() => {
-                            self.pause(attempt, &e).await;
-                        }
-                        _ => return Err(e.into()),
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
-        };
-        Ok(OperationResult {
-            training: self.is_training(),
-            operation_id,
-            kind: OperationKind::Activate,
-            card: a.token.masked(),
-            card_id: activated.card_id.clone(),
-            amount: a.amount,
-            transaction_id: None,
-            dintero_transaction_id: Some(a.transaction_id),
-            status: activated.status.clone(),
-            available_after: self.money(activated.amount_available),
-        })
+        let mut e = self.new_entry(
+            OperationKind::Activate,
+            &a.token,
+            card.as_ref().map(|c| c.card_id.clone()),
+            a.amount,
+            card.is_none(),
+        );
+        e.metadata
+            .insert(META_TRANSACTION_ID.into(), a.transaction_id.clone().into());
+        if let Some(c) = &a.customer_id {
+            e.metadata.insert("customer_id".into(), c.clone().into());
+        }
+        if let Some(x) = a.expires_at {
+            e.metadata
+                .insert("expires_at".into(), x.to_rfc3339().into());
+        }
+        let entry = self.record(e)?;
+        let outcome = self.engine.send_now(&entry.id, None).await?;
+        let mut r = self.result(&entry, &outcome)?;
+        self.read_back(&mut r).await;
+        Ok(r)
     }
 
-    /// Reserves an amount on the card (a pending drawdown), checking the PIN.
+    /// Loads more money onto an activated card; saved and synced later when offline.
+    pub async fn top_up(
+        &self,
+        token: &CardToken,
+        amount: Money,
+    ) -> Result<OperationResult, AppError> {
+        let card = self.lookup(token, None).await?;
+        if let Some(c) = &card
+            && c.status.awaits_activation()
+        {
+            return Err(AppError::new(
+                ErrorCode::CardInactive,
+                format!(
+                    "card {} has not been sold yet; sell it instead",
+                    token.masked()
+                ),
+            ));
+        }
+        let e = self.new_entry(
+            OperationKind::TopUp,
+            token,
+            card.as_ref().map(|c| c.card_id.clone()),
+            amount,
+            card.is_none(),
+        );
+        let entry = self.record(e)?;
+        let outcome = self.engine.send_now(&entry.id, None).await?;
+        let mut r = self.result(&entry, &outcome)?;
+        self.read_back(&mut r).await;
+        Ok(r)
+    }
+
+    /// Reserves an amount on the card (a pending drawdown), checking the PIN. Offline it
+    /// is refused unless the configured caps allow it; a refusal names the cap.
     pub async fn reserve(
         &self,
         token: &CardToken,
         amount: Money,
         pin: &Pin,
     ) -> Result<Reservation, AppError> {
-        let card = self.client.info(token, Some(pin)).await?;
-        self.check_currency(&card)?;
+        let Some(card) = self.lookup(token, Some(pin)).await? else {
+            return self.reserve_offline(token, amount);
+        };
         if let Some(avail) = self.money(card.amount_available)
             && avail.minor() < amount.minor()
         {
@@ -326,27 +520,139 @@ impl Terminal {
                 ),
             ));
         }
-        let operation_id = Uuid::new_v4().to_string();
-        let req = TransactionRequest {
-            ref_id: self.ref_id(&operation_id, "reserve"),
-            amount: amount.minor(),
-            currency: amount.currency().code().to_string(),
-            kind: TransactionKind::Drawdown,
-            token: Some(token.expose().to_string()),
-            card_id: None,
-            pending: Some(true),
-            pin: Some(pin.expose().to_string()),
-            metadata: self.metadata(&operation_id),
-            originated_by: Some(self.cfg.terminal_id.clone()),
+        let e = self.new_entry(
+            OperationKind::Redeem,
+            token,
+            Some(card.card_id.clone()),
+            amount,
+            false,
+        );
+        let entry = self.record(e)?;
+        match self.engine.send_now(&entry.id, Some(pin)).await? {
+            Outcome::Confirmed { transaction_id, .. } => Ok(Reservation {
+                training: self.is_training(),
+                operation_id: entry.id,
+                card: token.masked(),
+                card_id: Some(card.card_id),
+                transaction_id,
+                amount,
+                queued: false,
+            }),
+            Outcome::Refused(err) => Err(err),
+            Outcome::NeedsAttention(reason) => Err(AppError::new(ErrorCode::Rejected, reason)),
+            Outcome::Retry(err) => {
+                // The answer was lost: the reservation may or may not exist. It will be
+                // sent again (same ref_id) and then released, so nothing is charged.
+                let mut void = self.new_entry(
+                    OperationKind::Void,
+                    token,
+                    Some(card.card_id),
+                    amount,
+                    false,
+                );
+                void.parent_id = Some(entry.id.clone());
+                void.metadata
+                    .insert("reason".into(), "answer lost at the till".into());
+                self.record(void)?;
+                self.engine.wake();
+                Err(AppError::new(
+                    ErrorCode::Offline,
+                    format!(
+                        "Dintero did not confirm the reservation ({err}); it will be released, nothing is charged"
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn reserve_offline(&self, token: &CardToken, amount: Money) -> Result<Reservation, AppError> {
+        let refuse = |why: String| Err(AppError::new(ErrorCode::OfflineNotAllowed, why));
+        let Some(caps) = self.cfg.offline else {
+            return refuse(
+                "Dintero cannot be reached and redemption offline is not enabled".into(),
+            );
         };
-        let tx = self.with_retries(|| self.client.transaction(&req)).await?;
+        let key = self.journal().card_key(token.expose());
+        let Some(known) = self.journal().cached_card(&key).map_err(journal_err)? else {
+            return refuse(format!(
+                "offline redemption needs a known balance; card {} was never checked here",
+                token.masked()
+            ));
+        };
+        let age = (self.clock.now() - known.fetched_at).num_seconds();
+        if age > caps.max_balance_age.as_secs() as i64 {
+            return refuse(format!(
+                "cap max_balance_age_secs: the last known balance is {age} s old (at most {} s)",
+                caps.max_balance_age.as_secs()
+            ));
+        }
+        if amount.minor() > caps.max_redeem.minor() {
+            return refuse(format!(
+                "cap max_redeem: at most {} may be redeemed offline",
+                caps.max_redeem.display(self.cfg.locale)
+            ));
+        }
+        let outstanding = self
+            .journal()
+            .outstanding_offline_redemptions()
+            .map_err(journal_err)?;
+        if outstanding + amount.minor() > caps.max_outstanding.minor() {
+            return refuse(format!(
+                "cap max_outstanding: offline redemptions waiting to sync would exceed {}",
+                caps.max_outstanding.display(self.cfg.locale)
+            ));
+        }
+        if known.available.is_none_or(|a| a < amount.minor()) {
+            return Err(AppError::new(
+                ErrorCode::InsufficientFunds,
+                "the last known balance is lower than the amount".to_string(),
+            ));
+        }
+        let e = self.new_entry(
+            OperationKind::Redeem,
+            token,
+            Some(known.card_id.clone()),
+            amount,
+            true,
+        );
+        let entry = self.record(e)?;
         Ok(Reservation {
             training: self.is_training(),
-            operation_id,
+            operation_id: entry.id,
             card: token.masked(),
-            card_id: card.card_id,
-            transaction_id: tx.id,
+            card_id: Some(known.card_id),
+            transaction_id: None,
             amount,
+            queued: true,
+        })
+    }
+
+    fn settle_entry(
+        &self,
+        r: &Reservation,
+        kind: OperationKind,
+        amount: Money,
+    ) -> Result<Entry, AppError> {
+        let parent = self
+            .journal()
+            .get(&r.operation_id)
+            .map_err(journal_err)?
+            .ok_or_else(|| AppError::new(ErrorCode::TransactionNotFound, "unknown reservation"))?;
+        let mut metadata = serde_json::Map::new();
+        if parent.recorded_offline() {
+            metadata.insert("offline".into(), true.into());
+        }
+        self.record(NewEntry {
+            id: Uuid::new_v4().to_string(),
+            kind,
+            card_token: None,
+            card_masked: parent.card.clone(),
+            card_id: parent.card_id.clone(),
+            card_key: parent.card_key.clone(),
+            amount,
+            clerk: self.clerk.clone(),
+            metadata,
+            parent_id: Some(parent.id),
         })
     }
 
@@ -363,52 +669,28 @@ impl Terminal {
                 format!("at most {} was reserved", r.amount.display(self.cfg.locale)),
             ));
         }
-        let req = CaptureRequest {
-            ref_id: self.ref_id(&r.operation_id, "capture"),
-            amount: Some(amount.minor()),
-            metadata: self.metadata(&r.operation_id),
+        let entry = self.settle_entry(r, OperationKind::Capture, amount)?;
+        let outcome = if r.queued {
+            Outcome::Retry(giftpos_dintero::DinteroError::ConnectionRefused)
+        } else {
+            self.engine.send_now(&entry.id, None).await?
         };
-        let tx = self
-            .with_retries(|| self.client.capture(&r.transaction_id, &req))
-            .await?;
-        self.settled(r, OperationKind::Redeem, amount, tx.id).await
+        let mut res = self.result(&entry, &outcome)?;
+        self.read_back(&mut res).await;
+        Ok(res)
     }
 
     /// Cancels a reservation ("cancel"): the money is released.
     pub async fn cancel(&self, r: &Reservation) -> Result<OperationResult, AppError> {
-        let req = VoidRequest {
-            ref_id: self.ref_id(&r.operation_id, "void"),
-            metadata: self.metadata(&r.operation_id),
+        let entry = self.settle_entry(r, OperationKind::Void, r.amount)?;
+        let outcome = if r.queued {
+            Outcome::Retry(giftpos_dintero::DinteroError::ConnectionRefused)
+        } else {
+            self.engine.send_now(&entry.id, None).await?
         };
-        let tx = self
-            .with_retries(|| self.client.void(&r.transaction_id, &req))
-            .await?;
-        self.settled(r, OperationKind::Void, r.amount, tx.id).await
-    }
-
-    async fn settled(
-        &self,
-        r: &Reservation,
-        kind: OperationKind,
-        amount: Money,
-        tx_id: String,
-    ) -> Result<OperationResult, AppError> {
-        let card = self.client.card(&r.card_id).await.ok();
-        Ok(OperationResult {
-            training: self.is_training(),
-            operation_id: r.operation_id.clone(),
-            kind,
-            card: r.card.clone(),
-            card_id: r.card_id.clone(),
-            amount,
-            transaction_id: Some(tx_id),
-            dintero_transaction_id: None,
-            status: card
-                .as_ref()
-                .map(|c| c.status.clone())
-                .unwrap_or(CardStatus::Other("unknown".into())),
-            available_after: card.and_then(|c| self.money(c.amount_available)),
-        })
+        let mut res = self.result(&entry, &outcome)?;
+        self.read_back(&mut res).await;
+        Ok(res)
     }
 
     /// Redeems in one go: reserve, then complete.
@@ -419,93 +701,89 @@ impl Terminal {
         pin: &Pin,
     ) -> Result<OperationResult, AppError> {
         let r = self.reserve(token, amount, pin).await?;
-        self.complete(&r, None).await
+        let mut res = self.complete(&r, None).await?;
+        res.kind = OperationKind::Redeem;
+        Ok(res)
     }
 
-    /// Loads more money onto an activated card.
-    pub async fn top_up(
+    /// Undoes a journal entry: a reservation is voided; a confirmed top-up, capture or
+    /// activation gets its compensating operation (a refund to the card, or a drawdown
+    /// of what was loaded). `approved_by` is recorded.
+    pub async fn undo(
         &self,
-        token: &CardToken,
-        amount: Money,
+        entry_id: &str,
+        approved_by: &str,
     ) -> Result<OperationResult, AppError> {
-        let card = self.client.info(token, None).await?;
-        self.check_currency(&card)?;
-        if card.status.awaits_activation() {
+        let e = self
+            .journal()
+            .get(entry_id)
+            .map_err(journal_err)?
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidInput,
+                    format!("no journal entry {entry_id}"),
+                )
+            })?;
+        if e.state != EntryState::Confirmed {
             return Err(AppError::new(
-                ErrorCode::CardInactive,
+                ErrorCode::InvalidInput,
                 format!(
-                    "card {} has not been sold yet; sell it instead",
-                    token.masked()
+                    "entry {entry_id} is {}: only confirmed entries can be undone",
+                    e.state.as_str()
                 ),
             ));
         }
-        let operation_id = Uuid::new_v4().to_string();
-        let req = TransactionRequest {
-            ref_id: self.ref_id(&operation_id, "fund"),
-            amount: amount.minor(),
-            currency: amount.currency().code().to_string(),
-            kind: TransactionKind::Fund,
-            token: None,
-            card_id: Some(card.card_id.clone()),
-            pending: None,
-            pin: None,
-            metadata: self.metadata(&operation_id),
-            originated_by: Some(self.cfg.terminal_id.clone()),
-        };
-        let tx = self.with_retries(|| self.client.transaction(&req)).await?;
-        let after = self.client.card(&card.card_id).await.ok();
-        Ok(OperationResult {
-            training: self.is_training(),
-            operation_id,
-            kind: OperationKind::TopUp,
-            card: token.masked(),
-            card_id: card.card_id,
-            amount,
-            transaction_id: Some(tx.id),
-            dintero_transaction_id: None,
-            status: after
-                .as_ref()
-                .map(|c| c.status.clone())
-                .unwrap_or(card.status),
-            available_after: after.and_then(|c| self.money(c.amount_available)),
-        })
-    }
-
-    /// Sends a `ref_id` operation, again with the same `ref_id` while the answer is
-    /// missing (safe: Dintero returns the first result).
-    async fn with_retries<T, F, Fut>(&self, mut send: F) -> Result<T, AppError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, DinteroError>>,
-    {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match send().await {
-                Ok(v) => return Ok(v),
-                Err(e) if e.retry_advice() != RetryAdvice::Never && attempt < ATTEMPTS => {
-                    tracing::info!(attempt, error = %e, "answer missing; sending again with the same ref_id");
-                    self.pause(attempt, &e).await;
-                }
-                Err(e) => return Err(e.into()),
+        let settled = self
+            .journal()
+            .list(None, None)
+            .map_err(journal_err)?
+            .into_iter()
+            .any(|x| x.parent_id.as_deref() == Some(entry_id) && x.state != EntryState::Refused);
+        let (kind, parent) = match e.kind {
+            OperationKind::Redeem if !settled => (OperationKind::Void, Some(e.id.clone())),
+            OperationKind::Capture => (OperationKind::Refund, None),
+            OperationKind::TopUp | OperationKind::Activate => (OperationKind::Redeem, None),
+            _ => {
+                return Err(AppError::new(
+                    ErrorCode::InvalidInput,
+                    format!("a {} entry cannot be undone here", e.kind),
+                ));
             }
+        };
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("undoes".into(), e.id.clone().into());
+        metadata.insert("approved_by".into(), approved_by.into());
+        let entry = self.record(NewEntry {
+            id: Uuid::new_v4().to_string(),
+            kind,
+            card_token: None,
+            card_masked: e.card.clone(),
+            card_id: e.card_id.clone(),
+            card_key: e.card_key.clone(),
+            amount: e.amount,
+            clerk: self.clerk.clone(),
+            metadata,
+            parent_id: parent,
+        })?;
+        let mut outcome = self.engine.send_now(&entry.id, None).await?;
+        if kind == OperationKind::Redeem && matches!(outcome, Outcome::Confirmed { .. }) {
+            // A compensating drawdown is reserved, then captured at once.
+            let r = Reservation {
+                training: self.is_training(),
+                operation_id: entry.id.clone(),
+                card: e.card.clone(),
+                card_id: e.card_id.clone(),
+                transaction_id: None,
+                amount: e.amount,
+                queued: false,
+            };
+            let cap = self.settle_entry(&r, OperationKind::Capture, e.amount)?;
+            outcome = self.engine.send_now(&cap.id, None).await?;
         }
+        let mut res = self.result(&entry, &outcome)?;
+        self.read_back(&mut res).await;
+        Ok(res)
     }
-
-    async fn pause(&self, attempt: u32, e: &DinteroError) {
-        let wait = e
-            .retry_after()
-            .unwrap_or(BACKOFF[(attempt as usize - 1).min(BACKOFF.len() - 1)])
-            .min(MAX_WAIT);
-        tokio::time::sleep(wait).await;
-    }
-}
-
-fn carries_operation(card: &Card, operation_id: &str) -> bool {
-    card.metadata
-        .get(META_OPERATION_ID)
-        .and_then(|v| v.as_str())
-        == Some(operation_id)
 }
 
 /// A payment reference: 1–128 visible characters, no spaces.

@@ -193,6 +193,15 @@ impl CardToken {
         Err(best.map(|(_, e)| e).unwrap_or(TokenError::NotAGiftCard))
     }
 
+    /// A token that was checked when it was recorded (read back from the journal).
+    /// Shown masked with no prefix kept.
+    pub fn recorded(value: &str) -> CardToken {
+        CardToken {
+            value: value.to_string(),
+            prefix_len: 0,
+        }
+    }
+
     /// The full token, for the one request that needs it. Never log or store this.
     pub fn expose(&self) -> &str {
         &self.value

@@ -1,0 +1,659 @@
+//! Sync: the journal's open entries go to Dintero, exactly once.
+//!
+//! Each round is *diff → plan → execute*: read the open entries (the diff), let the pure
+//! [`giftpos_journal::plan`] pick what may go now (per card in journal order, different
+//! cards concurrently up to a bound), and send those. After a crash the next round simply
+//! finds fewer open entries.
+//!
+//! Exactly once: operations with a `ref_id` are resent with the same `ref_id` (Dintero
+//! answers the first result). Activation has none: before sending it again, the card is
+//! read — our entry id in its metadata means it is done; active with other metadata is a
+//! conflict for a manager; still inactive means send again.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use giftpos_core::{OperationKind, Pin};
+use giftpos_dintero::wire::{
+    ActivateRequest, CaptureRequest, Card, META_OPERATION_ID, META_TERMINAL_ID, Metadata,
+    TransactionKind, TransactionRequest, VoidRequest,
+};
+use giftpos_dintero::{Clock, DinteroClient, DinteroError};
+use giftpos_journal::{Entry, EntryState, Journal, PlanItem};
+use rand::Rng;
+use serde::Serialize;
+use tokio::sync::{Notify, broadcast};
+use tokio::task::JoinSet;
+
+use crate::error::{AppError, ErrorCode};
+
+/// How sync paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncPolicy {
+    /// Cards sent to at once.
+    pub concurrency: usize,
+    /// First wait after a failed attempt; doubles per attempt, with jitter, up to `cap`.
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// How often to probe Dintero while offline.
+    pub probe_every: Duration,
+}
+
+impl Default for SyncPolicy {
+    fn default() -> Self {
+        SyncPolicy {
+            concurrency: 16,
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(60),
+            probe_every: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What subscribers (the app, `giftpos sync`) hear.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SyncEvent {
+    Entry {
+        id: String,
+        kind: OperationKind,
+        state: EntryState,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Status(SyncStatus),
+}
+
+/// The status bar's line.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SyncStatus {
+    pub online: bool,
+    pub pending: u64,
+    pub oldest_pending_age_secs: Option<i64>,
+    pub last_contact: Option<DateTime<Utc>>,
+    pub needs_attention: u64,
+}
+
+/// The result of sending one entry.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Confirmed {
+        transaction_id: Option<String>,
+        available_after: Option<i64>,
+    },
+    Refused(AppError),
+    NeedsAttention(String),
+    /// Not applied, or not known to be: it stays open and goes again later.
+    Retry(DinteroError),
+}
+
+#[derive(Debug, Default)]
+struct Net {
+    online: bool,
+    last_contact: Option<DateTime<Utc>>,
+}
+
+/// The sync engine. One per terminal process.
+#[derive(Debug)]
+pub struct Engine {
+    journal: Arc<Journal>,
+    client: DinteroClient,
+    clock: Arc<dyn Clock>,
+    policy: SyncPolicy,
+    in_flight: Mutex<HashSet<String>>,
+    net: Mutex<Net>,
+    events: broadcast::Sender<SyncEvent>,
+    wake: Notify,
+}
+
+/// Releases a card for the planner when its send ends, however it ends.
+struct CardClaim<'a> {
+    engine: &'a Engine,
+    key: String,
+}
+
+impl Drop for CardClaim<'_> {
+    fn drop(&mut self) {
+        self.engine
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Engine {
+    pub fn new(
+        journal: Arc<Journal>,
+        client: DinteroClient,
+        clock: Arc<dyn Clock>,
+        policy: SyncPolicy,
+    ) -> Engine {
+        let (events, _) = broadcast::channel(1024);
+        Engine {
+            journal,
+            client,
+            clock,
+            policy,
+            in_flight: Mutex::new(HashSet::new()),
+            net: Mutex::new(Net {
+                online: true,
+                last_contact: None,
+            }),
+            events,
+            wake: Notify::new(),
+        }
+    }
+
+    pub fn journal(&self) -> &Arc<Journal> {
+        &self.journal
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<SyncEvent> {
+        self.events.subscribe()
+    }
+
+    /// Asks the background loop to run a round now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn is_online(&self) -> bool {
+        lock(&self.net).online
+    }
+
+    /// The status bar's figures.
+    pub fn status(&self) -> Result<SyncStatus, AppError> {
+        let counts = self.journal.counts().map_err(journal_err)?;
+        let net = lock(&self.net);
+        let now = self.clock.now();
+        Ok(SyncStatus {
+            online: net.online,
+            pending: counts.pending,
+            oldest_pending_age_secs: counts
+                .oldest_pending_at
+                .map(|t| (now - t).num_seconds().max(0)),
+            last_contact: net.last_contact,
+            needs_attention: counts.needs_attention,
+        })
+    }
+
+    fn publish_status(&self) {
+        if let Ok(s) = self.status() {
+            let _ = self.events.send(SyncEvent::Status(s));
+        }
+    }
+
+    fn contact(&self, ok: bool) {
+        let was_online = {
+            let mut net = lock(&self.net);
+            let was = net.online;
+            net.online = ok;
+            if ok {
+                net.last_contact = Some(self.clock.now());
+            }
+            was
+        };
+        if ok && !was_online {
+            // The network is back: everything waiting may go now.
+            tracing::info!("Dintero reachable again; resuming sync");
+            let _ = self.journal.clear_waits();
+            self.wake();
+        }
+        if ok != was_online {
+            self.publish_status();
+        }
+    }
+
+    /// Marks a card as being sent to; false if it already is.
+    fn try_claim(&self, key: &str) -> bool {
+        lock(&self.in_flight).insert(key.to_string())
+    }
+
+    /// Sends every open entry of one card, in order, ending with `entry_id` (the clerk
+    /// is waiting for it). `pin` is used for that entry only and never stored.
+    pub async fn send_now(&self, entry_id: &str, pin: Option<&Pin>) -> Result<Outcome, AppError> {
+        let target = self
+            .journal
+            .get(entry_id)
+            .map_err(journal_err)?
+            .ok_or_else(|| AppError::internal(format!("no journal entry {entry_id}")))?;
+        // Wait (briefly) if the background loop is sending this card right now.
+        while !self.try_claim(&target.card_key) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let claim = CardClaim {
+            engine: self,
+            key: target.card_key.clone(),
+        };
+        let open = self.journal.open_entries().map_err(journal_err)?;
+        let mut last = None;
+        for e in open
+            .iter()
+            .filter(|e| e.card_key == target.card_key && e.seq <= target.seq)
+        {
+            if e.state == EntryState::NeedsAttention {
+                last = Some(Outcome::NeedsAttention(format!(
+                    "an earlier entry for this card ({}) needs attention first",
+                    e.id
+                )));
+                break;
+            }
+            let out = self
+                .execute(e, if e.id == entry_id { pin } else { None })
+                .await?;
+            let stop = matches!(out, Outcome::Retry(_));
+            last = Some(out);
+            if stop {
+                break;
+            }
+        }
+        drop(claim);
+        self.publish_status();
+        match last {
+            Some(o) => Ok(o),
+            // Already final (another process or the loop finished it).
+            None => Ok(match self.journal.get(entry_id).map_err(journal_err)? {
+                Some(e) if e.state == EntryState::Confirmed => Outcome::Confirmed {
+                    transaction_id: e.server_transaction_id,
+                    available_after: e.balance_after,
+                },
+                Some(e) if e.state == EntryState::Refused => Outcome::Refused(AppError::new(
+                    ErrorCode::Rejected,
+                    e.reason.unwrap_or_default(),
+                )),
+                Some(e) => Outcome::NeedsAttention(e.reason.unwrap_or_default()),
+                None => return Err(AppError::internal("entry vanished")),
+            }),
+        }
+    }
+
+    /// One round: plan, then send everything the plan allows, concurrently by card,
+    /// until nothing more may go now. Returns how many entries were sent.
+    pub async fn run_round(self: &Arc<Self>) -> Result<usize, AppError> {
+        let mut sent = 0;
+        let mut tasks: JoinSet<Result<(), AppError>> = JoinSet::new();
+        loop {
+            let open = self.journal.open_entries().map_err(journal_err)?;
+            let items: Vec<PlanItem> = open.iter().map(PlanItem::from).collect();
+            let busy: HashSet<String> = lock(&self.in_flight).clone();
+            let picks =
+                giftpos_journal::plan(&items, &busy, self.clock.now(), self.policy.concurrency);
+            for id in picks {
+                let Some(e) = open.iter().find(|e| e.id == id).cloned() else {
+                    continue;
+                };
+                if !self.try_claim(&e.card_key) {
+                    continue;
+                }
+                let me = self.clone();
+                sent += 1;
+                tasks.spawn(async move {
+                    let _claim = CardClaim {
+                        engine: &me,
+                        key: e.card_key.clone(),
+                    };
+                    me.execute(&e, None).await.map(|_| ())
+                });
+            }
+            match tasks.join_next().await {
+                Some(r) => {
+                    r.map_err(|e| AppError::internal(format!("sync task: {e}")))??;
+                }
+                None => break,
+            }
+        }
+        self.publish_status();
+        Ok(sent)
+    }
+
+    /// Sends until nothing is open or everything open is waiting; with `ignore_waits`,
+    /// backoff waits are cleared first (the operator asked for it).
+    pub async fn drain(self: &Arc<Self>, ignore_waits: bool) -> Result<usize, AppError> {
+        if ignore_waits {
+            self.journal.clear_waits().map_err(journal_err)?;
+        }
+        self.run_round().await
+    }
+
+    /// The background loop: a round whenever woken, at least every `probe_every`; while
+    /// offline, a cheap probe first. Runs until `stop` is notified.
+    pub async fn run(self: Arc<Self>, stop: Arc<Notify>) {
+        loop {
+            if !self.is_online() {
+                match self.client.probe().await {
+                    Ok(_) => self.contact(true),
+                    Err(_) => self.publish_status(),
+                }
+            }
+            if self.is_online()
+                && let Err(e) = self.run_round().await
+            {
+                tracing::error!(code = e.code.as_str(), "sync round failed: {e}");
+            }
+            tokio::select! {
+                _ = stop.notified() => return,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.policy.probe_every) => {}
+            }
+        }
+    }
+
+    fn emit(&self, e: &Entry, state: EntryState, reason: Option<String>) {
+        let _ = self.events.send(SyncEvent::Entry {
+            id: e.id.clone(),
+            kind: e.kind,
+            state,
+            reason,
+        });
+    }
+
+    /// Sends one entry and records the outcome. The attempt is counted durably before
+    /// the request leaves.
+    pub async fn execute(&self, e: &Entry, pin: Option<&Pin>) -> Result<Outcome, AppError> {
+        let now = self.clock.now();
+        let sent_before = e.state == EntryState::Sent;
+        self.journal.mark_sent(&e.id, now).map_err(journal_err)?;
+        self.emit(e, EntryState::Sent, None);
+        let outcome = match self.apply(e, pin, sent_before).await {
+            Ok(o) => o,
+            Err(err) if err.is_transient() => Outcome::Retry(err),
+            Err(err) => Outcome::Refused(err.into()),
+        };
+        let now = self.clock.now();
+        match &outcome {
+            Outcome::Confirmed {
+                transaction_id,
+                available_after,
+            } => {
+                self.contact(true);
+                self.journal
+                    .confirm(&e.id, transaction_id.as_deref(), *available_after, now)
+                    .map_err(journal_err)?;
+                self.emit(e, EntryState::Confirmed, None);
+            }
+            Outcome::Refused(err) => {
+                self.contact(true);
+                let reason = format!("{}: {}", err.code.as_str(), err.message);
+                self.journal
+                    .refuse(&e.id, &reason, now)
+                    .map_err(journal_err)?;
+                self.emit(e, EntryState::Refused, Some(reason));
+            }
+            Outcome::NeedsAttention(reason) => {
+                self.contact(true);
+                self.journal
+                    .needs_attention(&e.id, reason, now)
+                    .map_err(journal_err)?;
+                self.emit(e, EntryState::NeedsAttention, Some(reason.clone()));
+            }
+            Outcome::Retry(err) => {
+                // Only a connection that failed means "offline"; a 5xx or 429 came from a
+                // Dintero that is there, and must not cut the backoff short.
+                let connection = matches!(
+                    err,
+                    DinteroError::ConnectionRefused
+                        | DinteroError::Unreachable(_)
+                        | DinteroError::Timeout
+                        | DinteroError::ConnectionLost
+                );
+                if connection {
+                    self.contact(false);
+                }
+                let wait = err
+                    .retry_after()
+                    .unwrap_or_else(|| self.backoff(e.attempts + 1));
+                let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero());
+                self.journal
+                    .retry_later(&e.id, at, &err.to_string(), now)
+                    .map_err(journal_err)?;
+                tracing::info!(entry = %e.id, attempt = e.attempts + 1, wait_ms = wait.as_millis() as u64, "will retry: {err}");
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Exponential backoff with jitter: half the step fixed, half random, capped.
+    fn backoff(&self, attempt: i64) -> Duration {
+        let exp = attempt.clamp(1, 20) as u32 - 1;
+        let step = self
+            .policy
+            .backoff_base
+            .saturating_mul(2u32.saturating_pow(exp))
+            .min(self.policy.backoff_cap);
+        let half = step / 2;
+        let jitter = rand::rng().random_range(0..=half.as_millis() as u64);
+        half + Duration::from_millis(jitter)
+    }
+
+    fn metadata(&self, e: &Entry) -> Metadata {
+        let mut m: Metadata = e
+            .metadata
+            .iter()
+            .filter(|(k, _)| !k.starts_with('_') && k.as_str() != "offline")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        m.insert(META_OPERATION_ID.into(), e.id.clone().into());
+        m.insert(META_TERMINAL_ID.into(), e.terminal_id.clone().into());
+        m
+    }
+
+    /// The card's Dintero id: known already, or looked up by its printed token.
+    async fn card_id(&self, e: &Entry) -> Result<Result<String, Outcome>, DinteroError> {
+        if let Some(id) = &e.card_id {
+            return Ok(Ok(id.clone()));
+        }
+        let Some(token) = &e.card_token else {
+            return Ok(Err(Outcome::NeedsAttention(
+                "the card's number is no longer held and its card id was never learned".into(),
+            )));
+        };
+        let token = giftpos_core::CardToken::recorded(token);
+        match self.client.info(&token, None).await {
+            Ok(card) => {
+                let _ = self.journal.set_card_id(&e.id, &card.card_id);
+                Ok(Ok(card.card_id))
+            }
+            Err(err) if err.is_transient() => Err(err),
+            Err(err) => Ok(Err(Outcome::Refused(err.into()))),
+        }
+    }
+
+    async fn apply(
+        &self,
+        e: &Entry,
+        pin: Option<&Pin>,
+        sent_before: bool,
+    ) -> Result<Outcome, DinteroError> {
+        let card_id = match self.card_id(e).await? {
+            Ok(id) => id,
+            Err(outcome) => return Ok(outcome),
+        };
+        let refused = |err: DinteroError| -> Result<Outcome, DinteroError> {
+            if err.is_transient() {
+                return Err(err);
+            }
+            let app: AppError = err.into();
+            if e.kind == OperationKind::Redeem && e.recorded_offline() {
+                return Ok(Outcome::NeedsAttention(format!(
+                    "an offline redemption was refused by Dintero ({}): {} is at risk",
+                    app.code.as_str(),
+                    e.amount
+                )));
+            }
+            Ok(Outcome::Refused(app))
+        };
+        match e.kind {
+            OperationKind::Activate => {
+                if sent_before && let Some(done) = self.reconcile_activation(e, &card_id).await? {
+                    return Ok(done);
+                }
+                let req = ActivateRequest {
+                    amount: e.amount.minor(),
+                    currency: e.amount.currency().code().to_string(),
+                    customer_id: meta_str(e, "customer_id"),
+                    name: None,
+                    originated_by: Some(e.terminal_id.clone()),
+                    active_from: None,
+                    expires_at: meta_str(e, "expires_at")
+                        .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                        .map(|d| d.with_timezone(&Utc)),
+                    metadata: self.metadata(e),
+                };
+                match self.client.activate(&card_id, &req).await {
+                    Ok(card) => Ok(Outcome::Confirmed {
+                        transaction_id: None,
+                        available_after: card.amount_available,
+                    }),
+                    Err(DinteroError::CardAlreadyActive) => Ok(self
+                        .reconcile_activation(e, &card_id)
+                        .await?
+                        .unwrap_or_else(|| {
+                            Outcome::NeedsAttention("the card could not be activated".into())
+                        })),
+                    Err(err) => refused(err),
+                }
+            }
+            OperationKind::TopUp | OperationKind::Refund | OperationKind::Redeem => {
+                let redeem = e.kind == OperationKind::Redeem;
+                let by_token = redeem && pin.is_some() && e.card_token.is_some();
+                let req = TransactionRequest {
+                    ref_id: e.ref_id.clone().unwrap_or_else(|| e.id.clone()),
+                    amount: e.amount.minor(),
+                    currency: e.amount.currency().code().to_string(),
+                    kind: if redeem {
+                        TransactionKind::Drawdown
+                    } else {
+                        TransactionKind::Fund
+                    },
+                    token: by_token.then(|| e.card_token.clone()).flatten(),
+                    card_id: (!by_token).then(|| card_id.clone()),
+                    pending: redeem.then_some(true),
+                    pin: if by_token {
+                        pin.map(|p| p.expose().to_string())
+                    } else {
+                        None
+                    },
+                    metadata: self.metadata(e),
+                    originated_by: Some(e.terminal_id.clone()),
+                };
+                match self.client.transaction(&req).await {
+                    Ok(tx) => Ok(Outcome::Confirmed {
+                        transaction_id: Some(tx.id),
+                        available_after: None,
+                    }),
+                    Err(err) => refused(err),
+                }
+            }
+            OperationKind::Capture | OperationKind::Void => {
+                let parent_id = e.parent_id.clone().unwrap_or_default();
+                let parent = self.journal.get(&parent_id).ok().flatten();
+                let parent_tx = match parent {
+                    Some(p) if p.state == EntryState::Confirmed => p.server_transaction_id,
+                    Some(p) if p.state.is_open() => {
+                        // Cannot happen in journal order; wait rather than guess.
+                        return Err(DinteroError::Unreachable(
+                            "waiting for the redemption it settles".into(),
+                        ));
+                    }
+                    _ => None,
+                };
+                let Some(parent_tx) = parent_tx else {
+                    return Ok(Outcome::Refused(AppError::new(
+                        ErrorCode::TransactionNotFound,
+                        "the redemption it settles was not applied",
+                    )));
+                };
+                let ref_id = e.ref_id.clone().unwrap_or_else(|| e.id.clone());
+                let result = if e.kind == OperationKind::Capture {
+                    self.client
+                        .capture(
+                            &parent_tx,
+                            &CaptureRequest {
+                                ref_id,
+                                amount: Some(e.amount.minor()),
+                                metadata: self.metadata(e),
+                            },
+                        )
+                        .await
+                } else {
+                    self.client
+                        .void(
+                            &parent_tx,
+                            &VoidRequest {
+                                ref_id,
+                                metadata: self.metadata(e),
+                            },
+                        )
+                        .await
+                };
+                match result {
+                    Ok(tx) => Ok(Outcome::Confirmed {
+                        transaction_id: Some(tx.id),
+                        available_after: None,
+                    }),
+                    Err(DinteroError::TransactionNotPending) => Ok(Outcome::NeedsAttention(
+                        "the redemption was already settled by another operation".into(),
+                    )),
+                    Err(err) => refused(err),
+                }
+            }
+            OperationKind::Balance => Ok(Outcome::Refused(AppError::internal(
+                "a balance check is not journaled",
+            ))),
+        }
+    }
+
+    /// After a lost answer: did our activation take effect?
+    async fn reconcile_activation(
+        &self,
+        e: &Entry,
+        card_id: &str,
+    ) -> Result<Option<Outcome>, DinteroError> {
+        let card = self.client.card(card_id).await?;
+        if carries(&card, &e.id) {
+            return Ok(Some(Outcome::Confirmed {
+                transaction_id: None,
+                available_after: card.amount_available,
+            }));
+        }
+        if !card.status.awaits_activation() {
+            return Ok(Some(Outcome::NeedsAttention(format!(
+                "card {} was activated by another operation; this sale's payment ({}) needs a manager",
+                e.card,
+                meta_str(e, giftpos_dintero::wire::META_TRANSACTION_ID).unwrap_or_default()
+            ))));
+        }
+        Ok(None)
+    }
+}
+
+fn carries(card: &Card, entry_id: &str) -> bool {
+    card.metadata
+        .get(META_OPERATION_ID)
+        .and_then(|v| v.as_str())
+        == Some(entry_id)
+}
+
+fn meta_str(e: &Entry, key: &str) -> Option<String> {
+    e.metadata
+        .get(key)
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
+pub(crate) fn journal_err(e: giftpos_journal::JournalError) -> AppError {
+    use giftpos_journal::JournalError as J;
+    let code = match e {
+        J::Full { .. } => ErrorCode::StorageFull,
+        J::Corrupt { .. } | J::TooNew { .. } => ErrorCode::JournalUnreadable,
+        _ => ErrorCode::Internal,
+    };
+    AppError::new(code, e.to_string())
+}
