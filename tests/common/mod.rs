@@ -1,0 +1,266 @@
+//! Shared by the sync tests: a sandbox, a terminal pointed at it, and the exactly-once
+//! check comparing the journal with what the sandbox holds.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use giftpos_app::Terminal;
+use giftpos_app::config::{self, LoadOptions};
+use giftpos_app::sync::SyncPolicy;
+use giftpos_core::OperationKind;
+use giftpos_dintero::SystemClock;
+use giftpos_dintero::wire::{BatchCard, BatchRequest, META_OPERATION_ID, TransactionType};
+use giftpos_journal::{EntryState, Journal};
+use giftpos_sandbox::{Sandbox, SandboxConfig};
+
+pub const TERMINAL: &str = "till-t";
+
+pub async fn sandbox_at(addr: &str, state: Option<&Path>) -> Sandbox {
+    Sandbox::start(
+        addr.parse().unwrap(),
+        SandboxConfig {
+            state_file: state.map(Path::to_path_buf),
+            ..SandboxConfig::default()
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap()
+}
+
+pub fn env_for(sb_base: &str, data: &Path) -> Vec<(String, String)> {
+    [
+        ("GIFTPOS_API_BASE", sb_base.to_string()),
+        (
+            "GIFTPOS_ACCOUNT_ID",
+            giftpos_sandbox::DEFAULT_ACCOUNT_ID.into(),
+        ),
+        (
+            "GIFTPOS_CLIENT_ID",
+            giftpos_sandbox::DEFAULT_CLIENT_ID.into(),
+        ),
+        (
+            "GIFTPOS_CLIENT_SECRET",
+            giftpos_sandbox::DEFAULT_CLIENT_SECRET.into(),
+        ),
+        ("GIFTPOS_DATA_DIR", data.display().to_string()),
+        ("GIFTPOS_TERMINAL_ID", TERMINAL.into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// A terminal on `base` with a fast sync policy (short backoff, quick timeouts).
+pub async fn terminal(base: &str, data: &Path) -> Terminal {
+    let opts = LoadOptions {
+        env: env_for(base, data).into_iter().collect(),
+        ..LoadOptions::default()
+    };
+    let mut cfg = config::load(&opts).unwrap();
+    cfg.timeout = std::time::Duration::from_secs(2);
+    cfg.connect_timeout = std::time::Duration::from_millis(500);
+    Terminal::open_with(
+        cfg,
+        Arc::new(SystemClock),
+        SyncPolicy {
+            concurrency: 8,
+            backoff_base: std::time::Duration::from_millis(20),
+            backoff_cap: std::time::Duration::from_millis(200),
+            probe_every: std::time::Duration::from_millis(100),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Printed stock: `n` inactive cards with their tokens and PINs, made through the API.
+pub async fn stock(t: &Terminal, prefix: &str, n: usize) -> Vec<(String, String)> {
+    let made = t
+        .client()
+        .create_batch(&BatchRequest {
+            cards: (0..n)
+                .map(|i| BatchCard {
+                    card_id: format!("{prefix}-{i:04}"),
+                    card_type: "gift_card".into(),
+                })
+                .collect(),
+            options: Default::default(),
+        })
+        .await
+        .unwrap();
+    made.cards
+        .into_iter()
+        .map(|c| {
+            (
+                c.card_token.unwrap().token.unwrap().value,
+                c.pin.unwrap().pin.unwrap().value,
+            )
+        })
+        .collect()
+}
+
+/// Sends until nothing is open (waits are skipped), at most `rounds` rounds.
+pub async fn drain_all(t: &Terminal, rounds: usize) {
+    for _ in 0..rounds {
+        t.engine().drain(true).await.unwrap();
+        if t.journal().counts().unwrap().pending == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the journal did not drain: {:?}",
+        t.journal().counts().unwrap()
+    );
+}
+
+/// Each card's (balance, pending) before a workload.
+pub type Baseline = HashMap<String, (i64, i64)>;
+
+pub fn baseline(sb: &Sandbox) -> Baseline {
+    sb.with_store(|s| {
+        s.card_ids()
+            .filter_map(|id| s.snapshot(id))
+            .map(|c| {
+                (
+                    c.card_id,
+                    (c.balances.funds - c.balances.drawdown, c.balances.pending),
+                )
+            })
+            .collect()
+    })
+}
+
+/// Every journal entry is applied at the sandbox exactly once; nothing is applied that
+/// the journal does not hold; every card's balance equals its baseline plus what the
+/// journal implies.
+pub fn check_exactly_once(journal: &Journal, sb: &Sandbox, base: &Baseline) {
+    let entries = journal.list(None, None).unwrap();
+    let by_id: HashMap<&str, _> = entries.iter().map(|e| (e.id.as_str(), e)).collect();
+    let open: Vec<_> = entries.iter().filter(|e| e.state.is_open()).collect();
+    assert!(open.is_empty(), "entries still open: {open:?}");
+
+    // What the journal implies, per card.
+    #[derive(Default, Debug, PartialEq)]
+    struct Implied {
+        balance: i64,
+        pending: i64,
+    }
+    let mut implied: BTreeMap<String, Implied> = BTreeMap::new();
+    let settled: Vec<&str> = entries
+        .iter()
+        .filter(|e| {
+            matches!(e.kind, OperationKind::Capture | OperationKind::Void)
+                && e.state == EntryState::Confirmed
+        })
+        .filter_map(|e| e.parent_id.as_deref())
+        .collect();
+    for e in entries.iter().filter(|e| e.state == EntryState::Confirmed) {
+        let card = e.card_id.clone().expect("a confirmed entry knows its card");
+        let m = implied.entry(card).or_default();
+        let a = e.amount.minor();
+        match e.kind {
+            OperationKind::Activate | OperationKind::TopUp | OperationKind::Refund => {
+                m.balance += a
+            }
+            OperationKind::Capture => m.balance -= a,
+            OperationKind::Redeem if !settled.contains(&e.id.as_str()) => m.pending += a,
+            _ => {}
+        }
+    }
+
+    let prefix = format!("{TERMINAL}:");
+    let mut applied: HashMap<String, usize> = HashMap::new();
+    sb.with_store(|s| {
+        for card_id in s.card_ids() {
+            let snap = s.snapshot(card_id).unwrap();
+            let txs = s.card_transactions(card_id).unwrap();
+            let ours: Vec<_> = txs
+                .iter()
+                .filter(|t| t.ref_id.starts_with(&prefix))
+                .collect();
+            let activated_by = snap
+                .metadata
+                .get(META_OPERATION_ID)
+                .and_then(|v| v.as_str());
+            if ours.is_empty() && activated_by.is_none() {
+                continue;
+            }
+            if let Some(op) = activated_by {
+                let e = by_id.get(op).unwrap_or_else(|| {
+                    panic!("card {card_id} activated by {op}, not in the journal")
+                });
+                assert_eq!(e.kind, OperationKind::Activate);
+                assert_eq!(
+                    e.state,
+                    EntryState::Confirmed,
+                    "activation {op} applied but not confirmed"
+                );
+                *applied.entry(op.to_string()).or_default() += 1;
+            }
+            for t in ours {
+                let id = &t.ref_id[prefix.len()..];
+                let e = by_id.get(id).unwrap_or_else(|| {
+                    panic!("{} applied at the sandbox, not in the journal", t.ref_id)
+                });
+                assert_eq!(
+                    e.state,
+                    EntryState::Confirmed,
+                    "{id} applied but journal says {:?}",
+                    e.state
+                );
+                let kind_ok = match t.kind {
+                    TransactionType::Fund => {
+                        matches!(e.kind, OperationKind::TopUp | OperationKind::Refund)
+                    }
+                    TransactionType::PendingCapture => e.kind == OperationKind::Redeem,
+                    TransactionType::Drawdown => e.kind == OperationKind::Capture,
+                    TransactionType::Voided => e.kind == OperationKind::Void,
+                    TransactionType::Other(_) => false,
+                };
+                assert!(
+                    kind_ok,
+                    "{id}: sandbox {:?} vs journal {:?}",
+                    t.kind, e.kind
+                );
+                assert_eq!(t.amount, e.amount.minor(), "{id}: amount");
+                *applied.entry(id.to_string()).or_default() += 1;
+            }
+            let want = implied.remove(card_id).unwrap_or_default();
+            let (b0, p0) = base.get(card_id).copied().unwrap_or((0, 0));
+            let b = snap.balances;
+            assert_eq!(
+                (b.funds - b.drawdown - b0, b.pending - p0),
+                (want.balance, want.pending),
+                "card {card_id}: sandbox balance/pending vs what the journal implies"
+            );
+        }
+    });
+    assert!(
+        implied.is_empty(),
+        "journal implies cards the sandbox never saw: {implied:?}"
+    );
+    for e in entries.iter().filter(|e| e.state == EntryState::Confirmed) {
+        assert_eq!(
+            applied.get(&e.id).copied().unwrap_or(0),
+            1,
+            "confirmed entry {} ({}) applied {} times",
+            e.id,
+            e.kind,
+            applied.get(&e.id).copied().unwrap_or(0)
+        );
+    }
+    for e in entries.iter().filter(|e| e.state != EntryState::Confirmed) {
+        assert_eq!(
+            applied.get(&e.id),
+            None,
+            "{} is {:?} yet applied",
+            e.id,
+            e.state
+        );
+    }
+}
