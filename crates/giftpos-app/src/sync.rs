@@ -259,19 +259,31 @@ impl Engine {
         match last {
             Some(o) => Ok(o),
             // Already final (another process or the loop finished it).
-            None => Ok(match self.journal.get(entry_id).map_err(journal_err)? {
-                Some(e) if e.state == EntryState::Confirmed => Outcome::Confirmed {
-                    transaction_id: e.server_transaction_id,
-                    available_after: e.balance_after,
-                },
-                Some(e) if e.state == EntryState::Refused => Outcome::Refused(AppError::new(
-                    ErrorCode::Rejected,
-                    e.reason.unwrap_or_default(),
-                )),
-                Some(e) => Outcome::NeedsAttention(e.reason.unwrap_or_default()),
-                None => return Err(AppError::internal("entry vanished")),
-            }),
+            None => self.recorded_outcome(entry_id),
         }
+    }
+
+    /// The outcome the journal holds for an entry that is already final.
+    fn recorded_outcome(&self, entry_id: &str) -> Result<Outcome, AppError> {
+        let e = self
+            .journal
+            .get(entry_id)
+            .map_err(journal_err)?
+            .ok_or_else(|| AppError::internal(format!("no journal entry {entry_id}")))?;
+        Ok(match e.state {
+            EntryState::Confirmed => Outcome::Confirmed {
+                transaction_id: e.server_transaction_id,
+                available_after: e.balance_after,
+            },
+            EntryState::Refused => Outcome::Refused(AppError::new(
+                ErrorCode::Rejected,
+                e.reason.unwrap_or_default(),
+            )),
+            EntryState::NeedsAttention => Outcome::NeedsAttention(e.reason.unwrap_or_default()),
+            EntryState::Recorded | EntryState::Sent => {
+                Outcome::Retry(DinteroError::Unreachable("still waiting to sync".into()))
+            }
+        })
     }
 
     /// One round: plan, then send everything the plan allows, concurrently by card,
@@ -280,9 +292,12 @@ impl Engine {
         let mut sent = 0;
         let mut tasks: JoinSet<Result<(), AppError>> = JoinSet::new();
         loop {
+            // In-flight cards first, then the entries: a card is released only after its
+            // entry's outcome is written, so nothing read here can be stale for a card
+            // that is not busy.
+            let busy: HashSet<String> = lock(&self.in_flight).clone();
             let open = self.journal.open_entries().map_err(journal_err)?;
             let items: Vec<PlanItem> = open.iter().map(PlanItem::from).collect();
-            let busy: HashSet<String> = lock(&self.in_flight).clone();
             let picks =
                 giftpos_journal::plan(&items, &busy, self.clock.now(), self.policy.concurrency);
             for id in picks {
@@ -359,7 +374,14 @@ impl Engine {
     pub async fn execute(&self, e: &Entry, pin: Option<&Pin>) -> Result<Outcome, AppError> {
         let now = self.clock.now();
         let sent_before = e.state == EntryState::Sent;
-        self.journal.mark_sent(&e.id, now).map_err(journal_err)?;
+        match self.journal.mark_sent(&e.id, now) {
+            Ok(()) => {}
+            // Another process finished it meanwhile: nothing to send.
+            Err(giftpos_journal::JournalError::WrongState(_)) => {
+                return self.recorded_outcome(&e.id);
+            }
+            Err(err) => return Err(journal_err(err)),
+        }
         self.emit(e, EntryState::Sent, None);
         let outcome = match self.apply(e, pin, sent_before).await {
             Ok(o) => o,

@@ -19,8 +19,6 @@ CREATE TABLE entries (
     prev_hash  TEXT    NOT NULL,
     hash       TEXT    NOT NULL
 );
-CREATE INDEX entries_card ON entries(card_key, seq);
-
 CREATE TABLE entry_state (
     entry_id   TEXT PRIMARY KEY REFERENCES entries(id),
     state      TEXT    NOT NULL,         -- recorded | sent | confirmed | refused | needs_attention
@@ -32,7 +30,7 @@ CREATE TABLE entry_state (
     balance_after INTEGER,
     last_error TEXT,
     updated_at TEXT    NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX entry_state_open ON entry_state(state) WHERE state IN ('recorded', 'sent', 'needs_attention');
 
 -- Last known balance per card, for the offline balance view.

@@ -29,6 +29,12 @@ fn client(sb: &Sandbox) -> DinteroClient {
     .unwrap()
 }
 
+/// A plain HTTP client (reqwest is built without a bundled crypto provider).
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 fn spend(ref_id: &str, amount: i64) -> TransactionRequest {
     TransactionRequest {
         ref_id: ref_id.into(),
@@ -113,7 +119,7 @@ async fn faults_change_while_running_through_the_admin_endpoint() {
     let sb = start(SandboxConfig::default()).await;
     let c = client(&sb);
     c.ensure_token().await.unwrap();
-    let http = reqwest::Client::new();
+    let http = http();
     let url = format!("{}/_sandbox/faults", sb.base_url());
     let put = http
         .put(&url)
@@ -144,7 +150,7 @@ async fn faults_change_while_running_through_the_admin_endpoint() {
 #[tokio::test]
 async fn errors_come_in_dinteros_shape() {
     let sb = start(SandboxConfig::default()).await;
-    let http = reqwest::Client::new();
+    let http = http();
     let base = format!("{}/v1/accounts/T12345678", sb.base_url());
 
     let r = http

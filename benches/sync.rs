@@ -1,0 +1,215 @@
+//! Sync and journal figures, printed (nothing is asserted):
+//!
+//! 1. Drain: `BENCH_DRAIN_OPS` (10,000) queued top-ups over `BENCH_DRAIN_CARDS` (1,000)
+//!    cards against the sandbox with 20 ms injected latency, concurrently by card, against
+//!    the same kind of run sent one at a time (`BENCH_SEQ_OPS`, 500, to keep it short;
+//!    the rate is what is compared). Goal: ≥ 10× faster.
+//! 2. Durable appends per second against a raw write+fsync loop in the same directory,
+//!    in the same run. Goal: ≥ 0.8×.
+//!
+//! `cargo bench --bench sync` (or `scripts/bench`).
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use giftpos_app::Terminal;
+use giftpos_app::config::{self, LoadOptions};
+use giftpos_app::sync::SyncPolicy;
+use giftpos_core::{Currency, Money, OperationKind};
+use giftpos_dintero::SystemClock;
+use giftpos_dintero::wire::{CreateCardRequest, Metadata};
+use giftpos_journal::{Journal, NewEntry};
+use giftpos_sandbox::{Faults, Sandbox, SandboxConfig};
+
+fn var(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn terminal(sb: &Sandbox, data: &std::path::Path, concurrency: usize) -> Terminal {
+    let env = [
+        ("GIFTPOS_API_BASE", sb.base_url()),
+        ("GIFTPOS_ACCOUNT_ID", sb.config().account_id.to_string()),
+        ("GIFTPOS_CLIENT_ID", sb.config().client_id.clone()),
+        (
+            "GIFTPOS_CLIENT_SECRET",
+            sb.config().client_secret.expose().to_string(),
+        ),
+        ("GIFTPOS_DATA_DIR", data.display().to_string()),
+        ("GIFTPOS_TERMINAL_ID", "bench".into()),
+    ];
+    let opts = LoadOptions {
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        ..LoadOptions::default()
+    };
+    Terminal::open_with(
+        config::load(&opts).expect("config"),
+        Arc::new(SystemClock),
+        SyncPolicy {
+            concurrency,
+            ..SyncPolicy::default()
+        },
+    )
+    .await
+    .expect("terminal")
+}
+
+fn queue(t: &Terminal, prefix: &str, cards: usize, ops: usize) {
+    let nok = Currency::parse("NOK").expect("NOK");
+    for i in 0..ops {
+        let card_id = format!("{prefix}-{:05}", i % cards);
+        t.journal()
+            .append(
+                NewEntry {
+                    id: format!("{prefix}-op-{i:06}"),
+                    kind: OperationKind::TopUp,
+                    card_token: None,
+                    card_masked: "****0000".into(),
+                    card_id: Some(card_id.clone()),
+                    card_key: t.journal().card_key(&card_id),
+                    amount: Money::from_minor(100, nok).expect("amount"),
+                    clerk: None,
+                    metadata: serde_json::Map::new(),
+                    parent_id: None,
+                },
+                chrono::Utc::now(),
+            )
+            .expect("append");
+    }
+}
+
+async fn make_cards(t: &Terminal, prefix: &str, n: usize) {
+    for i in 0..n {
+        t.client()
+            .create_card(&CreateCardRequest {
+                card_id: format!("{prefix}-{i:05}"),
+                amount: 10_000,
+                currency: "NOK".into(),
+                card_type: "gift_card".into(),
+                customer_id: None,
+                name: None,
+                metadata: Metadata::new(),
+                active_from: None,
+                expires_at: None,
+                options: None,
+            })
+            .await
+            .expect("card");
+    }
+}
+
+async fn drain_bench() {
+    let ops = var("BENCH_DRAIN_OPS", 10_000);
+    let cards = var("BENCH_DRAIN_CARDS", 1_000);
+    let seq_ops = var("BENCH_SEQ_OPS", 500);
+    let concurrency = var("BENCH_CONCURRENCY", 64);
+    let sb = Sandbox::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        SandboxConfig {
+            seed_demo: false,
+            ..SandboxConfig::default()
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tmp");
+
+    let conc = terminal(&sb, &dir.path().join("conc"), concurrency).await;
+    make_cards(&conc, "c", cards).await;
+    queue(&conc, "c", cards, ops);
+    let one = terminal(&sb, &dir.path().join("seq"), 1).await;
+    make_cards(&one, "s", cards.min(seq_ops)).await;
+    queue(&one, "s", cards.min(seq_ops), seq_ops);
+
+    sb.set_faults(Faults {
+        latency_ms: 20,
+        ..Faults::default()
+    });
+
+    let start = Instant::now();
+    conc.engine().drain(true).await.expect("drain");
+    let conc_time = start.elapsed();
+    let left = conc.journal().counts().expect("counts").pending;
+    let start = Instant::now();
+    one.engine().drain(true).await.expect("drain");
+    let seq_time = start.elapsed();
+
+    let rate = |n: usize, d: Duration| (n as u128 * 1000) / d.as_millis().max(1);
+    let (conc_rate, seq_rate) = (rate(ops, conc_time), rate(seq_ops, seq_time));
+    println!(
+        "drain      {ops} ops over {cards} cards, 20 ms latency, {concurrency} at once: {} ms ({conc_rate} ops/s, {left} left)",
+        conc_time.as_millis()
+    );
+    println!(
+        "one by one {seq_ops} ops, 20 ms latency: {} ms ({seq_rate} ops/s)",
+        seq_time.as_millis()
+    );
+    println!(
+        "drain speed-up: {}.{}x (goal >= 10x)",
+        conc_rate / seq_rate.max(1),
+        (conc_rate * 10 / seq_rate.max(1)) % 10
+    );
+    sb.stop().await;
+}
+
+fn append_bench() {
+    let n = var("BENCH_APPENDS", 2_000);
+    let dir = tempfile::tempdir_in(".").expect("tmp");
+    // Raw: write a record and fsync, n times, in the same directory.
+    let raw_path = dir.path().join("raw.log");
+    let mut f = std::fs::File::create(&raw_path).expect("raw");
+    let record = [b'x'; 256];
+    let start = Instant::now();
+    for _ in 0..n {
+        f.write_all(&record).expect("write");
+        f.sync_data().expect("fsync");
+    }
+    let raw = start.elapsed();
+
+    let j = Journal::open(&dir.path().join("journal.db"), "bench").expect("journal");
+    let nok = Currency::parse("NOK").expect("NOK");
+    let start = Instant::now();
+    for i in 0..n {
+        j.append(
+            NewEntry {
+                id: format!("a-{i}"),
+                kind: OperationKind::TopUp,
+                card_token: Some("9578000000001001".into()),
+                card_masked: "************1001".into(),
+                card_id: None,
+                card_key: j.card_key("9578000000001001"),
+                amount: Money::from_minor(100, nok).expect("amount"),
+                clerk: Some("c".into()),
+                metadata: serde_json::Map::new(),
+                parent_id: None,
+            },
+            chrono::Utc::now(),
+        )
+        .expect("append");
+    }
+    let journal = start.elapsed();
+    let per_sec = |d: Duration| (n as u128 * 1_000_000) / d.as_micros().max(1);
+    let (r, jr) = (per_sec(raw), per_sec(journal));
+    println!("appends    raw write+fsync: {r}/s; journal (WAL, synchronous=FULL): {jr}/s");
+    println!(
+        "append ratio: {}.{:02}x of raw (goal >= 0.8x)",
+        jr / r.max(1),
+        (jr * 100 / r.max(1)) % 100
+    );
+}
+
+fn main() {
+    append_bench();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(drain_bench());
+}
