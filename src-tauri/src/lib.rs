@@ -52,8 +52,13 @@ pub fn run() {
                 let cfg = config::load(&LoadOptions::from_process(None))?;
                 Terminal::open(cfg, Arc::new(SystemClock)).await
             });
-            if let Err(e) = &terminal {
-                tracing::error!(code = e.code.as_str(), "terminal could not open: {e}");
+            match &terminal {
+                // The journal syncs in the background for as long as the app runs.
+                Ok(t) => {
+                    let engine = t.engine().clone();
+                    tauri::async_runtime::spawn(engine.run(Arc::new(tokio::sync::Notify::new())));
+                }
+                Err(e) => tracing::error!(code = e.code.as_str(), "terminal could not open: {e}"),
             }
             app.manage(AppState { terminal, started });
             Ok(())
