@@ -96,12 +96,27 @@ enum Command {
     /// Read and check the journal.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Test a barcode reader at the till without the app.
+    #[command(subcommand)]
+    Scanner(ScannerCommand),
     /// Undo a journal entry: void a pending redemption, or record the compensating
     /// operation for a confirmed one. Needs the approving manager.
     Void {
         entry_id: String,
         #[arg(long = "approved-by")]
         approved_by: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ScannerCommand {
+    /// Serial ports the system lists (USB readers in serial mode appear here).
+    List,
+    /// Print each decoded scan, and disconnects/reconnects, until stopped.
+    Listen {
+        /// The reader's port; default: `[scanner] port` from the configuration.
+        #[arg(long)]
+        port: Option<String>,
     },
 }
 
@@ -237,6 +252,9 @@ fn init_tracing(verbose: u8) {
 async fn run(cli: Cli, json: bool) -> ExitCode {
     if let Command::Sandbox(args) = cli.command {
         return run_sandbox(args, json).await;
+    }
+    if let Command::Scanner(cmd) = cli.command {
+        return run_scanner(cmd, cli.config, json).await;
     }
     let opts = LoadOptions::from_process(cli.config.clone());
     let clock = Arc::new(SystemClock);
@@ -407,7 +425,9 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
             entry_id,
             approved_by,
         } => Ok(Output::Operation(till.undo(&entry_id, &approved_by).await?)),
-        Command::Doctor | Command::Sandbox(_) => Err(AppError::internal("dispatched elsewhere")),
+        Command::Doctor | Command::Sandbox(_) | Command::Scanner(_) => {
+            Err(AppError::internal("dispatched elsewhere"))
+        }
     }
 }
 
@@ -767,6 +787,110 @@ async fn run_sandbox(args: SandboxArgs, json: bool) -> ExitCode {
     wait_for_stop().await;
     sb.stop().await;
     ExitCode::SUCCESS
+}
+
+async fn run_scanner(cmd: ScannerCommand, config_file: Option<PathBuf>, json: bool) -> ExitCode {
+    let port = match cmd {
+        ScannerCommand::List => {
+            let ports = giftpos_scanner::list_ports();
+            if json {
+                print_json(&serde_json::json!({"ok": true, "ports": ports}));
+            } else if ports.is_empty() {
+                println!("no serial ports found (a keyboard-wedge reader needs none)");
+            } else {
+                for p in ports {
+                    println!("{p}");
+                }
+            }
+            return ExitCode::SUCCESS;
+        }
+        ScannerCommand::Listen { port } => port,
+    };
+    let cfg = match config::load(&LoadOptions::from_process(config_file)) {
+        Ok(c) => c,
+        Err(e) => return print_err(json, None, &e.into()),
+    };
+    let mut serial = cfg.scanner.clone();
+    if let Some(p) = port {
+        serial.port = p;
+    } else if !cfg.scanner_configured {
+        return print_err(
+            json,
+            None,
+            &AppError::new(
+                ErrorCode::Config,
+                "no scanner port: give --port or set [scanner] port",
+            ),
+        );
+    }
+    let reader = match giftpos_scanner::Reader::start(serial) {
+        Ok(r) => r,
+        Err(e) => return print_err(json, None, &AppError::new(ErrorCode::Config, e.to_string())),
+    };
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            wait_for_stop().await;
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+    let formats = cfg.token_formats.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        use giftpos_scanner::ScannerEvent as E;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok(ev) = reader
+                .events()
+                .recv_timeout(std::time::Duration::from_millis(100))
+            else {
+                continue;
+            };
+            let line = match ev {
+                E::Connected { port } => serde_json::json!({"event": "connected", "port": port}),
+                E::Disconnected { port, reason } => {
+                    serde_json::json!({"event": "disconnected", "port": port, "reason": reason})
+                }
+                E::Frame { frame, .. } => {
+                    let scan = giftpos_scanner::classify(&frame.text, &formats).view();
+                    serde_json::json!({"event": "scan", "symbology": frame.symbology, "scan": scan})
+                }
+                E::Discarded { reason, bytes } => {
+                    serde_json::json!({"event": "discarded", "reason": reason, "bytes": bytes})
+                }
+            };
+            if json {
+                println!("{line}");
+            } else {
+                println!("{}", human_scan_line(&line));
+            }
+        }
+    })
+    .await;
+    ExitCode::SUCCESS
+}
+
+fn human_scan_line(v: &serde_json::Value) -> String {
+    let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    match v["event"].as_str() {
+        Some("connected") => format!("scanner connected on {}", s("port")),
+        Some("disconnected") => format!(
+            "SCANNER DISCONNECTED ({}); waiting for it to return",
+            s("reason")
+        ),
+        Some("scan") => match v["scan"]["kind"].as_str() {
+            Some("card") => format!("gift card {}", v["scan"]["card"].as_str().unwrap_or("")),
+            Some("receipt") => format!(
+                "receipt of journal entry {}",
+                v["scan"]["entry_id"].as_str().unwrap_or("")
+            ),
+            Some("near_miss") => format!(
+                "almost a gift card: {}",
+                v["scan"]["message"].as_str().unwrap_or("")
+            ),
+            _ => "not a gift card".to_string(),
+        },
+        _ => format!("discarded {} bytes ({})", v["bytes"], s("reason")),
+    }
 }
 
 async fn wait_for_stop() {

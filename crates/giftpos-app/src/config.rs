@@ -31,6 +31,7 @@ pub const ENV_VARS: &[&str] = &[
     "GIFTPOS_STORE_NAME",
     "GIFTPOS_LOCALE",
     "GIFTPOS_SYSTEM_CONFIG",
+    "GIFTPOS_SCANNER_PORT",
 ];
 
 /// One configuration file's contents. Unknown keys are errors (a typo must not be
@@ -46,6 +47,26 @@ pub struct FileConfig {
     pub cards: CardsSection,
     #[serde(default)]
     pub offline: OfflineSection,
+    #[serde(default)]
+    pub scanner: ScannerSection,
+}
+
+/// A serial barcode reader. Without `port`, only keyboard-wedge readers and typing.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScannerSection {
+    pub port: Option<String>,
+    pub baud: Option<u32>,
+    pub data_bits: Option<u8>,
+    pub parity: Option<String>,
+    pub stop_bits: Option<u8>,
+    pub flow_control: Option<String>,
+    /// cr, lf, crlf, tab or etx.
+    pub terminator: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub inter_byte_timeout_ms: Option<u64>,
+    pub max_frame_len: Option<usize>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -189,6 +210,9 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// When set, redemptions may be accepted offline within these caps.
     pub offline: Option<OfflineCaps>,
+    /// The serial barcode reader's settings (its port may be unset: no serial reader).
+    pub scanner: giftpos_scanner::SerialConfig,
+    pub scanner_configured: bool,
     /// The files that were read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -260,6 +284,8 @@ struct Layered {
     offline_max_redeem: Option<Val<String>>,
     offline_max_outstanding: Option<Val<String>>,
     offline_max_age: Option<Val<u64>>,
+    scanner: Option<Val<ScannerSection>>,
+    scanner_port: Option<Val<String>>,
 }
 
 fn set<T>(slot: &mut Option<Val<T>>, v: Option<T>, src: &Source) {
@@ -304,6 +330,26 @@ impl Layered {
             f.offline.max_balance_age_secs,
             &src,
         );
+        let sc = f.scanner;
+        let port = sc.port.clone();
+        let any = port.is_some()
+            || sc.baud.is_some()
+            || sc.terminator.is_some()
+            || sc.data_bits.is_some()
+            || sc.parity.is_some()
+            || sc.stop_bits.is_some()
+            || sc.flow_control.is_some()
+            || sc.prefix.is_some()
+            || sc.suffix.is_some()
+            || sc.inter_byte_timeout_ms.is_some()
+            || sc.max_frame_len.is_some();
+        if any {
+            self.scanner = Some(Val {
+                v: merge_scanner(self.scanner.take().map(|v| v.v), sc),
+                src: src.clone(),
+            });
+        }
+        set(&mut self.scanner_port, port, &src);
     }
 
     fn apply_env(&mut self, env: &HashMap<String, String>) {
@@ -359,7 +405,73 @@ impl Layered {
             get("GIFTPOS_LOCALE"),
             &src("GIFTPOS_LOCALE"),
         );
+        set(
+            &mut self.scanner_port,
+            get("GIFTPOS_SCANNER_PORT"),
+            &src("GIFTPOS_SCANNER_PORT"),
+        );
     }
+}
+
+/// A later file's scanner keys override an earlier file's, key by key.
+fn merge_scanner(base: Option<ScannerSection>, over: ScannerSection) -> ScannerSection {
+    let b = base.unwrap_or_default();
+    ScannerSection {
+        port: over.port.or(b.port),
+        baud: over.baud.or(b.baud),
+        data_bits: over.data_bits.or(b.data_bits),
+        parity: over.parity.or(b.parity),
+        stop_bits: over.stop_bits.or(b.stop_bits),
+        flow_control: over.flow_control.or(b.flow_control),
+        terminator: over.terminator.or(b.terminator),
+        prefix: over.prefix.or(b.prefix),
+        suffix: over.suffix.or(b.suffix),
+        inter_byte_timeout_ms: over.inter_byte_timeout_ms.or(b.inter_byte_timeout_ms),
+        max_frame_len: over.max_frame_len.or(b.max_frame_len),
+    }
+}
+
+fn resolve_scanner(
+    sc: Option<Val<ScannerSection>>,
+    port: Option<Val<String>>,
+) -> Result<(giftpos_scanner::SerialConfig, bool), ConfigError> {
+    let configured = port.is_some();
+    let src = sc
+        .as_ref()
+        .map(|v| v.src.clone())
+        .or(port.as_ref().map(|p| p.src.clone()))
+        .unwrap_or(Source::Default);
+    let s = sc.map(|v| v.v).unwrap_or_default();
+    let d = giftpos_scanner::SerialConfig::default();
+    let terminator = match s.terminator.as_deref() {
+        Some(t) => giftpos_scanner::Terminator::parse(t)
+            .ok_or_else(|| invalid(&src, "scanner.terminator", "cr, lf, crlf, tab or etx"))?,
+        None => d.frame.terminator,
+    };
+    let cfg = giftpos_scanner::SerialConfig {
+        port: port.map(|p| p.v).unwrap_or(d.port),
+        baud: s.baud.unwrap_or(d.baud),
+        data_bits: s.data_bits.unwrap_or(d.data_bits),
+        parity: s.parity.unwrap_or(d.parity),
+        stop_bits: s.stop_bits.unwrap_or(d.stop_bits),
+        flow_control: s.flow_control.unwrap_or(d.flow_control),
+        frame: giftpos_scanner::FrameConfig {
+            terminator,
+            prefix: s.prefix,
+            suffix: s.suffix,
+            inter_byte_timeout: s
+                .inter_byte_timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(d.frame.inter_byte_timeout),
+            max_len: s.max_frame_len.unwrap_or(d.frame.max_len),
+        },
+    };
+    cfg.validate().map_err(|e| ConfigError::Invalid {
+        origin: src,
+        key: format!("scanner.{}", e.key),
+        expected: e.message,
+    })?;
+    Ok((cfg, configured))
 }
 
 fn read_file(path: &Path, required: bool) -> Result<Option<FileConfig>, ConfigError> {
@@ -552,8 +664,11 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
             ));
         }
     };
+    let (scanner, scanner_configured) = resolve_scanner(l.scanner, l.scanner_port)?;
     Ok(Config {
         offline,
+        scanner,
+        scanner_configured,
         mode,
         terminal_id,
         store_name: l
@@ -790,6 +905,41 @@ mod tests {
             Mode::Live { client_secret, .. } => assert_eq!(client_secret.expose(), "s3cr3t"),
             Mode::Training => panic!("expected live"),
         }
+    }
+
+    #[test]
+    fn scanner_settings_layer_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "[scanner]\nport = \"/dev/ttyACM0\"\nterminator = \"crlf\"\nbaud = 115200\n",
+        )
+        .unwrap();
+        let mut o = opts(&[("GIFTPOS_SCANNER_PORT", "/dev/ttyUSB1")]);
+        o.explicit = Some(f.clone());
+        let c = load(&o).unwrap();
+        assert!(c.scanner_configured);
+        assert_eq!(c.scanner.port, "/dev/ttyUSB1", "the environment wins");
+        assert_eq!(c.scanner.baud, 115_200);
+        assert_eq!(
+            c.scanner.frame.terminator,
+            giftpos_scanner::Terminator::Crlf
+        );
+        std::fs::write(&f, "[scanner]\nterminator = \"semicolon\"\n").unwrap();
+        let e = load(&o).unwrap_err().to_string();
+        assert!(
+            e.contains("scanner.terminator") && e.contains("c.toml"),
+            "{e}"
+        );
+        std::fs::write(&f, "[scanner]\nstop_bits = 3\n").unwrap();
+        assert!(
+            load(&o)
+                .unwrap_err()
+                .to_string()
+                .contains("scanner.stop_bits")
+        );
+        assert!(!load(&opts(&[])).unwrap().scanner_configured);
     }
 
     #[test]

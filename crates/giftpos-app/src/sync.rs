@@ -290,13 +290,15 @@ impl Engine {
     /// until nothing more may go now. Returns how many entries were sent.
     pub async fn run_round(self: &Arc<Self>) -> Result<usize, AppError> {
         let mut sent = 0;
-        let mut tasks: JoinSet<Result<(), AppError>> = JoinSet::new();
+        let mut tasks: JoinSet<Result<String, AppError>> = JoinSet::new();
+        // The round's view of the open entries: read once, then kept current entry by
+        // entry as sends finish (re-reading everything per send would be quadratic).
+        // Entries appended meanwhile are picked up by the next round.
+        let mut open = self.journal.open_entries().map_err(journal_err)?;
         loop {
-            // In-flight cards first, then the entries: a card is released only after its
-            // entry's outcome is written, so nothing read here can be stale for a card
-            // that is not busy.
+            // Cards are released only after their entry's outcome is written, so a card
+            // that is not busy has no stale entry in `open`.
             let busy: HashSet<String> = lock(&self.in_flight).clone();
-            let open = self.journal.open_entries().map_err(journal_err)?;
             let items: Vec<PlanItem> = open.iter().map(PlanItem::from).collect();
             let picks =
                 giftpos_journal::plan(&items, &busy, self.clock.now(), self.policy.concurrency);
@@ -314,12 +316,24 @@ impl Engine {
                         engine: &me,
                         key: e.card_key.clone(),
                     };
-                    me.execute(&e, None).await.map(|_| ())
+                    me.execute(&e, None).await.map(|_| e.id.clone())
                 });
             }
             match tasks.join_next().await {
                 Some(r) => {
-                    r.map_err(|e| AppError::internal(format!("sync task: {e}")))??;
+                    let id = r.map_err(|e| AppError::internal(format!("sync task: {e}")))??;
+                    let now = self.journal.get(&id).map_err(journal_err)?;
+                    match (open.iter().position(|e| e.id == id), now) {
+                        (Some(i), Some(e))
+                            if e.state.is_open() || e.state == EntryState::NeedsAttention =>
+                        {
+                            open[i] = e;
+                        }
+                        (Some(i), _) => {
+                            open.remove(i);
+                        }
+                        (None, _) => {}
+                    }
                 }
                 None => break,
             }

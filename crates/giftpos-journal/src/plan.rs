@@ -12,22 +12,23 @@ use chrono::{DateTime, Utc};
 
 use crate::{Entry, EntryState};
 
-/// The part of an entry the plan looks at.
+/// The part of an entry the plan looks at (borrowed: planning allocates nothing per
+/// entry).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanItem {
+pub struct PlanItem<'a> {
     pub seq: i64,
-    pub id: String,
-    pub card_key: String,
+    pub id: &'a str,
+    pub card_key: &'a str,
     pub state: EntryState,
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
-impl From<&Entry> for PlanItem {
-    fn from(e: &Entry) -> Self {
+impl<'a> From<&'a Entry> for PlanItem<'a> {
+    fn from(e: &'a Entry) -> Self {
         PlanItem {
             seq: e.seq,
-            id: e.id.clone(),
-            card_key: e.card_key.clone(),
+            id: &e.id,
+            card_key: &e.card_key,
             state: e.state,
             next_attempt_at: e.next_attempt_at,
         }
@@ -36,7 +37,7 @@ impl From<&Entry> for PlanItem {
 
 /// The ids to send now, oldest card first. `items` must be in journal order.
 pub fn plan(
-    items: &[PlanItem],
+    items: &[PlanItem<'_>],
     in_flight: &HashSet<String>,
     now: DateTime<Utc>,
     limit: usize,
@@ -49,16 +50,16 @@ pub fn plan(
             break;
         }
         // Only a card's first open entry can go; later ones wait behind it.
-        if !seen_cards.insert(item.card_key.as_str()) {
+        if !seen_cards.insert(item.card_key) {
             continue;
         }
-        if in_flight.contains(&item.card_key) || !item.state.is_open() {
+        if in_flight.contains(item.card_key) || !item.state.is_open() {
             continue;
         }
         if item.next_attempt_at.is_some_and(|t| t > now) {
             continue;
         }
-        out.push(item.id.clone());
+        out.push(item.id.to_string());
     }
     out
 }
@@ -72,11 +73,18 @@ mod tests {
         Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap()
     }
 
-    fn item(seq: i64, card: &str, state: EntryState, wait_until: Option<i64>) -> PlanItem {
+    const IDS: [&str; 5] = ["e0", "e1", "e2", "e3", "e4"];
+
+    fn item(
+        seq: i64,
+        card: &'static str,
+        state: EntryState,
+        wait_until: Option<i64>,
+    ) -> PlanItem<'static> {
         PlanItem {
             seq,
-            id: format!("e{seq}"),
-            card_key: card.into(),
+            id: IDS[seq as usize],
+            card_key: card,
             state,
             next_attempt_at: wait_until.map(t),
         }
@@ -88,7 +96,7 @@ mod tests {
     fn table() {
         struct Case {
             name: &'static str,
-            items: Vec<PlanItem>,
+            items: Vec<PlanItem<'static>>,
             in_flight: Vec<&'static str>,
             limit: usize,
             want: Vec<&'static str>,
