@@ -269,3 +269,181 @@ async fn a_lost_reservation_answer_is_released_not_charged() {
     );
     check_exactly_once(t.journal(), &sb, &base);
 }
+
+/// A terminal whose configuration allows offline redemption within caps.
+async fn terminal_with_caps(base: &str, data: &std::path::Path) -> giftpos_app::Terminal {
+    let file = data.join("caps.toml");
+    std::fs::write(
+        &file,
+        "[offline]\nmax_redeem = \"100.00\"\nmax_outstanding = \"150.00\"\nmax_balance_age_secs = 3600\n",
+    )
+    .unwrap();
+    let opts = giftpos_app::config::LoadOptions {
+        explicit: Some(file),
+        env: env_for(base, data).into_iter().collect(),
+        ..Default::default()
+    };
+    let cfg = giftpos_app::config::load(&opts).unwrap();
+    giftpos_app::Terminal::open_with(
+        cfg,
+        std::sync::Arc::new(giftpos_dintero::SystemClock),
+        giftpos_app::sync::SyncPolicy {
+            backoff_base: std::time::Duration::from_millis(20),
+            backoff_cap: std::time::Duration::from_millis(200),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_redemption_within_caps_syncs_and_each_cap_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("sandbox.json");
+    let sb = sandbox_at("127.0.0.1:0", Some(&state)).await;
+    let addr = sb.addr().to_string();
+    let t = terminal_with_caps(&sb.base_url(), dir.path()).await;
+    let base = baseline(&sb);
+    let (a, b) = (
+        t.parse_token("9578000000002001").unwrap(),
+        t.parse_token("9578000000002003").unwrap(),
+    );
+    // Balances seen while online (NOK 500 and NOK 50).
+    t.balance(&a, Some(&Pin::parse("6001").unwrap()))
+        .await
+        .unwrap();
+    t.balance(&b, Some(&Pin::parse("6003").unwrap()))
+        .await
+        .unwrap();
+    sb.stop().await;
+
+    let pin = Pin::parse("0000").unwrap(); // cannot be checked offline anyway
+    let over = t
+        .reserve(&a, t.parse_amount("120").unwrap(), &pin)
+        .await
+        .unwrap_err();
+    assert_eq!(over.code, ErrorCode::OfflineNotAllowed);
+    assert!(over.message.contains("max_redeem"), "{}", over.message);
+    let r = t
+        .reserve(&a, t.parse_amount("90").unwrap(), &pin)
+        .await
+        .unwrap();
+    assert!(r.queued);
+    let done = t.complete(&r, None).await.unwrap();
+    assert!(done.queued, "saved — will sync");
+    let total = t
+        .reserve(&a, t.parse_amount("70").unwrap(), &pin)
+        .await
+        .unwrap_err();
+    assert!(
+        total.message.contains("max_outstanding"),
+        "{}",
+        total.message
+    );
+    let unknown = t
+        .reserve(
+            &t.parse_token("9578000000002002").unwrap(),
+            t.parse_amount("1").unwrap(),
+            &pin,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        unknown.message.contains("known balance"),
+        "{}",
+        unknown.message
+    );
+    // Card b's last known balance is NOK 50: 40 passes the caps.
+    let rb = t
+        .reserve(&b, t.parse_amount("40").unwrap(), &pin)
+        .await
+        .unwrap();
+    t.complete(&rb, None).await.unwrap();
+
+    // Meanwhile card b was spent elsewhere: the queued redemption will be refused.
+    let sb = sandbox_at(&addr, Some(&state)).await;
+    let other = giftpos_dintero::wire::TransactionRequest {
+        ref_id: "elsewhere-1".into(),
+        amount: 4_500,
+        currency: "NOK".into(),
+        kind: giftpos_dintero::wire::TransactionKind::Drawdown,
+        token: None,
+        card_id: Some("demo-live-50".into()),
+        pending: Some(false),
+        pin: None,
+        metadata: Default::default(),
+        originated_by: None,
+    };
+    t.client().transaction(&other).await.unwrap();
+    let mut events = t.engine().subscribe();
+    drain_all(&t, 20).await;
+
+    let entries = t.journal().list(None, None).unwrap();
+    let attention: Vec<_> = entries
+        .iter()
+        .filter(|e| e.state == EntryState::NeedsAttention)
+        .collect();
+    assert_eq!(attention.len(), 1, "{entries:?}");
+    let reason = attention[0].reason.clone().unwrap();
+    assert!(
+        reason.contains("at risk") && reason.contains("40.00"),
+        "{reason}"
+    );
+    assert_eq!(t.sync_status().unwrap().needs_attention, 1);
+    // Card a's offline redemption went through: NOK 500 - 90.
+    assert_eq!(
+        sb.snapshot("demo-live-500").unwrap().balances.available,
+        41_000
+    );
+    // Subscribers heard the entries change state.
+    let mut heard = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        heard.push(serde_json::to_value(&ev).unwrap());
+    }
+    assert!(
+        heard
+            .iter()
+            .any(|e| e["event"] == "entry" && e["state"] == "confirmed")
+    );
+    assert!(
+        heard
+            .iter()
+            .any(|e| e["event"] == "entry" && e["state"] == "needs_attention")
+    );
+    assert!(heard.iter().any(|e| e["event"] == "status"));
+    // The exactly-once check, less the elsewhere spend it cannot know of.
+    let mut base = base;
+    base.entry("demo-live-50".into())
+        .and_modify(|v| v.0 -= 4_500);
+    check_exactly_once(t.journal(), &sb, &base);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_the_operation_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let t = terminal(&sb.base_url(), dir.path()).await;
+    let token = t.parse_token("9578000000002001").unwrap();
+    t.top_up(&token, t.parse_amount("1").unwrap())
+        .await
+        .unwrap();
+    let before = sb.stats().transactions;
+    t.journal().set_size_limit(1).unwrap();
+    let mut refused = None;
+    for _ in 0..100 {
+        if let Err(e) = t.top_up(&token, t.parse_amount("1").unwrap()).await {
+            refused = Some(e);
+            break;
+        }
+    }
+    let e = refused.expect("the journal filled up");
+    assert_eq!(e.code, ErrorCode::StorageFull);
+    let recorded = t.journal().list(None, None).unwrap().len() as u64;
+    assert_eq!(
+        sb.stats().transactions - before,
+        recorded - 1,
+        "every recorded top-up was sent, the refused one was not"
+    );
+    assert!(t.journal().verify().unwrap().ok);
+}

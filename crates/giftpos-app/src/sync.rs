@@ -421,6 +421,7 @@ impl Engine {
                     .refuse(&e.id, &reason, now)
                     .map_err(journal_err)?;
                 self.emit(e, EntryState::Refused, Some(reason));
+                self.close_settlements(e, now)?;
             }
             Outcome::NeedsAttention(reason) => {
                 self.contact(true);
@@ -428,6 +429,7 @@ impl Engine {
                     .needs_attention(&e.id, reason, now)
                     .map_err(journal_err)?;
                 self.emit(e, EntryState::NeedsAttention, Some(reason.clone()));
+                self.close_settlements(e, now)?;
             }
             Outcome::Retry(err) => {
                 // Only a connection that failed means "offline"; a 5xx or 429 came from a
@@ -453,6 +455,29 @@ impl Engine {
             }
         }
         Ok(outcome)
+    }
+
+    /// A redemption that was not applied cannot be captured or voided: its waiting
+    /// settlements are refused at once, so they do not hold the card's queue.
+    fn close_settlements(&self, e: &Entry, now: DateTime<Utc>) -> Result<(), AppError> {
+        if e.kind != OperationKind::Redeem {
+            return Ok(());
+        }
+        let open = self.journal.open_entries().map_err(journal_err)?;
+        for child in open
+            .iter()
+            .filter(|c| c.parent_id.as_deref() == Some(e.id.as_str()) && c.state.is_open())
+        {
+            let reason = format!(
+                "not sent: the redemption it settles ({}) was not applied",
+                e.id
+            );
+            self.journal
+                .refuse(&child.id, &reason, now)
+                .map_err(journal_err)?;
+            self.emit(child, EntryState::Refused, Some(reason));
+        }
+        Ok(())
     }
 
     /// Exponential backoff with jitter: half the step fixed, half random, capped.
