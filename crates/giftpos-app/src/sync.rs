@@ -290,15 +290,18 @@ impl Engine {
     /// until nothing more may go now. Returns how many entries were sent.
     pub async fn run_round(self: &Arc<Self>) -> Result<usize, AppError> {
         let mut sent = 0;
-        let mut tasks: JoinSet<Result<String, AppError>> = JoinSet::new();
+        let mut tasks: JoinSet<Result<(String, String), AppError>> = JoinSet::new();
         // The round's view of the open entries: read once, then kept current entry by
         // entry as sends finish (re-reading everything per send would be quadratic).
         // Entries appended meanwhile are picked up by the next round.
         let mut open = self.journal.open_entries().map_err(journal_err)?;
+        // Cards this round is sending to. A card leaves this set only once its result is
+        // folded into `open` (the global claim is released earlier, when the send ends),
+        // so the planner never sees a stale entry as sendable.
+        let mut running: HashSet<String> = HashSet::new();
         loop {
-            // Cards are released only after their entry's outcome is written, so a card
-            // that is not busy has no stale entry in `open`.
-            let busy: HashSet<String> = lock(&self.in_flight).clone();
+            let mut busy: HashSet<String> = lock(&self.in_flight).clone();
+            busy.extend(running.iter().cloned());
             let items: Vec<PlanItem> = open.iter().map(PlanItem::from).collect();
             let picks =
                 giftpos_journal::plan(&items, &busy, self.clock.now(), self.policy.concurrency);
@@ -309,6 +312,7 @@ impl Engine {
                 if !self.try_claim(&e.card_key) {
                     continue;
                 }
+                running.insert(e.card_key.clone());
                 let me = self.clone();
                 sent += 1;
                 tasks.spawn(async move {
@@ -316,12 +320,15 @@ impl Engine {
                         engine: &me,
                         key: e.card_key.clone(),
                     };
-                    me.execute(&e, None).await.map(|_| e.id.clone())
+                    me.execute(&e, None)
+                        .await
+                        .map(|_| (e.id.clone(), e.card_key.clone()))
                 });
             }
             match tasks.join_next().await {
                 Some(r) => {
-                    let id = r.map_err(|e| AppError::internal(format!("sync task: {e}")))??;
+                    let (id, card) =
+                        r.map_err(|e| AppError::internal(format!("sync task: {e}")))??;
                     let now = self.journal.get(&id).map_err(journal_err)?;
                     match (open.iter().position(|e| e.id == id), now) {
                         (Some(i), Some(e))
@@ -334,6 +341,17 @@ impl Engine {
                         }
                         (None, _) => {}
                     }
+                    // Settlements closed alongside a failed redemption are final too.
+                    open.retain(|e| {
+                        e.parent_id.as_deref() != Some(id.as_str())
+                            || self
+                                .journal
+                                .get(&e.id)
+                                .ok()
+                                .flatten()
+                                .is_some_and(|x| x.state.is_open())
+                    });
+                    running.remove(&card);
                 }
                 None => break,
             }

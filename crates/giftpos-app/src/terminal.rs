@@ -404,6 +404,24 @@ impl Terminal {
         })
     }
 
+    /// Sends a recorded entry now (or, for an operation accepted offline, leaves it
+    /// queued) and describes the outcome, with the card's new balance when confirmed.
+    async fn submit(
+        &self,
+        entry: &Entry,
+        pin: Option<&Pin>,
+        send: bool,
+    ) -> Result<OperationResult, AppError> {
+        let outcome = if send {
+            self.engine.send_now(&entry.id, pin).await?
+        } else {
+            Outcome::Retry(giftpos_dintero::DinteroError::ConnectionRefused)
+        };
+        let mut r = self.result(entry, &outcome)?;
+        self.read_back(&mut r).await;
+        Ok(r)
+    }
+
     /// Reads the card after a confirmed operation, for the clerk's "new balance".
     async fn read_back(&self, r: &mut OperationResult) {
         if r.queued {
@@ -459,10 +477,7 @@ impl Terminal {
                 .insert("expires_at".into(), x.to_rfc3339().into());
         }
         let entry = self.record(e)?;
-        let outcome = self.engine.send_now(&entry.id, None).await?;
-        let mut r = self.result(&entry, &outcome)?;
-        self.read_back(&mut r).await;
-        Ok(r)
+        self.submit(&entry, None, true).await
     }
 
     /// Loads more money onto an activated card; saved and synced later when offline.
@@ -491,10 +506,7 @@ impl Terminal {
             card.is_none(),
         );
         let entry = self.record(e)?;
-        let outcome = self.engine.send_now(&entry.id, None).await?;
-        let mut r = self.result(&entry, &outcome)?;
-        self.read_back(&mut r).await;
-        Ok(r)
+        self.submit(&entry, None, true).await
     }
 
     /// Reserves an amount on the card (a pending drawdown), checking the PIN. Offline it
@@ -670,27 +682,13 @@ impl Terminal {
             ));
         }
         let entry = self.settle_entry(r, OperationKind::Capture, amount)?;
-        let outcome = if r.queued {
-            Outcome::Retry(giftpos_dintero::DinteroError::ConnectionRefused)
-        } else {
-            self.engine.send_now(&entry.id, None).await?
-        };
-        let mut res = self.result(&entry, &outcome)?;
-        self.read_back(&mut res).await;
-        Ok(res)
+        self.submit(&entry, None, !r.queued).await
     }
 
     /// Cancels a reservation ("cancel"): the money is released.
     pub async fn cancel(&self, r: &Reservation) -> Result<OperationResult, AppError> {
         let entry = self.settle_entry(r, OperationKind::Void, r.amount)?;
-        let outcome = if r.queued {
-            Outcome::Retry(giftpos_dintero::DinteroError::ConnectionRefused)
-        } else {
-            self.engine.send_now(&entry.id, None).await?
-        };
-        let mut res = self.result(&entry, &outcome)?;
-        self.read_back(&mut res).await;
-        Ok(res)
+        self.submit(&entry, None, !r.queued).await
     }
 
     /// Redeems in one go: reserve, then complete.

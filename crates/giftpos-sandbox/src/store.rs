@@ -274,42 +274,7 @@ impl Store {
         check_format(&pin_format, "pin")?;
         let mut out = Vec::with_capacity(req.cards.len());
         for c in &req.cards {
-            let token = loop {
-                let t = generate(&token_format, rng);
-                if !self.by_token.contains_key(&t) {
-                    break t;
-                }
-            };
-            let pin = generate(&pin_format, rng);
-            self.insert_card(
-                now,
-                &c.card_id,
-                &token,
-                token_format.prefix.len(),
-                Some(&pin),
-                None,
-                None,
-                None,
-            );
-            if let Some(rec) = self.cards.get_mut(&c.card_id) {
-                rec.pin_format = Some(pin_format.clone());
-            }
-            let mut card = self.view(&c.card_id, true)?;
-            card.card_token = Some(CardTokenField {
-                format: Some(token_format.clone()),
-                token: Some(ShownOnce {
-                    value: token,
-                    barcode_128: None,
-                }),
-            });
-            card.pin = Some(PinField {
-                format: Some(pin_format.clone()),
-                pin: Some(ShownOnce {
-                    value: pin,
-                    barcode_128: None,
-                }),
-            });
-            out.push(card);
+            out.push(self.issue(now, &c.card_id, &token_format, &pin_format, None, rng)?);
         }
         Ok(out)
     }
@@ -337,45 +302,23 @@ impl Store {
             .unwrap_or_else(default_pin_format);
         check_format(&token_format, "card_token")?;
         check_format(&pin_format, "pin")?;
-        let token = loop {
-            let t = generate(&token_format, rng);
-            if !self.by_token.contains_key(&t) {
-                break t;
-            }
-        };
-        let pin = generate(&pin_format, rng);
-        self.insert_card(
+        let card = self.issue(
             now,
             &req.card_id,
-            &token,
-            token_format.prefix.len(),
-            Some(&pin),
-            Some((req.amount, &req.currency)),
-            req.active_from,
-            req.expires_at,
-        );
+            &token_format,
+            &pin_format,
+            Some((req.amount, &req.currency, req.active_from, req.expires_at)),
+            rng,
+        )?;
         if let Some(rec) = self.cards.get_mut(&req.card_id) {
             rec.customer_id = req.customer_id.clone();
             rec.name = req.name.clone();
             rec.metadata = req.metadata.clone();
-            rec.pin_format = Some(pin_format.clone());
         }
-        let mut card = self.view(&req.card_id, true)?;
-        card.card_token = Some(CardTokenField {
-            format: Some(token_format),
-            token: Some(ShownOnce {
-                value: token,
-                barcode_128: None,
-            }),
-        });
-        card.pin = Some(PinField {
-            format: Some(pin_format),
-            pin: Some(ShownOnce {
-                value: pin,
-                barcode_128: None,
-            }),
-        });
-        Ok(card)
+        let mut shown = self.view(&req.card_id, true)?;
+        shown.card_token = card.card_token;
+        shown.pin = card.pin;
+        Ok(shown)
     }
 
     /// `POST /cards/{card_id}/activate`.
@@ -715,6 +658,56 @@ impl Store {
     }
 
     // ---- helpers ----------------------------------------------------------------------
+
+    /// Makes a card with a fresh unique token and PIN, and answers it with both shown
+    /// (the only time they are).
+    #[allow(clippy::type_complexity)]
+    fn issue(
+        &mut self,
+        now: DateTime<Utc>,
+        card_id: &str,
+        token_format: &TokenFormat,
+        pin_format: &TokenFormat,
+        activation: Option<(i64, &str, Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+        rng: &mut impl Rng,
+    ) -> ApiResult<Card> {
+        let token = loop {
+            let t = generate(token_format, rng);
+            if !self.by_token.contains_key(&t) {
+                break t;
+            }
+        };
+        let pin = generate(pin_format, rng);
+        self.insert_card(
+            now,
+            card_id,
+            &token,
+            token_format.prefix.len(),
+            Some(&pin),
+            activation.map(|(a, c, _, _)| (a, c)),
+            activation.and_then(|(_, _, from, _)| from),
+            activation.and_then(|(_, _, _, until)| until),
+        );
+        if let Some(rec) = self.cards.get_mut(card_id) {
+            rec.pin_format = Some(pin_format.clone());
+        }
+        let mut card = self.view(card_id, true)?;
+        card.card_token = Some(CardTokenField {
+            format: Some(token_format.clone()),
+            token: Some(ShownOnce {
+                value: token,
+                barcode_128: None,
+            }),
+        });
+        card.pin = Some(PinField {
+            format: Some(pin_format.clone()),
+            pin: Some(ShownOnce {
+                value: pin,
+                barcode_128: None,
+            }),
+        });
+        Ok(card)
+    }
 
     fn replay(
         &self,

@@ -222,17 +222,7 @@ fn run(
             Ok(p) => p,
             Err(e) => {
                 if !told_absent {
-                    let reason = format!("cannot open {}: {e}", cfg.port);
-                    tracing::warn!("{reason}; retrying");
-                    set_state(&state, false, Some(reason.clone()));
-                    send(
-                        &tx,
-                        &state,
-                        ScannerEvent::Disconnected {
-                            port: cfg.port.clone(),
-                            reason,
-                        },
-                    );
+                    disconnected(&cfg, &tx, &state, format!("cannot open {}: {e}", cfg.port));
                     told_absent = true;
                 }
                 sleep_unless_stopped(backoff, &stop);
@@ -274,19 +264,28 @@ fn run(
             }
         };
         drop(port);
-        tracing::warn!(port = %cfg.port, "scanner disconnected: {reason}");
-        set_state(&state, false, Some(reason.clone()));
-        send(
-            &tx,
-            &state,
-            ScannerEvent::Disconnected {
-                port: cfg.port.clone(),
-                reason,
-            },
-        );
+        disconnected(&cfg, &tx, &state, reason);
         told_absent = true;
         sleep_unless_stopped(BACKOFF_START, &stop);
     }
+}
+
+fn disconnected(
+    cfg: &SerialConfig,
+    tx: &SyncSender<ScannerEvent>,
+    state: &Mutex<ReaderState>,
+    reason: String,
+) {
+    tracing::warn!(port = %cfg.port, "scanner not available: {reason}; retrying");
+    set_state(state, false, Some(reason.clone()));
+    send(
+        tx,
+        state,
+        ScannerEvent::Disconnected {
+            port: cfg.port.clone(),
+            reason,
+        },
+    );
 }
 
 fn event(d: Decoded, at: Instant) -> ScannerEvent {
