@@ -96,6 +96,19 @@ enum Command {
     /// Read and check the journal.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// A journal entry's receipt as PDF (80 mm): written to --out, and/or printed.
+    Receipt {
+        entry_id: String,
+        /// Write the PDF here (created, never overwritten).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Save it under the receipts folder and print it on the configured printer.
+        #[arg(long)]
+        print: bool,
+    },
+    /// Reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Test a barcode reader at the till without the app.
     #[command(subcommand)]
     Scanner(ScannerCommand),
@@ -105,6 +118,19 @@ enum Command {
         entry_id: String,
         #[arg(long = "approved-by")]
         approved_by: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportCommand {
+    /// The end-of-day (Z) report: totals per operation and currency, voids and refunds
+    /// with the approving manager, what is still pending or needs attention.
+    Day {
+        /// YYYY-MM-DD (UTC); default today.
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -421,6 +447,59 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
         Command::Journal(JournalCommand::Verify) => Ok(Output::Verify(
             till.journal().verify().map_err(journal_err)?,
         )),
+        Command::Receipt {
+            entry_id,
+            out,
+            print,
+        } => {
+            if out.is_none() && !print {
+                return Err(AppError::new(
+                    ErrorCode::InvalidInput,
+                    "give --out FILE.pdf and/or --print",
+                ));
+            }
+            let mut said = Vec::new();
+            if let Some(path) = out {
+                let pdf = giftpos_print::render_receipt(&till.receipt(&entry_id)?);
+                write_private(&path, &pdf)?;
+                said.push(format!("receipt written to {}", path.display()));
+            }
+            if print {
+                let p = till.print_receipt(&entry_id)?;
+                said.push(format!("receipt saved to {}", p.saved_to));
+                if let Some(job) = p.print_job {
+                    said.push(format!("printed as job {job}"));
+                }
+                if let Some(err) = p.printer_error {
+                    return Err(AppError::new(
+                        ErrorCode::Internal,
+                        format!(
+                            "the printer did not take the receipt ({err}); it is saved at {} for a reprint",
+                            p.saved_to
+                        ),
+                    ));
+                }
+            }
+            Ok(Output::Exported(said.join("\n")))
+        }
+        Command::Report(ReportCommand::Day { date, out }) => {
+            let date = match date {
+                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+                    AppError::new(
+                        ErrorCode::InvalidInput,
+                        format!("--date '{d}' is not YYYY-MM-DD"),
+                    )
+                })?,
+                None => chrono::Utc::now().date_naive(),
+            };
+            let report = till.day_report(date)?;
+            let n = report.entries.len();
+            write_private(&out, &giftpos_print::render_day_report(&report))?;
+            Ok(Output::Exported(format!(
+                "end-of-day report for {date} ({n} entries) written to {}",
+                out.display()
+            )))
+        }
         Command::Void {
             entry_id,
             approved_by,

@@ -49,6 +49,18 @@ pub struct FileConfig {
     pub offline: OfflineSection,
     #[serde(default)]
     pub scanner: ScannerSection,
+    #[serde(default)]
+    pub printer: PrinterSection,
+}
+
+/// Where receipts go: a CUPS printer, and the folder every receipt is saved in.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterSection {
+    /// A CUPS queue name (`lpstat -p` lists them). None: receipts are only saved.
+    pub name: Option<String>,
+    /// Default: `<data dir>/receipts`.
+    pub receipts_dir: Option<PathBuf>,
 }
 
 /// A serial barcode reader. Without `port`, only keyboard-wedge readers and typing.
@@ -213,6 +225,10 @@ pub struct Config {
     /// The serial barcode reader's settings (its port may be unset: no serial reader).
     pub scanner: giftpos_scanner::SerialConfig,
     pub scanner_configured: bool,
+    /// The CUPS printer for receipts, if any.
+    pub printer: Option<String>,
+    /// Where receipts are saved (always) as PDF.
+    pub receipts_dir: PathBuf,
     /// The files that were read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -285,6 +301,8 @@ struct Layered {
     offline_max_outstanding: Option<Val<String>>,
     offline_max_age: Option<Val<u64>>,
     scanner: Option<Val<ScannerSection>>,
+    printer: Option<Val<String>>,
+    receipts_dir: Option<Val<PathBuf>>,
     scanner_port: Option<Val<String>>,
 }
 
@@ -350,6 +368,8 @@ impl Layered {
             });
         }
         set(&mut self.scanner_port, port, &src);
+        set(&mut self.printer, f.printer.name, &src);
+        set(&mut self.receipts_dir, f.printer.receipts_dir, &src);
     }
 
     fn apply_env(&mut self, env: &HashMap<String, String>) {
@@ -665,7 +685,13 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         }
     };
     let (scanner, scanner_configured) = resolve_scanner(l.scanner, l.scanner_port)?;
+    let receipts_dir = l
+        .receipts_dir
+        .map(|d| d.v)
+        .unwrap_or_else(|| data_dir.join("receipts"));
     Ok(Config {
+        printer: l.printer.map(|p| p.v).filter(|p| !p.is_empty()),
+        receipts_dir,
         offline,
         scanner,
         scanner_configured,

@@ -440,6 +440,10 @@ impl Terminal {
             r.card_id = Some(card.card_id.clone());
             r.status = Some(card.status.clone());
             r.available_after = self.money(card.amount_available);
+            // Kept with the entry: a reprinted receipt shows the balance too.
+            if let Some(a) = card.amount_available {
+                let _ = self.journal().set_balance_after(&r.operation_id, a);
+            }
         }
     }
 
@@ -781,6 +785,130 @@ impl Terminal {
         let mut res = self.result(&entry, &outcome)?;
         self.read_back(&mut res).await;
         Ok(res)
+    }
+}
+
+/// Where a printed receipt went.
+#[derive(Debug, Clone, Serialize)]
+pub struct Printed {
+    /// The PDF, always saved.
+    pub saved_to: String,
+    /// The CUPS job, when a printer is configured and took it.
+    pub print_job: Option<String>,
+    /// Why the printer did not take it (the receipt stays saved for a reprint).
+    pub printer_error: Option<String>,
+}
+
+impl Terminal {
+    /// A journal entry's receipt.
+    pub fn receipt(&self, entry_id: &str) -> Result<giftpos_print::Receipt, AppError> {
+        let e = self
+            .journal()
+            .get(entry_id)
+            .map_err(journal_err)?
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidInput,
+                    format!("no journal entry {entry_id}"),
+                )
+            })?;
+        Ok(giftpos_print::Receipt {
+            store: self.cfg.store_name.clone(),
+            terminal_id: e.terminal_id.clone(),
+            clerk: e.clerk.clone(),
+            time: e.created_at,
+            kind: e.kind,
+            card: e.card.clone(),
+            amount: e.amount,
+            balance_after: self.money(e.balance_after),
+            transaction_id: e.server_transaction_id.clone(),
+            dintero_transaction_id: e
+                .metadata
+                .get(META_TRANSACTION_ID)
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            entry_id: e.id.clone(),
+            confirmed: e.state == EntryState::Confirmed,
+            training: self.is_training(),
+            locale: self.cfg.locale,
+        })
+    }
+
+    /// The end-of-day (Z) report of one UTC day.
+    pub fn day_report(
+        &self,
+        date: chrono::NaiveDate,
+    ) -> Result<giftpos_print::DayReport, AppError> {
+        let start = date.and_hms_opt(0, 0, 0).map(|d| d.and_utc());
+        let end = date
+            .succ_opt()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc());
+        let entries = self
+            .journal()
+            .list(start, None)
+            .map_err(journal_err)?
+            .into_iter()
+            .filter(|e| end.is_none_or(|end| e.created_at < end))
+            .map(|e| giftpos_print::ReportEntry {
+                time: e.created_at,
+                kind: e.kind,
+                card: e.card.clone(),
+                amount: e.amount,
+                state: e.state.as_str().to_string(),
+                approved_by: e
+                    .metadata
+                    .get("approved_by")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                reason: e.reason.clone(),
+                entry_id: e.id,
+            })
+            .collect();
+        Ok(giftpos_print::DayReport {
+            store: self.cfg.store_name.clone(),
+            terminal_id: self.cfg.terminal_id.clone(),
+            date,
+            entries,
+            training: self.is_training(),
+            locale: self.cfg.locale,
+        })
+    }
+
+    /// Saves an entry's receipt under the receipts folder and, when a printer is
+    /// configured, prints it. A printer error is reported, never fatal: the receipt stays
+    /// saved and can be printed again.
+    pub fn print_receipt(&self, entry_id: &str) -> Result<Printed, AppError> {
+        let pdf = giftpos_print::render_receipt(&self.receipt(entry_id)?);
+        let dir = &self.cfg.receipts_dir;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            AppError::new(
+                ErrorCode::Internal,
+                format!("cannot create {}: {e}", dir.display()),
+            )
+        })?;
+        let path = dir.join(format!("receipt-{entry_id}.pdf"));
+        std::fs::write(&path, &pdf).map_err(|e| {
+            AppError::new(
+                ErrorCode::Internal,
+                format!("cannot save {}: {e}", path.display()),
+            )
+        })?;
+        let (job, error) = match &self.cfg.printer {
+            Some(p) => match giftpos_print::print(&path, Some(p)) {
+                Ok(job) => (Some(job), None),
+                Err(e) => {
+                    tracing::warn!("receipt not printed: {e}");
+                    (None, Some(e.to_string()))
+                }
+            },
+            None => (None, None),
+        };
+        Ok(Printed {
+            saved_to: path.display().to_string(),
+            print_job: job,
+            printer_error: error,
+        })
     }
 }
 

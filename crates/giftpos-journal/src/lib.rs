@@ -629,6 +629,15 @@ impl Journal {
         Ok(())
     }
 
+    /// The card's available balance after the entry, as read back from Dintero.
+    pub fn set_balance_after(&self, id: &str, minor: i64) -> Result<(), JournalError> {
+        self.set_state(
+            id,
+            "UPDATE entry_state SET balance_after = ?2 WHERE entry_id = ?1",
+            &[&id, &minor],
+        )
+    }
+
     /// The card's Dintero id, once known.
     pub fn set_card_id(&self, id: &str, card_id: &str) -> Result<(), JournalError> {
         self.set_state(

@@ -1,0 +1,353 @@
+//! Receipts (80 mm roll) and end-of-day reports (A4) as PDF, and printing them through
+//! CUPS. Rendering is pure (data in, PDF bytes out); only [`print`] runs a command.
+//!
+//! Geometry is in points and uses floating point; money never does — amounts arrive as
+//! `Money` and are formatted as text.
+
+#![allow(clippy::float_arithmetic)]
+
+mod pdf;
+
+use std::path::Path;
+use std::process::Command;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use giftpos_core::{Locale, Money, OperationKind};
+use serde::Serialize;
+
+pub use pdf::Page;
+
+/// What a receipt shows.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub store: String,
+    pub terminal_id: String,
+    pub clerk: Option<String>,
+    pub time: DateTime<Utc>,
+    pub kind: OperationKind,
+    pub card: String,
+    pub amount: Money,
+    pub balance_after: Option<Money>,
+    /// Dintero's transaction id for this operation.
+    pub transaction_id: Option<String>,
+    /// The payment that sold the card (activation).
+    pub dintero_transaction_id: Option<String>,
+    pub entry_id: String,
+    /// Confirmed by Dintero; false: saved, waiting to sync.
+    pub confirmed: bool,
+    pub training: bool,
+    pub locale: Locale,
+}
+
+struct Words {
+    title: &'static str,
+    store: &'static str,
+    terminal: &'static str,
+    clerk: &'static str,
+    time: &'static str,
+    card: &'static str,
+    amount: &'static str,
+    balance: &'static str,
+    reference: &'static str,
+    payment: &'static str,
+    entry: &'static str,
+    training: &'static str,
+    queued: [&'static str; 3],
+    scan: &'static str,
+}
+
+fn words(l: Locale) -> Words {
+    match l {
+        Locale::En => Words {
+            title: "GIFT CARD RECEIPT",
+            store: "Store",
+            terminal: "Terminal",
+            clerk: "Clerk",
+            time: "Time",
+            card: "Card",
+            amount: "Amount",
+            balance: "Balance after",
+            reference: "Dintero ref.",
+            payment: "Payment",
+            entry: "Entry",
+            training: "TRAINING - NOT A REAL TRANSACTION",
+            queued: [
+                "NOT YET CONFIRMED BY DINTERO.",
+                "Saved on this terminal; it will be sent",
+                "when the network returns.",
+            ],
+            scan: "Scan to open this entry",
+        },
+        Locale::Nb => Words {
+            title: "KVITTERING GAVEKORT",
+            store: "Butikk",
+            terminal: "Terminal",
+            clerk: "Kasserer",
+            time: "Tid",
+            card: "Kort",
+            amount: "Beløp",
+            balance: "Saldo etter",
+            reference: "Dintero-ref.",
+            payment: "Betaling",
+            entry: "Post",
+            training: "OPPLÆRING - IKKE EN EKTE TRANSAKSJON",
+            queued: [
+                "IKKE BEKREFTET AV DINTERO ENNÅ.",
+                "Lagret på terminalen; sendes når",
+                "nettet er tilbake.",
+            ],
+            scan: "Skann for å åpne posten",
+        },
+    }
+}
+
+fn operation_name(k: OperationKind, l: Locale) -> &'static str {
+    match (l, k) {
+        (Locale::En, OperationKind::Activate) => "Gift card sold",
+        (Locale::En, OperationKind::TopUp) => "Top-up",
+        (Locale::En, OperationKind::Redeem) => "Redemption (reserved)",
+        (Locale::En, OperationKind::Capture) => "Redemption",
+        (Locale::En, OperationKind::Void) => "Reservation cancelled",
+        (Locale::En, OperationKind::Refund) => "Refund to card",
+        (Locale::En, OperationKind::Balance) => "Balance",
+        (Locale::Nb, OperationKind::Activate) => "Gavekort solgt",
+        (Locale::Nb, OperationKind::TopUp) => "Påfylling",
+        (Locale::Nb, OperationKind::Redeem) => "Innløsning (reservert)",
+        (Locale::Nb, OperationKind::Capture) => "Innløsning",
+        (Locale::Nb, OperationKind::Void) => "Reservasjon kansellert",
+        (Locale::Nb, OperationKind::Refund) => "Tilbakebetaling til kort",
+        (Locale::Nb, OperationKind::Balance) => "Saldo",
+    }
+}
+
+/// The QR payload on a receipt: scanning it opens the journal entry.
+pub fn receipt_qr_payload(entry_id: &str) -> String {
+    giftpos_scanner::receipt_payload(entry_id)
+}
+
+/// Renders a receipt for an 80 mm roll (72 mm printable), as tall as it needs.
+pub fn render_receipt(r: &Receipt) -> Vec<u8> {
+    let w = words(r.locale);
+    let loc = r.locale;
+    let mut lines: Vec<pdf::Line> = Vec::new();
+    if r.training {
+        lines.push(pdf::Line::bold(w.training));
+    }
+    lines.push(pdf::Line::big(w.title));
+    lines.push(pdf::Line::bold(operation_name(r.kind, loc)));
+    lines.push(pdf::Line::gap());
+    let kv = |k: &str, v: &str| pdf::Line::text(&format!("{k:<13}{v}"));
+    lines.push(kv(w.store, &r.store));
+    lines.push(kv(w.terminal, &r.terminal_id));
+    if let Some(c) = &r.clerk {
+        lines.push(kv(w.clerk, c));
+    }
+    lines.push(kv(w.time, &r.time.format("%Y-%m-%d %H:%M UTC").to_string()));
+    lines.push(kv(w.card, &r.card));
+    lines.push(pdf::Line::gap());
+    lines.push(pdf::Line::big(&format!(
+        "{} {}",
+        w.amount,
+        r.amount.display(loc).replace('\u{a0}', " ")
+    )));
+    if let Some(b) = r.balance_after {
+        lines.push(pdf::Line::bold(&format!(
+            "{} {}",
+            w.balance,
+            b.display(loc).replace('\u{a0}', " ")
+        )));
+    }
+    if !r.confirmed {
+        lines.push(pdf::Line::gap());
+        for q in w.queued {
+            lines.push(pdf::Line::bold(q));
+        }
+    }
+    lines.push(pdf::Line::gap());
+    if let Some(t) = &r.transaction_id {
+        lines.push(kv(w.reference, t));
+    }
+    if let Some(p) = &r.dintero_transaction_id {
+        lines.push(kv(w.payment, p));
+    }
+    lines.push(pdf::Line::text(w.entry));
+    lines.push(pdf::Line::text(&r.entry_id));
+    lines.push(pdf::Line::gap());
+    lines.push(pdf::Line::text(w.scan));
+    let qr = pdf::Qr::new(&receipt_qr_payload(&r.entry_id));
+    pdf::receipt(&lines, qr.as_ref())
+}
+
+/// One day's entries, for the Z-report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportEntry {
+    pub time: DateTime<Utc>,
+    pub kind: OperationKind,
+    pub card: String,
+    pub amount: Money,
+    /// `confirmed`, `recorded`, `sent`, `refused` or `needs_attention`.
+    pub state: String,
+    pub approved_by: Option<String>,
+    pub reason: Option<String>,
+    pub entry_id: String,
+}
+
+/// What the end-of-day report covers.
+#[derive(Debug, Clone)]
+pub struct DayReport {
+    pub store: String,
+    pub terminal_id: String,
+    pub date: NaiveDate,
+    pub entries: Vec<ReportEntry>,
+    pub training: bool,
+    pub locale: Locale,
+}
+
+/// A report line's totals per operation and currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Total {
+    pub kind: OperationKind,
+    pub currency: String,
+    pub count: u64,
+    pub sum: Money,
+}
+
+/// Confirmed totals per kind and currency, in a stable order.
+pub fn totals(entries: &[ReportEntry]) -> Vec<Total> {
+    let mut out: Vec<Total> = Vec::new();
+    for e in entries.iter().filter(|e| e.state == "confirmed") {
+        let cur = e.amount.currency().code().to_string();
+        match out
+            .iter_mut()
+            .find(|t| t.kind == e.kind && t.currency == cur)
+        {
+            Some(t) => {
+                t.count += 1;
+                t.sum = t.sum.checked_add(e.amount).unwrap_or(t.sum);
+            }
+            None => out.push(Total {
+                kind: e.kind,
+                currency: cur,
+                count: 1,
+                sum: e.amount,
+            }),
+        }
+    }
+    out.sort_by_key(|t| (t.kind.as_str(), t.currency.clone()));
+    out
+}
+
+/// Renders the end-of-day (Z) report: totals per operation and currency, voids and
+/// refunds with the approving manager, and what is still pending or needs attention.
+pub fn render_day_report(r: &DayReport) -> Vec<u8> {
+    let loc = r.locale;
+    let money = |m: &Money| m.display(loc).replace('\u{a0}', " ");
+    let mut lines = Vec::new();
+    if r.training {
+        lines.push(pdf::Line::bold("TRAINING - NOT REAL TRANSACTIONS"));
+    }
+    lines.push(pdf::Line::big(&format!("End-of-day report (Z) {}", r.date)));
+    lines.push(pdf::Line::text(&format!(
+        "Store {}   Terminal {}   Entries {}",
+        r.store,
+        r.terminal_id,
+        r.entries.len()
+    )));
+    lines.push(pdf::Line::gap());
+    lines.push(pdf::Line::bold("Confirmed totals"));
+    let t = totals(&r.entries);
+    if t.is_empty() {
+        lines.push(pdf::Line::text("  none"));
+    }
+    for x in &t {
+        lines.push(pdf::Line::text(&format!(
+            "  {:<22} {:>5} x   {:>18}",
+            operation_name(x.kind, loc),
+            x.count,
+            money(&x.sum)
+        )));
+    }
+    lines.push(pdf::Line::gap());
+    lines.push(pdf::Line::bold("Voids and refunds"));
+    let undone: Vec<&ReportEntry> = r
+        .entries
+        .iter()
+        .filter(|e| {
+            matches!(e.kind, OperationKind::Void | OperationKind::Refund) || e.approved_by.is_some()
+        })
+        .collect();
+    if undone.is_empty() {
+        lines.push(pdf::Line::text("  none"));
+    }
+    for e in undone {
+        lines.push(pdf::Line::text(&format!(
+            "  {} {:<22} {:<18} {:>14}  approved by {}",
+            e.time.format("%H:%M"),
+            operation_name(e.kind, loc),
+            e.card,
+            money(&e.amount),
+            e.approved_by.as_deref().unwrap_or("-")
+        )));
+    }
+    lines.push(pdf::Line::gap());
+    lines.push(pdf::Line::bold("Pending or needing attention"));
+    let open: Vec<&ReportEntry> = r
+        .entries
+        .iter()
+        .filter(|e| e.state != "confirmed" && e.state != "refused")
+        .collect();
+    if open.is_empty() {
+        lines.push(pdf::Line::text("  none"));
+    }
+    for e in open {
+        lines.push(pdf::Line::text(&format!(
+            "  {} {:<22} {:<18} {:>14}  {}",
+            e.time.format("%H:%M"),
+            operation_name(e.kind, loc),
+            e.card,
+            money(&e.amount),
+            e.state.to_uppercase()
+        )));
+        if let Some(reason) = &e.reason {
+            lines.push(pdf::Line::text(&format!("        {reason}")));
+        }
+    }
+    pdf::a4(&lines)
+}
+
+/// Why printing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PrintError {
+    #[error("the print command could not run: {0}")]
+    Spawn(String),
+    #[error("the printer refused the job: {0}")]
+    Refused(String),
+}
+
+/// Sends a PDF to a CUPS printer with `lp` (the default printer when `printer` is None).
+/// Returns the job id CUPS gave it.
+pub fn print(file: &Path, printer: Option<&str>) -> Result<String, PrintError> {
+    let mut cmd = Command::new("lp");
+    if let Some(p) = printer {
+        cmd.args(["-d", p]);
+    }
+    let out = cmd
+        .arg(file)
+        .output()
+        .map_err(|e| PrintError::Spawn(e.to_string()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(PrintError::Refused(if err.is_empty() {
+            stdout
+        } else {
+            err
+        }));
+    }
+    // "request id is ReceiptPDF-12 (1 file(s))"
+    Ok(stdout
+        .split_whitespace()
+        .nth(3)
+        .unwrap_or(&stdout)
+        .to_string())
+}

@@ -1,0 +1,210 @@
+//! The drawing: lines of text in the 14 standard PDF fonts (WinAnsi, so Norwegian letters
+//! print), QR codes as filled modules, and the receipt and A4 layouts.
+
+use printpdf::{
+    BuiltinFont, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt,
+    Rect, TextItem,
+};
+
+/// One line of a document.
+#[derive(Debug, Clone)]
+pub(crate) struct Line {
+    text: String,
+    style: Style,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Style {
+    Text,
+    Bold,
+    Big,
+    Gap,
+}
+
+impl Line {
+    pub(crate) fn text(s: &str) -> Line {
+        Line {
+            text: s.to_string(),
+            style: Style::Text,
+        }
+    }
+    pub(crate) fn bold(s: &str) -> Line {
+        Line {
+            text: s.to_string(),
+            style: Style::Bold,
+        }
+    }
+    pub(crate) fn big(s: &str) -> Line {
+        Line {
+            text: s.to_string(),
+            style: Style::Big,
+        }
+    }
+    pub(crate) fn gap() -> Line {
+        Line {
+            text: String::new(),
+            style: Style::Gap,
+        }
+    }
+
+    fn font(&self, base: f32) -> (BuiltinFont, f32) {
+        match self.style {
+            Style::Text | Style::Gap => (BuiltinFont::Courier, base),
+            Style::Bold => (BuiltinFont::CourierBold, base),
+            Style::Big => (BuiltinFont::HelveticaBold, base * 1.45),
+        }
+    }
+}
+
+/// A QR code's dark modules.
+pub(crate) struct Qr {
+    width: usize,
+    dark: Vec<bool>,
+}
+
+impl Qr {
+    pub(crate) fn new(payload: &str) -> Option<Qr> {
+        let code =
+            qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M)
+                .ok()?;
+        Some(Qr {
+            width: code.width(),
+            dark: code
+                .to_colors()
+                .into_iter()
+                .map(|c| c == qrcode::Color::Dark)
+                .collect(),
+        })
+    }
+
+    /// Filled rectangles for the dark modules (runs in a row merged), lower-left at
+    /// (x, y), each module `m` points.
+    fn ops(&self, x: f32, y: f32, m: f32) -> Vec<Op> {
+        let mut ops = vec![Op::SetFillColor {
+            col: printpdf::Color::Greyscale(printpdf::Greyscale::new(0.0, None)),
+        }];
+        for row in 0..self.width {
+            let mut col = 0;
+            while col < self.width {
+                if !self.dark[row * self.width + col] {
+                    col += 1;
+                    continue;
+                }
+                let start = col;
+                while col < self.width && self.dark[row * self.width + col] {
+                    col += 1;
+                }
+                let top = y + (self.width - row) as f32 * m;
+                let mut rectangle = Rect::from_xywh(
+                    Pt(x + start as f32 * m),
+                    Pt(top - m),
+                    Pt((col - start) as f32 * m),
+                    Pt(m),
+                );
+                rectangle.mode = Some(PaintMode::Fill);
+                ops.push(Op::DrawRectangle { rectangle });
+            }
+        }
+        ops
+    }
+}
+
+/// Public page type for callers that compose their own documents.
+pub type Page = PdfPage;
+
+fn text_ops(lines: &[Line], x: f32, mut y: f32, base: f32, leading: f32) -> (Vec<Op>, f32) {
+    let mut ops = Vec::new();
+    for l in lines {
+        let (font, size) = l.font(base);
+        y -= size * leading;
+        if l.style == Style::Gap {
+            continue;
+        }
+        ops.push(Op::StartTextSection);
+        ops.push(Op::SetFont {
+            font: PdfFontHandle::Builtin(font),
+            size: Pt(size),
+        });
+        ops.push(Op::SetTextCursor {
+            pos: Point { x: Pt(x), y: Pt(y) },
+        });
+        ops.push(Op::ShowText {
+            items: vec![TextItem::Text(l.text.clone())],
+        });
+        ops.push(Op::EndTextSection);
+    }
+    (ops, y)
+}
+
+/// Splits lines longer than `max` characters (Courier: every character is as wide).
+fn wrap(lines: &[Line], max: usize) -> Vec<Line> {
+    let mut out = Vec::new();
+    for l in lines {
+        let chars: Vec<char> = l.text.chars().collect();
+        if l.style == Style::Big || chars.len() <= max {
+            out.push(l.clone());
+            continue;
+        }
+        for chunk in chars.chunks(max) {
+            out.push(Line {
+                text: chunk.iter().collect(),
+                style: l.style,
+            });
+        }
+    }
+    out
+}
+
+fn save(title: &str, pages: Vec<PdfPage>) -> Vec<u8> {
+    let mut warnings = Vec::new();
+    PdfDocument::new(title)
+        .with_pages(pages)
+        .save(&PdfSaveOptions::default(), &mut warnings)
+}
+
+const PT_PER_MM: f32 = 72.0 / 25.4;
+
+/// An 80 mm wide receipt, as tall as its lines and QR code need.
+pub(crate) fn receipt(lines: &[Line], qr: Option<&Qr>) -> Vec<u8> {
+    let base = 7.5;
+    let leading = 1.35;
+    let margin = 4.0 * PT_PER_MM;
+    let width = 80.0 * PT_PER_MM;
+    // Courier is 0.6 em wide.
+    let max_chars = ((width - 2.0 * margin) / (base * 0.6)) as usize;
+    let lines = wrap(lines, max_chars);
+    let module = 1.6 * PT_PER_MM;
+    let qr_side = qr.map(|q| (q.width + 8) as f32 * module).unwrap_or(0.0);
+    let text_height: f32 = lines.iter().map(|l| l.font(base).1 * leading).sum();
+    let height = margin * 2.0 + text_height + qr_side;
+    let (mut ops, y) = text_ops(&lines, margin, height - margin, base, leading);
+    if let Some(q) = qr {
+        let side = q.width as f32 * module;
+        let x = (width - side) / 2.0;
+        ops.extend(q.ops(x, y - 4.0 * module - side, module));
+    }
+    save(
+        "giftpos receipt",
+        vec![PdfPage::new(Mm(80.0), Mm(height / PT_PER_MM), ops)],
+    )
+}
+
+/// A4 pages of lines (reports).
+pub(crate) fn a4(lines: &[Line]) -> Vec<u8> {
+    let base = 8.5;
+    let leading = 1.3;
+    let margin = 15.0 * PT_PER_MM;
+    let width = 210.0 * PT_PER_MM;
+    let height = 297.0 * PT_PER_MM;
+    let max_chars = ((width - 2.0 * margin) / (base * 0.6)) as usize;
+    let lines = wrap(lines, max_chars);
+    let per_page = ((height - 2.0 * margin) / (base * 1.45 * leading)) as usize;
+    let pages = lines
+        .chunks(per_page.max(1))
+        .map(|chunk| {
+            let (ops, _) = text_ops(chunk, margin, height - margin, base, leading);
+            PdfPage::new(Mm(210.0), Mm(297.0), ops)
+        })
+        .collect();
+    save("giftpos report", pages)
+}
