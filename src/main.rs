@@ -109,6 +109,9 @@ enum Command {
     /// Reports.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Printed card batches for head office.
+    #[command(subcommand)]
+    Batch(BatchCommand),
     /// Test a barcode reader at the till without the app.
     #[command(subcommand)]
     Scanner(ScannerCommand),
@@ -118,6 +121,28 @@ enum Command {
         entry_id: String,
         #[arg(long = "approved-by")]
         approved_by: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BatchCommand {
+    /// Make N inactive cards at Dintero and write print-ready sheets (QR, Code 128, PIN
+    /// panel) and a CSV for the card manufacturer into --out. The tokens and PINs exist
+    /// only in those files.
+    Create {
+        #[arg(long)]
+        count: usize,
+        /// digits:N, alnum:N or dincard, optionally PREFIX+… (default digits:16).
+        #[arg(long = "token-format", default_value = "digits:16")]
+        token_format: String,
+        /// Default digits:4.
+        #[arg(long = "pin-format", default_value = "digits:4")]
+        pin_format: String,
+        /// Card ids are PREFIX-000001…; default batch-<UTC time>.
+        #[arg(long = "id-prefix")]
+        id_prefix: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -497,6 +522,31 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
             write_private(&out, &giftpos_print::render_day_report(&report))?;
             Ok(Output::Exported(format!(
                 "end-of-day report for {date} ({n} entries) written to {}",
+                out.display()
+            )))
+        }
+        Command::Batch(BatchCommand::Create {
+            count,
+            token_format,
+            pin_format,
+            id_prefix,
+            out,
+        }) => {
+            let opts = giftpos_app::batch::BatchOptions {
+                count,
+                token_format: giftpos_app::batch::parse_format(&token_format)?,
+                pin_format: giftpos_app::batch::parse_format(&pin_format)?,
+                id_prefix: id_prefix.unwrap_or_else(|| {
+                    format!("batch-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"))
+                }),
+                chunk: 500,
+            };
+            let s = till.create_card_batch(&opts, &out).await?;
+            Ok(Output::Exported(format!(
+                "{} cards: {} and {} sheet file(s) in {}",
+                s.cards,
+                s.csv,
+                s.sheets.len(),
                 out.display()
             )))
         }

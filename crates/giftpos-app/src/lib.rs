@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod batch;
 pub mod config;
 pub mod doctor;
 pub mod error;

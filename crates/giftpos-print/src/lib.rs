@@ -315,6 +315,37 @@ pub fn render_day_report(r: &DayReport) -> Vec<u8> {
     pdf::a4(&lines)
 }
 
+/// A card of a printed batch: the token and PIN exist only in the files made from these.
+#[derive(Clone)]
+pub struct PrintedCard {
+    pub card_id: String,
+    pub token: String,
+    pub pin: String,
+}
+
+impl std::fmt::Debug for PrintedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PrintedCard({}, <redacted>)", self.card_id)
+    }
+}
+
+/// Cards per printed A4 sheet.
+pub const CARDS_PER_SHEET: usize = pdf::CARDS_PER_PAGE;
+
+/// Print-ready A4 sheets for a run of cards (one PDF; callers stream a large batch as
+/// several files of bounded size).
+pub fn render_card_sheets(cards: &[PrintedCard], title: &str) -> Vec<u8> {
+    let sheet: Vec<pdf::SheetCard<'_>> = cards
+        .iter()
+        .map(|c| pdf::SheetCard {
+            card_id: &c.card_id,
+            token: &c.token,
+            pin: &c.pin,
+        })
+        .collect();
+    pdf::card_sheets(&sheet, title)
+}
+
 /// Why printing failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PrintError {

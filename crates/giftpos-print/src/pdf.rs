@@ -109,6 +109,121 @@ impl Qr {
     }
 }
 
+/// Bars of a Code 128 symbol: set C (two digits a symbol, half as wide) for an even
+/// run of digits, set B otherwise. True is a dark module.
+pub(crate) fn code128(text: &str) -> Option<Vec<bool>> {
+    let set_c = text.len().is_multiple_of(2) && text.bytes().all(|b| b.is_ascii_digit());
+    let start = if set_c { '\u{106}' } else { '\u{181}' };
+    let code = barcoders::sym::code128::Code128::new(format!("{start}{text}")).ok()?;
+    Some(code.encode().into_iter().map(|b| b == 1).collect())
+}
+
+fn bars_ops(bars: &[bool], x: f32, y: f32, module: f32, height: f32) -> Vec<Op> {
+    let mut ops = Vec::new();
+    let mut i = 0;
+    while i < bars.len() {
+        if !bars[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bars.len() && bars[i] {
+            i += 1;
+        }
+        let mut rectangle = Rect::from_xywh(
+            Pt(x + start as f32 * module),
+            Pt(y),
+            Pt((i - start) as f32 * module),
+            Pt(height),
+        );
+        rectangle.mode = Some(PaintMode::Fill);
+        ops.push(Op::DrawRectangle { rectangle });
+    }
+    ops
+}
+
+/// One printed card on a sheet.
+pub(crate) struct SheetCard<'a> {
+    pub card_id: &'a str,
+    pub token: &'a str,
+    pub pin: &'a str,
+}
+
+/// Cards per A4 sheet: two columns of five.
+pub(crate) const CARDS_PER_PAGE: usize = 10;
+
+/// A4 pages of cards: for each, the token as QR and Code 128 with its text, and the PIN in
+/// its own framed panel (for the scratch-off layer), laid out two columns by five rows.
+pub(crate) fn card_sheets(cards: &[SheetCard<'_>], title: &str) -> Vec<u8> {
+    let mm = PT_PER_MM;
+    let (cell_w, cell_h) = (95.0 * mm, 54.0 * mm);
+    let (left, top) = (10.0 * mm, 287.0 * mm);
+    let pages = cards
+        .chunks(CARDS_PER_PAGE)
+        .map(|page| {
+            let mut ops = vec![Op::SetFillColor {
+                col: printpdf::Color::Greyscale(printpdf::Greyscale::new(0.0, None)),
+            }];
+            for (i, c) in page.iter().enumerate() {
+                let x = left + (i % 2) as f32 * cell_w;
+                let y = top - (i / 2 + 1) as f32 * cell_h;
+                // Cut frame.
+                let mut frame =
+                    Rect::from_xywh(Pt(x), Pt(y), Pt(cell_w - 2.0 * mm), Pt(cell_h - 2.0 * mm));
+                frame.mode = Some(PaintMode::Stroke);
+                ops.push(Op::SetOutlineThickness { pt: Pt(0.3) });
+                ops.push(Op::DrawRectangle { rectangle: frame });
+                if let Some(q) = Qr::new(c.token) {
+                    // 26 mm, with at least four modules of quiet zone on every side.
+                    let module = (26.0 * mm) / q.width as f32;
+                    ops.extend(q.ops(x + 5.0 * mm, y + 20.0 * mm, module));
+                }
+                if let Some(bars) = code128(c.token) {
+                    // 10-module quiet zones inside the 52 mm beside the QR code.
+                    let module = (52.0 * mm / (bars.len() + 20) as f32).min(0.4 * mm);
+                    ops.extend(bars_ops(
+                        &bars,
+                        x + 37.0 * mm + 10.0 * module,
+                        y + 30.0 * mm,
+                        module,
+                        14.0 * mm,
+                    ));
+                }
+                let (t, _) = text_ops(
+                    &[
+                        Line::text(c.token),
+                        Line::text(&format!("card {}", c.card_id)),
+                    ],
+                    x + 37.0 * mm,
+                    y + 29.0 * mm,
+                    6.5,
+                    1.3,
+                );
+                ops.extend(t);
+                // The PIN panel, framed apart for the scratch-off layer.
+                let mut panel = Rect::from_xywh(
+                    Pt(x + 4.0 * mm),
+                    Pt(y + 4.0 * mm),
+                    Pt(40.0 * mm),
+                    Pt(11.0 * mm),
+                );
+                panel.mode = Some(PaintMode::Stroke);
+                ops.push(Op::DrawRectangle { rectangle: panel });
+                let (t, _) = text_ops(
+                    &[Line::text("PIN"), Line::bold(c.pin)],
+                    x + 7.0 * mm,
+                    y + 15.0 * mm,
+                    8.0,
+                    1.25,
+                );
+                ops.extend(t);
+            }
+            PdfPage::new(Mm(210.0), Mm(297.0), ops)
+        })
+        .collect();
+    save(title, pages)
+}
+
 /// Public page type for callers that compose their own documents.
 pub type Page = PdfPage;
 
