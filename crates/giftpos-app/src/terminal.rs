@@ -716,16 +716,7 @@ impl Terminal {
         entry_id: &str,
         approved_by: &str,
     ) -> Result<OperationResult, AppError> {
-        let e = self
-            .journal()
-            .get(entry_id)
-            .map_err(journal_err)?
-            .ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::InvalidInput,
-                    format!("no journal entry {entry_id}"),
-                )
-            })?;
+        let e = self.entry(entry_id)?;
         if e.state != EntryState::Confirmed {
             return Err(AppError::new(
                 ErrorCode::InvalidInput,
@@ -800,10 +791,9 @@ pub struct Printed {
 }
 
 impl Terminal {
-    /// A journal entry's receipt.
-    pub fn receipt(&self, entry_id: &str) -> Result<giftpos_print::Receipt, AppError> {
-        let e = self
-            .journal()
+    /// A journal entry, or an error naming the id.
+    fn entry(&self, entry_id: &str) -> Result<Entry, AppError> {
+        self.journal()
             .get(entry_id)
             .map_err(journal_err)?
             .ok_or_else(|| {
@@ -811,7 +801,12 @@ impl Terminal {
                     ErrorCode::InvalidInput,
                     format!("no journal entry {entry_id}"),
                 )
-            })?;
+            })
+    }
+
+    /// A journal entry's receipt.
+    pub fn receipt(&self, entry_id: &str) -> Result<giftpos_print::Receipt, AppError> {
+        let e = self.entry(entry_id)?;
         Ok(giftpos_print::Receipt {
             store: self.cfg.store_name.clone(),
             terminal_id: e.terminal_id.clone(),

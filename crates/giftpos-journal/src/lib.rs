@@ -655,25 +655,14 @@ impl Journal {
         balance_after: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<(), JournalError> {
-        let mut db = self.db();
-        let tx = db.transaction().map_err(|e| self.err(e))?;
-        let n = tx
-            .execute(
+        self.close(id, |tx| {
+            tx.execute(
                 "UPDATE entry_state SET state = 'confirmed', server_transaction_id = ?2,
                     balance_after = ?3, next_attempt_at = NULL, last_error = NULL, updated_at = ?4
                  WHERE entry_id = ?1 AND state IN ('recorded', 'sent')",
                 params![id, server_transaction_id, balance_after, ts(now)],
             )
-            .map_err(|e| self.err(e))?;
-        if n == 0 {
-            return Err(JournalError::WrongState(id.to_string()));
-        }
-        tx.execute(
-            "UPDATE entries SET card_token = NULL WHERE id = ?1",
-            params![id],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))
+        })
     }
 
     /// Dintero refused it; nothing was applied. The token is scrubbed too.
@@ -698,16 +687,25 @@ impl Journal {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), JournalError> {
-        let mut db = self.db();
-        let tx = db.transaction().map_err(|e| self.err(e))?;
-        let n = tx
-            .execute(
+        self.close(id, |tx| {
+            tx.execute(
                 "UPDATE entry_state SET state = ?2, reason = ?3, next_attempt_at = NULL, updated_at = ?4
                  WHERE entry_id = ?1 AND state IN ('recorded', 'sent')",
                 params![id, state, reason, ts(now)],
             )
-            .map_err(|e| self.err(e))?;
-        if n == 0 {
+        })
+    }
+
+    /// Moves an open entry to a final state (`update` must touch only an open entry and
+    /// say how many rows it changed) and scrubs its printed token, in one transaction.
+    fn close(
+        &self,
+        id: &str,
+        update: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<usize>,
+    ) -> Result<(), JournalError> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(|e| self.err(e))?;
+        if update(&tx).map_err(|e| self.err(e))? == 0 {
             return Err(JournalError::WrongState(id.to_string()));
         }
         tx.execute(
