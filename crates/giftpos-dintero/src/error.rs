@@ -90,7 +90,7 @@ impl DinteroError {
             codes::INVALID_CLIENT => DinteroError::InvalidClient,
             codes::UNAUTHORIZED => DinteroError::Unauthorized,
             codes::FORBIDDEN => DinteroError::Forbidden,
-            codes::VALIDATION => DinteroError::Validation(message.chars().take(200).collect()),
+            codes::VALIDATION => DinteroError::Validation(redact(message)),
             codes::PIN_INVALID => DinteroError::PinInvalid,
             codes::PIN_REQUIRED => DinteroError::PinRequired,
             codes::PIN_LOCKED => DinteroError::PinLocked { retry_after },
@@ -191,9 +191,55 @@ impl DinteroError {
     }
 }
 
+/// A server's message, cut short and with anything that looks like a card number or PIN
+/// (a run of letters, digits and `-:` holding 4 or more digits) replaced, since the
+/// message may echo the request and ends up in logs and the journal.
+pub fn redact(message: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().filter(char::is_ascii_digit).count() >= 4 {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in message.chars().take(200) {
+        if c.is_ascii_alphanumeric() || c == '-' || c == ':' {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validation_messages_lose_card_numbers_and_pins() {
+        let e = DinteroError::from_api(
+            400,
+            codes::VALIDATION,
+            "request body: invalid type: string \"9578000000001001\", pin 4321, at line 1",
+            None,
+        );
+        let text = e.to_string();
+        assert!(
+            !text.contains("9578000000001001") && !text.contains("4321"),
+            "{text}"
+        );
+        assert!(
+            text.contains("invalid type") && text.contains("line 1"),
+            "{text}"
+        );
+        assert_eq!(redact("amount must be positive"), "amount must be positive");
+    }
 
     #[test]
     fn every_agreed_code_maps_to_its_own_error() {
