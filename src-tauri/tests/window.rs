@@ -73,3 +73,15 @@ fn a_configuration_error_is_shown_in_the_window_not_a_crash() {
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     assert!(out.contains("ERROR config"), "{out}");
 }
+
+#[test]
+fn a_configured_scanner_that_is_not_there_shows_as_disconnected() {
+    let home = tempfile::tempdir().unwrap();
+    let port = home.path().join("no-such-tty");
+    let (code, out, err) = run_app(
+        &[("GIFTPOS_SCANNER_PORT", port.to_str().unwrap())],
+        home.path(),
+    );
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("SCANNER DISCONNECTED"), "{out}");
+}

@@ -34,6 +34,37 @@ function showError(err) {
   return `ERROR ${err.code}`;
 }
 
+// The status bar: online or not, what waits to sync, the scanner. Polled once a second.
+async function refreshStatus() {
+  const bar = document.getElementById("statusbar");
+  const parts = [];
+  try {
+    const s = await invoke("sync_status");
+    const net = el("span", s.online ? "Online" : "OFFLINE");
+    if (!s.online) net.className = "bad";
+    parts.push(net);
+    const age = s.oldest_pending_age_secs == null ? "" : ` (oldest ${Math.round(s.oldest_pending_age_secs / 60)} min)`;
+    parts.push(el("span", `Waiting to sync: ${s.pending}${age}`));
+    if (s.needs_attention > 0) {
+      const a = el("span", `Needs attention: ${s.needs_attention}`);
+      a.className = "bad";
+      parts.push(a);
+    }
+  } catch (_) {
+    parts.push(el("span", "Sync status unavailable"));
+  }
+  const sc = await invoke("scanner_state").catch(() => null);
+  if (sc) {
+    const s = el("span", sc.connected ? `Scanner connected (${sc.port})` : `SCANNER DISCONNECTED (${sc.port})`);
+    if (!sc.connected) s.className = "bad";
+    parts.push(s);
+  } else {
+    parts.push(el("span", "Scanner: keyboard"));
+  }
+  bar.replaceChildren(...parts);
+  return parts.map((p) => p.textContent).join(" | ");
+}
+
 async function start() {
   let state;
   try {
@@ -41,7 +72,9 @@ async function start() {
   } catch (err) {
     state = showError(err);
   }
-  await invoke("ui_ready", { uiState: state });
+  const status = await refreshStatus();
+  setInterval(refreshStatus, 1000);
+  await invoke("ui_ready", { uiState: `${state} | ${status}` });
 }
 
 start();
