@@ -191,6 +191,15 @@ enum JournalCommand {
     },
     /// Check the hash chain: finds edited, removed or reordered entries.
     Verify,
+    /// Settle an entry that needs attention (a manager's decision): it is recorded as not
+    /// applied, with the note, and the card's later entries sync again.
+    Resolve {
+        entry_id: String,
+        #[arg(long = "approved-by")]
+        approved_by: String,
+        #[arg(long)]
+        note: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -469,6 +478,15 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
                 None => Ok(Output::Exported(text)),
             }
         }
+        Command::Journal(JournalCommand::Resolve {
+            entry_id,
+            approved_by,
+            note,
+        }) => Ok(Output::Entry(Box::new(till.resolve(
+            &entry_id,
+            &approved_by,
+            &note,
+        )?))),
         Command::Journal(JournalCommand::Verify) => Ok(Output::Verify(
             till.journal().verify().map_err(journal_err)?,
         )),

@@ -391,6 +391,20 @@ async fn offline_redemption_within_caps_syncs_and_each_cap_is_named() {
         "{reason}"
     );
     assert_eq!(t.sync_status().unwrap().needs_attention, 1);
+    // A manager settles it: recorded as not applied, with who and why.
+    assert!(t.resolve(&attention[0].id, "", "x").is_err());
+    let settled = t
+        .resolve(&attention[0].id, "manager-1", "customer paid cash instead")
+        .unwrap();
+    assert_eq!(settled.state, EntryState::Refused);
+    assert!(
+        settled
+            .reason
+            .unwrap()
+            .contains("customer paid cash instead (by manager-1)")
+    );
+    assert_eq!(t.sync_status().unwrap().needs_attention, 0);
+    assert!(t.resolve(&attention[0].id, "manager-1", "again").is_err());
     // Card a's offline redemption went through: NOK 500 - 90.
     assert_eq!(
         sb.snapshot("demo-live-500").unwrap().balances.available,

@@ -804,6 +804,32 @@ impl Terminal {
             })
     }
 
+    /// A manager settles an entry that needs attention: it is recorded as not applied,
+    /// with who decided and why, and the card's later entries may sync again.
+    pub fn resolve(&self, entry_id: &str, manager: &str, note: &str) -> Result<Entry, AppError> {
+        if manager.trim().is_empty() || note.trim().is_empty() {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                "resolving needs the approving manager and a note",
+            ));
+        }
+        self.journal()
+            .resolve_attention(
+                entry_id,
+                &format!("{note} (by {manager})"),
+                self.clock.now(),
+            )
+            .map_err(|e| match e {
+                giftpos_journal::JournalError::WrongState(_) => AppError::new(
+                    ErrorCode::InvalidInput,
+                    format!("entry {entry_id} does not need attention"),
+                ),
+                other => journal_err(other),
+            })?;
+        self.engine.wake();
+        self.entry(entry_id)
+    }
+
     /// A journal entry's receipt.
     pub fn receipt(&self, entry_id: &str) -> Result<giftpos_print::Receipt, AppError> {
         let e = self.entry(entry_id)?;
