@@ -352,6 +352,50 @@ fn training_mode_runs_on_an_embedded_sandbox_that_remembers() {
     let doc = json(&run(&["doctor", "--json"]));
     assert_eq!(doc["training"], true);
     assert_eq!(doc["result"]["ok"], true);
+    let names: Vec<&str> = doc["result"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "config",
+            "credentials",
+            "data_dir",
+            "scanner",
+            "printer",
+            "api_reachable",
+            "token",
+            "clock"
+        ]
+    );
+    // A configured reader that is not plugged in, and a printer CUPS does not know.
+    let cfg = home.path().join("till.toml");
+    std::fs::write(
+        &cfg,
+        "[scanner]\nport = \"/dev/giftpos-no-reader\"\n[printer]\nname = \"giftpos-no-printer\"\n",
+    )
+    .unwrap();
+    let doc = giftpos(
+        home.path(),
+        &[],
+        &["--config", cfg.to_str().unwrap(), "doctor", "--json"],
+        None,
+    );
+    assert_eq!(code(&doc), 6);
+    let v = json(&doc);
+    for name in ["scanner", "printer"] {
+        let c = v["result"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap();
+        assert_eq!(c["status"], "fail", "{name}: {c}");
+        assert!(c["fix"].as_str().unwrap().len() > 10, "{name}");
+    }
 }
 
 #[test]

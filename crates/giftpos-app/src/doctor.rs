@@ -93,7 +93,15 @@ pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> 
                 e.to_string(),
                 "Correct the file or variable named; `giftpos --help` lists the keys.",
             ));
-            for name in ["credentials", "data_dir", "api_reachable", "token", "clock"] {
+            for name in [
+                "credentials",
+                "data_dir",
+                "scanner",
+                "printer",
+                "api_reachable",
+                "token",
+                "clock",
+            ] {
                 checks.push(Check::skipped(name, "the configuration could not be read"));
             }
             return finish(false, checks);
@@ -132,6 +140,8 @@ pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> 
         ),
     });
     checks.push(check_data_dir(&cfg.data_dir));
+    checks.push(check_scanner(&cfg));
+    checks.push(check_printer(&cfg));
     let training = cfg.is_training();
     let terminal = match Terminal::open(cfg, clock.clone()).await {
         Ok(t) => t,
@@ -204,6 +214,64 @@ fn finish(training: bool, checks: Vec<Check>) -> DoctorReport {
         training,
         ok,
         checks,
+    }
+}
+
+fn check_scanner(cfg: &Config) -> Check {
+    if !cfg.scanner_configured {
+        return Check::ok(
+            "scanner",
+            "no serial reader configured (keyboard-wedge readers and typing work without one)",
+        );
+    }
+    let port = &cfg.scanner.port;
+    if Path::new(port).exists() {
+        Check::ok("scanner", format!("{port} is present"))
+    } else {
+        Check::fail(
+            "scanner",
+            format!("{port} does not exist"),
+            "Plug the reader in (USB serial/CDC mode) or fix [scanner] port; `giftpos scanner list` shows the ports.",
+        )
+    }
+}
+
+fn check_printer(cfg: &Config) -> Check {
+    let Some(name) = &cfg.printer else {
+        return Check::ok(
+            "printer",
+            format!(
+                "no printer configured: receipts are saved to {}",
+                cfg.receipts_dir.display()
+            ),
+        );
+    };
+    match std::process::Command::new("lpstat")
+        .args(["-p", name])
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            if text.contains("disabled") {
+                Check::fail(
+                    "printer",
+                    format!("{name} is disabled"),
+                    format!("Enable it: `cupsenable {name}`, and check paper and cover."),
+                )
+            } else {
+                Check::ok("printer", text.lines().next().unwrap_or(name).to_string())
+            }
+        }
+        Ok(out) => Check::fail(
+            "printer",
+            format!("{name}: {}", String::from_utf8_lossy(&out.stderr).trim()),
+            "Add the queue in CUPS (`lpadmin`) or fix [printer] name; `lpstat -p` lists the queues.",
+        ),
+        Err(e) => Check::fail(
+            "printer",
+            format!("lpstat cannot run: {e}"),
+            "Install CUPS' client (`cups-client`) and start CUPS.",
+        ),
     }
 }
 
