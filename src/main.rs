@@ -151,7 +151,7 @@ enum ReportCommand {
     /// The end-of-day (Z) report: totals per operation and currency, voids and refunds
     /// with the approving manager, what is still pending or needs attention.
     Day {
-        /// YYYY-MM-DD (UTC); default today.
+        /// YYYY-MM-DD in the terminal's local time; default today.
         #[arg(long)]
         date: Option<String>,
         #[arg(long)]
@@ -533,7 +533,7 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
                         format!("--date '{d}' is not YYYY-MM-DD"),
                     )
                 })?,
-                None => chrono::Utc::now().date_naive(),
+                None => chrono::Local::now().date_naive(),
             };
             let report = till.day_report(date)?;
             let n = report.entries.len();

@@ -269,3 +269,55 @@ fn a_receipt_prints_through_a_real_cups_server_and_a_printer_error_keeps_it_save
         let _ = Command::new("pkill").args(["-x", "cupsd"]).status();
     }
 }
+
+#[test]
+fn the_end_of_day_report_follows_the_terminals_time_zone() {
+    let home = tempfile::tempdir().unwrap();
+    sell(home.path(), "9578000000001009");
+    let today_in = |tz: &str| {
+        let out = Command::new("date")
+            .env("TZ", tz)
+            .arg("+%F")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    // UTC+14 and UTC-11 are 25 hours apart: their dates always differ.
+    let (east, west) = ("Pacific/Kiritimati", "Pacific/Pago_Pago");
+    let day = today_in(east);
+    assert_ne!(day, today_in(west));
+    let report = |tz: &str, name: &str| {
+        let out_file = home.path().join(name);
+        let mut cmd = Command::new(BIN);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("GIFTPOS_") {
+                cmd.env_remove(k);
+            }
+        }
+        let out = cmd
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("GIFTPOS_SYSTEM_CONFIG", home.path().join("none.toml"))
+            .env("TZ", tz)
+            .args([
+                "report",
+                "day",
+                "--date",
+                &day,
+                "--out",
+                out_file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(report(east, "east.pdf").contains("(1 entries)"));
+    assert!(report(west, "west.pdf").contains("(0 entries)"));
+}

@@ -837,7 +837,7 @@ impl Terminal {
             store: self.cfg.store_name.clone(),
             terminal_id: e.terminal_id.clone(),
             clerk: e.clerk.clone(),
-            time: e.created_at,
+            time: e.created_at.with_timezone(&chrono::Local).fixed_offset(),
             kind: e.kind,
             card: e.card.clone(),
             amount: e.amount,
@@ -855,24 +855,27 @@ impl Terminal {
         })
     }
 
-    /// The end-of-day (Z) report of one UTC day.
+    /// The end-of-day (Z) report of one day in the terminal's local time zone (the
+    /// machine's, which a till keeps set to its store's).
     pub fn day_report(
         &self,
         date: chrono::NaiveDate,
     ) -> Result<giftpos_print::DayReport, AppError> {
-        let start = date.and_hms_opt(0, 0, 0).map(|d| d.and_utc());
-        let end = date
-            .succ_opt()
+        // A day is never longer than 26 hours anywhere: read from two days before.
+        let since = date
+            .pred_opt()
+            .and_then(|d| d.pred_opt())
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|d| d.and_utc());
+        let local = |t: DateTime<Utc>| t.with_timezone(&chrono::Local).fixed_offset();
         let entries = self
             .journal()
-            .list(start, None)
+            .list(since, None)
             .map_err(journal_err)?
             .into_iter()
-            .filter(|e| end.is_none_or(|end| e.created_at < end))
+            .filter(|e| local(e.created_at).date_naive() == date)
             .map(|e| giftpos_print::ReportEntry {
-                time: e.created_at,
+                time: local(e.created_at),
                 kind: e.kind,
                 card: e.card.clone(),
                 amount: e.amount,

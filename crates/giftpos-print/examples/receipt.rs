@@ -6,7 +6,7 @@ fn main() {
         store: "Oslo S".into(),
         terminal_id: "till-2".into(),
         clerk: Some("clerk-7".into()),
-        time: chrono::Utc::now(),
+        time: chrono::Local::now().fixed_offset(),
         kind: OperationKind::Activate,
         card: "************1001".into(),
         amount: Money::from_minor(50_000, nok).expect("amount"),

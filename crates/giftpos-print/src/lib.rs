@@ -11,7 +11,7 @@ mod pdf;
 use std::path::Path;
 use std::process::Command;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use giftpos_core::{Locale, Money, OperationKind};
 use serde::Serialize;
 
@@ -23,7 +23,8 @@ pub struct Receipt {
     pub store: String,
     pub terminal_id: String,
     pub clerk: Option<String>,
-    pub time: DateTime<Utc>,
+    /// In the store's time zone (the caller converts).
+    pub time: DateTime<FixedOffset>,
     pub kind: OperationKind,
     pub card: String,
     pub amount: Money,
@@ -142,7 +143,10 @@ pub fn render_receipt(r: &Receipt) -> Vec<u8> {
     if let Some(c) = &r.clerk {
         lines.push(kv(w.clerk, c));
     }
-    lines.push(kv(w.time, &r.time.format("%Y-%m-%d %H:%M UTC").to_string()));
+    lines.push(kv(
+        w.time,
+        &r.time.format("%Y-%m-%d %H:%M (UTC%:z)").to_string(),
+    ));
     lines.push(kv(w.card, &r.card));
     lines.push(pdf::Line::gap());
     lines.push(pdf::Line::big(&format!(
@@ -181,7 +185,8 @@ pub fn render_receipt(r: &Receipt) -> Vec<u8> {
 /// One day's entries, for the Z-report.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportEntry {
-    pub time: DateTime<Utc>,
+    /// In the store's time zone.
+    pub time: DateTime<FixedOffset>,
     pub kind: OperationKind,
     pub card: String,
     pub amount: Money,
@@ -197,6 +202,7 @@ pub struct ReportEntry {
 pub struct DayReport {
     pub store: String,
     pub terminal_id: String,
+    /// The store's local date.
     pub date: NaiveDate,
     pub entries: Vec<ReportEntry>,
     pub training: bool,

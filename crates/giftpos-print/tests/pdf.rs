@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{FixedOffset, NaiveDate, TimeZone};
 use giftpos_core::{Currency, Locale, Money, OperationKind};
 use giftpos_print::{DayReport, Receipt, ReportEntry, render_day_report, render_receipt};
 
@@ -17,7 +17,10 @@ fn receipt(locale: Locale, confirmed: bool, training: bool) -> Receipt {
         store: "Oslo S".into(),
         terminal_id: "till-2".into(),
         clerk: Some("clerk-7".into()),
-        time: Utc.with_ymd_and_hms(2026, 11, 21, 14, 5, 0).unwrap(),
+        time: FixedOffset::east_opt(3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 11, 21, 15, 5, 0)
+            .unwrap(),
         kind: OperationKind::Activate,
         card: "************1001".into(),
         amount: nok(123_450),
@@ -86,7 +89,7 @@ fn a_receipt_says_what_happened_with_the_balance_and_the_card_masked() {
         "Oslo S",
         "till-2",
         "clerk-7",
-        "2026-11-21 14:05",
+        "2026-11-21 15:05 (UTC+01:00)",
         "************1001",
         "NOK 1,234.50",
         "Balance after NOK 1,234.50",
@@ -146,7 +149,12 @@ fn queued_and_training_receipts_say_so_plainly_in_norwegian_too() {
 #[test]
 fn the_day_report_sums_per_operation_and_lists_voids_and_open_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let at = |h| Utc.with_ymd_and_hms(2026, 11, 21, h, 0, 0).unwrap();
+    let at = |h| {
+        FixedOffset::east_opt(3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 11, 21, h, 0, 0)
+            .unwrap()
+    };
     let e = |h, kind, amount, state: &str, approved: Option<&str>| ReportEntry {
         time: at(h),
         kind,
