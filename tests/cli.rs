@@ -452,3 +452,141 @@ fn the_sandbox_command_takes_faults() {
         .unwrap();
     assert_eq!(code(&bad), 2);
 }
+
+#[test]
+fn giftpos_sync_notices_the_network_return_by_itself_and_reports_events() {
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("sandbox.json");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let sandbox = |home: &Path| {
+        let mut cmd = Command::new(BIN);
+        clean(&mut cmd, home);
+        let mut child = cmd
+            .args([
+                "sandbox",
+                "--listen",
+                &listen,
+                "--state",
+                state.to_str().unwrap(),
+                "--json",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.contains("\"ok\":true"), "{line}");
+        child
+    };
+    let env: Vec<(String, String)> = [
+        ("GIFTPOS_API_BASE", format!("http://{listen}")),
+        ("GIFTPOS_ACCOUNT_ID", "T12345678".into()),
+        ("GIFTPOS_CLIENT_ID", "giftpos-sandbox".into()),
+        ("GIFTPOS_CLIENT_SECRET", "sandbox-secret".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    // Saved while Dintero is down.
+    let queued = giftpos(
+        home.path(),
+        &env,
+        &["topup", "9578000000002001", "--amount", "7", "--json"],
+        None,
+    );
+    assert_eq!(code(&queued), 4);
+    // The sync loop runs, offline; then Dintero comes back and nobody pokes it.
+    let mut cmd = Command::new(BIN);
+    clean(&mut cmd, home.path());
+    let mut sync = cmd
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .args(["sync", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = sync.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut sb = sandbox(home.path());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut seen = Vec::new();
+    let confirmed = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let v: Value = serde_json::from_str(&line).unwrap();
+                let done = v["event"] == "entry" && v["state"] == "confirmed";
+                seen.push(v);
+                if done {
+                    break true;
+                }
+            }
+            Err(_) => break false,
+        }
+    };
+    let _ = sync.kill();
+    let _ = sync.wait();
+    let _ = sb.kill();
+    let _ = sb.wait();
+    assert!(confirmed, "no confirmation without a poke: {seen:?}");
+    assert!(
+        seen.iter()
+            .any(|v| v["event"] == "status" && v["online"] == true),
+        "a status event says online again: {seen:?}"
+    );
+}
+
+#[test]
+fn the_cli_joins_the_training_sandbox_the_app_already_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data").join("giftpos");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // The "app": a terminal in training mode holding the embedded sandbox.
+    let app = rt.block_on(async {
+        let opts = giftpos_app::config::LoadOptions {
+            env: [("GIFTPOS_DATA_DIR".to_string(), data.display().to_string())].into(),
+            ..Default::default()
+        };
+        let cfg = giftpos_app::config::load(&opts).unwrap();
+        giftpos_app::Terminal::open(cfg, std::sync::Arc::new(giftpos_dintero::SystemClock))
+            .await
+            .unwrap()
+    });
+    assert!(app.is_training());
+    // The CLI sells a card in the same data dir ...
+    let sold = giftpos(
+        home.path(),
+        &[],
+        &[
+            "activate",
+            "9578000000001010",
+            "--amount",
+            "300",
+            "--transaction-id",
+            "T12345678.join",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(code(&sold), 0, "{}", String::from_utf8_lossy(&sold.stderr));
+    assert_eq!(json(&sold)["training"], true);
+    // ... and the app's own sandbox (in memory, in this process) has it: the CLI talked
+    // to it rather than starting a second sandbox over the same state file.
+    let card = rt.block_on(app.client().card("demo-stock-10")).unwrap();
+    assert_eq!(card.amount_available, Some(30_000));
+    assert_eq!(card.metadata["dintero_transaction_id"], "T12345678.join");
+}
