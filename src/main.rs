@@ -278,7 +278,6 @@ fn main() -> ExitCode {
         }
         Err(e) => e.exit(),
     };
-    init_tracing(cli.verbose);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -294,40 +293,56 @@ fn main() -> ExitCode {
     rt.block_on(run(cli, json))
 }
 
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
+/// The human log on stderr: quiet unless asked (-v info, -vv debug).
+fn stderr_level(verbose: u8) -> &'static str {
+    match verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
-    };
+    }
+}
+
+/// stderr only, for commands that run before (or without) a configuration.
+fn init_stderr_logging(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GIFTPOS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(stderr_level(verbose)));
+    let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .init();
+        .try_init();
 }
 
 async fn run(cli: Cli, json: bool) -> ExitCode {
+    let loaded = config::load(&LoadOptions::from_process(cli.config.clone()));
+    // The JSON log file once the configuration says where; stderr alone before that.
+    let _log = match (&cli.command, &loaded) {
+        (Command::Sandbox(_), _) | (_, Err(_)) => {
+            init_stderr_logging(cli.verbose);
+            None
+        }
+        (_, Ok(cfg)) => Some(giftpos_app::logging::init(
+            &cfg.log_dir,
+            &cfg.log_level,
+            stderr_level(cli.verbose),
+        )),
+    };
     if let Command::Sandbox(args) = cli.command {
         return run_sandbox(args, json).await;
     }
     if let Command::Scanner(cmd) = cli.command {
-        return run_scanner(cmd, cli.config, json).await;
+        return run_scanner(cmd, loaded, json).await;
     }
-    let opts = LoadOptions::from_process(cli.config.clone());
     let clock = Arc::new(SystemClock);
     if let Command::Doctor = cli.command {
-        let report = doctor::run(config::load(&opts), clock).await;
+        let report = doctor::run(loaded, clock).await;
         let ok = report.ok;
         let training = report.training;
         print_ok(json, training, &Output::Doctor(report));
         return ExitCode::from(if ok { 0 } else { 6 });
     }
     let outcome = async {
-        let cfg = config::load(&opts)?;
-        let till = Terminal::open(cfg, clock).await?;
+        let till = Terminal::open(loaded?, clock).await?;
         let out = execute(&till, cli.command).await;
         Ok::<_, AppError>((till.is_training(), out))
     }
@@ -936,7 +951,11 @@ async fn run_sandbox(args: SandboxArgs, json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn run_scanner(cmd: ScannerCommand, config_file: Option<PathBuf>, json: bool) -> ExitCode {
+async fn run_scanner(
+    cmd: ScannerCommand,
+    loaded: Result<config::Config, config::ConfigError>,
+    json: bool,
+) -> ExitCode {
     let port = match cmd {
         ScannerCommand::List => {
             let ports = giftpos_scanner::list_ports();
@@ -953,7 +972,7 @@ async fn run_scanner(cmd: ScannerCommand, config_file: Option<PathBuf>, json: bo
         }
         ScannerCommand::Listen { port } => port,
     };
-    let cfg = match config::load(&LoadOptions::from_process(config_file)) {
+    let cfg = match loaded {
         Ok(c) => c,
         Err(e) => return print_err(json, None, &e.into()),
     };

@@ -402,9 +402,11 @@ fn training_mode_runs_on_an_embedded_sandbox_that_remembers() {
 fn no_pin_token_or_secret_reaches_the_output_or_logs() {
     let home = tempfile::tempdir().unwrap();
     let sb = start_sandbox(home.path(), &[]);
+    let mut env = sb.env.clone();
+    env.push(("GIFTPOS_LOG".into(), "debug".into()));
     let out = giftpos(
         home.path(),
-        &sb.env,
+        &env,
         &[
             "-vv",
             "redeem",
@@ -416,13 +418,50 @@ fn no_pin_token_or_secret_reaches_the_output_or_logs() {
         Some("6002\n"),
     );
     assert_eq!(code(&out), 0);
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let sold = giftpos(
+        home.path(),
+        &env,
+        &[
+            "activate",
+            "9578000000001005",
+            "--amount",
+            "100",
+            "--transaction-id",
+            "T12345678.log",
+        ],
+        None,
     );
+    assert_eq!(code(&sold), 0);
+    let mut all = format!(
+        "{}{}{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&sold.stdout),
+        String::from_utf8_lossy(&sold.stderr)
+    );
+    // The JSON log files in the data dir, one object per line.
+    let logs = home.path().join("data/giftpos/logs");
+    let mut lines = 0;
+    for f in std::fs::read_dir(&logs).unwrap() {
+        let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+        for line in text.lines() {
+            serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            lines += 1;
+        }
+        all.push_str(&text);
+    }
+    assert!(lines > 5, "the JSON log was written ({lines} lines)");
     assert!(all.contains("dintero"), "debug logs were written: {all}");
-    for secret in ["9578000000002002", "6002", "sandbox-secret"] {
+    // Including the Basic credentials as sent (base64 of id:secret) and any bearer token.
+    for secret in [
+        "9578000000002002",
+        "9578000000001005",
+        "6002",
+        "sandbox-secret",
+        "Z2lmdHBvcy1zYW5kYm94OnNhbmRib3gtc2VjcmV0",
+        "Bearer ",
+        "Basic ",
+    ] {
         assert!(!all.contains(secret), "{secret:?} leaked: {all}");
     }
 }

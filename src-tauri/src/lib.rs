@@ -13,6 +13,7 @@ use tauri::{Manager, State};
 /// the serial barcode reader when one is configured.
 struct AppState {
     terminal: Result<Terminal, AppError>,
+    _log: Option<giftpos_app::logging::LogGuard>,
     scanner: Option<Arc<std::sync::Mutex<giftpos_scanner::ReaderState>>>,
     started: Instant,
 }
@@ -81,18 +82,15 @@ fn ui_ready(app: tauri::AppHandle, state: State<'_, AppState>, ui_state: String)
 /// Builds and runs the app.
 pub fn run() {
     let started = Instant::now();
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GIFTPOS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
     let result = tauri::Builder::default()
         .setup(move |app| {
+            let cfg = config::load(&LoadOptions::from_process(None));
+            let log = cfg
+                .as_ref()
+                .ok()
+                .map(|c| giftpos_app::logging::init(&c.log_dir, &c.log_level, "warn"));
             let terminal = tauri::async_runtime::block_on(async {
-                let cfg = config::load(&LoadOptions::from_process(None))?;
-                Terminal::open(cfg, Arc::new(SystemClock)).await
+                Terminal::open(cfg?, Arc::new(SystemClock)).await
             });
             let scanner = terminal.as_ref().ok().and_then(start_scanner);
             match &terminal {
@@ -105,6 +103,7 @@ pub fn run() {
             }
             app.manage(AppState {
                 terminal,
+                _log: log,
                 scanner,
                 started,
             });

@@ -51,6 +51,18 @@ pub struct FileConfig {
     pub scanner: ScannerSection,
     #[serde(default)]
     pub printer: PrinterSection,
+    #[serde(default)]
+    pub logging: LoggingSection,
+}
+
+/// The JSON log file (a human form goes to stderr besides).
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingSection {
+    /// error, warn, info, debug or trace, or a filter such as `giftpos_dintero=debug`.
+    pub level: Option<String>,
+    /// Default: `<data dir>/logs`.
+    pub dir: Option<PathBuf>,
 }
 
 /// Where receipts go: a CUPS printer, and the folder every receipt is saved in.
@@ -229,6 +241,9 @@ pub struct Config {
     pub printer: Option<String>,
     /// Where receipts are saved (always) as PDF.
     pub receipts_dir: PathBuf,
+    /// The JSON log's level filter and folder.
+    pub log_level: String,
+    pub log_dir: PathBuf,
     /// The files that were read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -303,6 +318,8 @@ struct Layered {
     scanner: Option<Val<ScannerSection>>,
     printer: Option<Val<String>>,
     receipts_dir: Option<Val<PathBuf>>,
+    log_level: Option<Val<String>>,
+    log_dir: Option<Val<PathBuf>>,
     scanner_port: Option<Val<String>>,
 }
 
@@ -370,6 +387,8 @@ impl Layered {
         set(&mut self.scanner_port, port, &src);
         set(&mut self.printer, f.printer.name, &src);
         set(&mut self.receipts_dir, f.printer.receipts_dir, &src);
+        set(&mut self.log_level, f.logging.level, &src);
+        set(&mut self.log_dir, f.logging.dir, &src);
     }
 
     fn apply_env(&mut self, env: &HashMap<String, String>) {
@@ -689,7 +708,26 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         .receipts_dir
         .map(|d| d.v)
         .unwrap_or_else(|| data_dir.join("receipts"));
+    let log_level = match l.log_level {
+        Some(v) => {
+            if tracing_subscriber::EnvFilter::try_new(&v.v).is_err() {
+                return Err(invalid(
+                    &v.src,
+                    "logging.level",
+                    "error, warn, info, debug, trace or a filter like giftpos_dintero=debug",
+                ));
+            }
+            v.v
+        }
+        None => "info".into(),
+    };
+    let log_dir = l
+        .log_dir
+        .map(|d| d.v)
+        .unwrap_or_else(|| data_dir.join("logs"));
     Ok(Config {
+        log_level,
+        log_dir,
         printer: l.printer.map(|p| p.v).filter(|p| !p.is_empty()),
         receipts_dir,
         offline,

@@ -19,6 +19,7 @@ pub mod batch;
 pub mod config;
 pub mod doctor;
 pub mod error;
+pub mod logging;
 pub mod sync;
 pub mod terminal;
 pub mod training;
