@@ -391,6 +391,59 @@ impl Layered {
         set(&mut self.log_dir, f.logging.dir, &src);
     }
 
+    /// Puts back the system file's `[dintero]` keys, and takes the stricter of its
+    /// `[offline]` caps and the later files'.
+    fn keep_system(&mut self, sys: FileConfig, src: &Source) -> Result<(), ConfigError> {
+        let d = sys.dintero;
+        set(&mut self.api_base, d.api_base, src);
+        set(&mut self.account_id, d.account_id, src);
+        set(&mut self.client_id, d.client_id, src);
+        set(&mut self.client_secret_file, d.client_secret_file, src);
+        let stricter = |mine: &mut Option<Val<String>>, theirs: Option<String>, key: &str| {
+            let Some(sys_v) = theirs else { return Ok(()) };
+            // Amounts compare in minor units, whatever the currency's exponent.
+            let minor = |v: &str, origin: &Source| {
+                Money::parse(
+                    v,
+                    Currency::parse("NOK").unwrap_or_else(|_| unreachable!()),
+                    Locale::En,
+                )
+                .map(|m| m.minor())
+                .map_err(|e| invalid(origin, key, format!("an amount such as \"500.00\" ({e})")))
+            };
+            let keep_mine = match mine {
+                Some(m) if m.src != *src => minor(&m.v, &m.src)? <= minor(&sys_v, src)?,
+                _ => false,
+            };
+            if !keep_mine {
+                *mine = Some(Val {
+                    v: sys_v,
+                    src: src.clone(),
+                });
+            }
+            Ok::<(), ConfigError>(())
+        };
+        stricter(
+            &mut self.offline_max_redeem,
+            sys.offline.max_redeem,
+            "offline.max_redeem",
+        )?;
+        stricter(
+            &mut self.offline_max_outstanding,
+            sys.offline.max_outstanding,
+            "offline.max_outstanding",
+        )?;
+        if let Some(age) = sys.offline.max_balance_age_secs
+            && self.offline_max_age.as_ref().is_none_or(|m| m.v > age)
+        {
+            self.offline_max_age = Some(Val {
+                v: age,
+                src: src.clone(),
+            });
+        }
+        Ok(())
+    }
+
     fn apply_env(&mut self, env: &HashMap<String, String>) {
         let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
         let src = |k: &str| Source::Env(k.to_string());
@@ -533,19 +586,30 @@ fn read_file(path: &Path, required: bool) -> Result<Option<FileConfig>, ConfigEr
 }
 
 /// Reads every layer and resolves the configuration.
+///
+/// What IT sets in the system file, a user's file (or `--config`) may not loosen: the
+/// `[dintero]` keys it sets stay as set, and its `[offline]` caps can only be tightened.
+/// The environment (set by IT's deployment) still overrides everything.
 pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
     let mut l = Layered::default();
     let mut files = Vec::new();
-    for (path, required) in [
-        (opts.system_file.as_ref(), false),
-        (opts.user_file.as_ref(), false),
-        (opts.explicit.as_ref(), true),
+    let mut system: Option<(FileConfig, Source)> = None;
+    for (path, required, is_system) in [
+        (opts.system_file.as_ref(), false, true),
+        (opts.user_file.as_ref(), false, false),
+        (opts.explicit.as_ref(), true, false),
     ] {
         let Some(path) = path else { continue };
         if let Some(f) = read_file(path, required)? {
+            if is_system {
+                system = Some((f.clone(), Source::File(path.clone())));
+            }
             l.apply_file(f, Source::File(path.clone()));
             files.push(path.clone());
         }
+    }
+    if let Some((sys, src)) = system {
+        l.keep_system(sys, &src)?;
     }
     l.apply_env(&opts.env);
     resolve(l, files)
@@ -1004,6 +1068,56 @@ mod tests {
                 .contains("scanner.stop_bits")
         );
         assert!(!load(&opts(&[])).unwrap().scanner_configured);
+    }
+
+    #[test]
+    fn a_user_file_cannot_loosen_what_it_set_in_the_system_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let sys = dir.path().join("system.toml");
+        let user = dir.path().join("user.toml");
+        std::fs::write(
+            &sys,
+            "[dintero]\napi_base = \"https://api.dintero.com\"\naccount_id = \"P12345678\"\n\
+             [offline]\nmax_redeem = \"100.00\"\nmax_outstanding = \"300.00\"\nmax_balance_age_secs = 3600\n",
+        )
+        .unwrap();
+        let mut o = opts(&[("GIFTPOS_CLIENT_ID", "cid"), ("GIFTPOS_CLIENT_SECRET", "s")]);
+        o.system_file = Some(sys.clone());
+        o.user_file = Some(user.clone());
+        // A user file pointing elsewhere and raising the caps is overruled ...
+        std::fs::write(
+            &user,
+            "[dintero]\napi_base = \"http://127.0.0.1:9\"\naccount_id = \"T00000001\"\n\
+             [offline]\nmax_redeem = \"5000.00\"\nmax_outstanding = \"100.00\"\nmax_balance_age_secs = 86400\n",
+        )
+        .unwrap();
+        let c = load(&o).unwrap();
+        match &c.mode {
+            Mode::Live {
+                api_base,
+                account_id,
+                ..
+            } => {
+                assert_eq!(api_base, "https://api.dintero.com");
+                assert_eq!(account_id.as_str(), "P12345678");
+            }
+            Mode::Training => panic!("expected live"),
+        }
+        let caps = c.offline.unwrap();
+        assert_eq!(caps.max_redeem.minor(), 10_000, "the raise is ignored");
+        assert_eq!(
+            caps.max_outstanding.minor(),
+            10_000,
+            "the tightening is kept"
+        );
+        assert_eq!(caps.max_balance_age.as_secs(), 3600);
+        // ... while IT's environment still overrides.
+        o.env
+            .insert("GIFTPOS_API_BASE".into(), "https://api.example.test".into());
+        match load(&o).unwrap().mode {
+            Mode::Live { api_base, .. } => assert_eq!(api_base, "https://api.example.test"),
+            Mode::Training => panic!("expected live"),
+        }
     }
 
     #[test]
