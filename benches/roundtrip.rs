@@ -50,17 +50,11 @@ fn main() {
         .await
         .expect("sandbox");
         let data = std::env::temp_dir().join(format!("giftpos-bench-{}", std::process::id()));
-        let env = [
-            ("GIFTPOS_API_BASE", sb.base_url()),
-            ("GIFTPOS_ACCOUNT_ID", sb.config().account_id.to_string()),
-            ("GIFTPOS_CLIENT_ID", sb.config().client_id.clone()),
-            (
-                "GIFTPOS_CLIENT_SECRET",
-                sb.config().client_secret.expose().to_string(),
-            ),
+        let mut env = sb.client_env();
+        env.extend([
             ("GIFTPOS_DATA_DIR", data.display().to_string()),
             ("GIFTPOS_TERMINAL_ID", "bench".into()),
-        ];
+        ]);
         let opts = LoadOptions {
             env: env
                 .iter()

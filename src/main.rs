@@ -919,16 +919,7 @@ async fn run_sandbox(args: SandboxArgs, json: bool) -> ExitCode {
         Ok(sb) => sb,
         Err(e) => return print_err(json, None, &AppError::new(ErrorCode::Config, e.to_string())),
     };
-    let c = sb.config();
-    let env = [
-        ("GIFTPOS_API_BASE", sb.base_url()),
-        ("GIFTPOS_ACCOUNT_ID", c.account_id.to_string()),
-        ("GIFTPOS_CLIENT_ID", c.client_id.clone()),
-        (
-            "GIFTPOS_CLIENT_SECRET",
-            c.client_secret.expose().to_string(),
-        ),
-    ];
+    let env = sb.client_env();
     if json {
         let env: serde_json::Map<String, serde_json::Value> = env
             .iter()

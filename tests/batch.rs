@@ -7,22 +7,15 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+use common::clean;
+
 const BIN: &str = env!("CARGO_BIN_EXE_giftpos");
 
 fn giftpos(home: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("GIFTPOS_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("GIFTPOS_SYSTEM_CONFIG", home.join("none.toml"))
-        .args(args)
-        .output()
-        .unwrap()
+    clean(&mut cmd, home);
+    cmd.args(args).output().unwrap()
 }
 
 /// Decodes every symbol in one card cell (row, column) of a sheet page.

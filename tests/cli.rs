@@ -8,6 +8,9 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod common;
+use common::clean;
+
 const BIN: &str = env!("CARGO_BIN_EXE_giftpos");
 
 /// A `giftpos sandbox` child process, killed on drop.
@@ -21,18 +24,6 @@ impl Drop for SandboxProc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn clean(cmd: &mut Command, home: &Path) {
-    for (k, _) in std::env::vars() {
-        if k.starts_with("GIFTPOS_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("GIFTPOS_SYSTEM_CONFIG", home.join("no-system-config.toml"));
 }
 
 fn start_sandbox(home: &Path, extra: &[&str]) -> SandboxProc {

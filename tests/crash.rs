@@ -31,18 +31,16 @@ async fn killed_at_random_points_everything_is_applied_exactly_once() {
 
     let dir = tempfile::tempdir().unwrap();
     let sb = sandbox_at("127.0.0.1:0", None).await;
-    let t = terminal(&sb.base_url(), dir.path()).await;
+    let t = terminal(&sb, dir.path()).await;
     let cards = stock(&t, "crash", 24).await;
     let base = baseline(&sb);
-    let env = env_for(&sb.base_url(), dir.path());
+    let env = env_for(&sb, dir.path());
 
     let run = |args: Vec<String>| {
-        Command::new(BIN)
-            .args(&args)
+        let mut cmd = Command::new(BIN);
+        clean(&mut cmd, dir.path());
+        cmd.args(&args)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env_remove("GIFTPOS_CONFIG")
-            .env("GIFTPOS_SYSTEM_CONFIG", dir.path().join("none.toml"))
-            .env("HOME", dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -8,22 +8,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::clean;
+
 const BIN: &str = env!("CARGO_BIN_EXE_giftpos");
 
 fn giftpos(home: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("GIFTPOS_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("GIFTPOS_SYSTEM_CONFIG", home.join("none.toml"))
-        .args(args)
-        .output()
-        .unwrap()
+    clean(&mut cmd, home);
+    cmd.args(args).output().unwrap()
 }
 
 fn json(out: &Output) -> Value {
@@ -289,16 +282,8 @@ fn the_end_of_day_report_follows_the_terminals_time_zone() {
     let report = |tz: &str, name: &str| {
         let out_file = home.path().join(name);
         let mut cmd = Command::new(BIN);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("GIFTPOS_") {
-                cmd.env_remove(k);
-            }
-        }
+        clean(&mut cmd, home.path());
         let out = cmd
-            .env("HOME", home.path())
-            .env("XDG_CONFIG_HOME", home.path().join("config"))
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env("GIFTPOS_SYSTEM_CONFIG", home.path().join("none.toml"))
             .env("TZ", tz)
             .args([
                 "report",

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::clean;
+
 const BIN: &str = env!("CARGO_BIN_EXE_giftpos");
 
 #[test]
@@ -29,11 +32,10 @@ fn listen_prints_cards_masked_receipts_and_noise_and_survives_an_unplug() {
         child
     };
     let mut pty = socat();
-    let mut listen = Command::new(BIN)
+    let mut cmd = Command::new(BIN);
+    clean(&mut cmd, dir.path());
+    let mut listen = cmd
         .args(["scanner", "listen", "--port", a.to_str().unwrap(), "--json"])
-        .env("HOME", dir.path())
-        .env("GIFTPOS_SYSTEM_CONFIG", dir.path().join("none.toml"))
-        .env_remove("GIFTPOS_CONFIG")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

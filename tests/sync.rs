@@ -22,8 +22,7 @@ async fn offline_sales_and_top_ups_sync_in_order_when_the_network_returns() {
     let state = dir.path().join("sandbox.json");
     let sb = sandbox_at("127.0.0.1:0", Some(&state)).await;
     let addr = sb.addr().to_string();
-    let base = sb.base_url();
-    let t = terminal(&base, dir.path()).await;
+    let t = terminal(&sb, dir.path()).await;
     let cards = stock(&t, "off", 25).await;
     let base = baseline(&sb);
     sb.stop().await;
@@ -91,7 +90,7 @@ async fn offline_sales_and_top_ups_sync_in_order_when_the_network_returns() {
 async fn converges_under(spec: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let sb = sandbox_at("127.0.0.1:0", None).await;
-    let t = terminal(&sb.base_url(), dir.path()).await;
+    let t = terminal(&sb, dir.path()).await;
     let cards = stock(&t, "flt", 6).await;
     let base = baseline(&sb);
     sb.set_faults(faults(spec));
@@ -173,7 +172,7 @@ async fn converges_after_refused_connections() {
     let state = dir.path().join("sandbox.json");
     let sb = sandbox_at("127.0.0.1:0", Some(&state)).await;
     let addr = sb.addr().to_string();
-    let t = terminal(&sb.base_url(), dir.path()).await;
+    let t = terminal(&sb, dir.path()).await;
     let cards = stock(&t, "ref", 4).await;
     let base = baseline(&sb);
     // Two cards sold online, then the connection is refused for the rest.
@@ -226,7 +225,7 @@ async fn converges_after_refused_connections() {
 async fn offline_balance_shows_the_last_known_one_with_its_age() {
     let dir = tempfile::tempdir().unwrap();
     let sb = sandbox_at("127.0.0.1:0", None).await;
-    let t = terminal(&sb.base_url(), dir.path()).await;
+    let t = terminal(&sb, dir.path()).await;
     let token = t.parse_token("9578000000002001").unwrap();
     let pin = Pin::parse("6001").unwrap();
     let online = t.balance(&token, Some(&pin)).await.unwrap();
@@ -249,7 +248,7 @@ async fn offline_balance_shows_the_last_known_one_with_its_age() {
 async fn a_lost_reservation_answer_is_released_not_charged() {
     let dir = tempfile::tempdir().unwrap();
     let sb = sandbox_at("127.0.0.1:0", None).await;
-    let t = terminal(&sb.base_url(), dir.path()).await;
+    let t = terminal(&sb, dir.path()).await;
     let token = t.parse_token("9578000000002002").unwrap();
     let pin = Pin::parse("6002").unwrap();
     let base = baseline(&sb);
@@ -271,7 +270,10 @@ async fn a_lost_reservation_answer_is_released_not_charged() {
 }
 
 /// A terminal whose configuration allows offline redemption within caps.
-async fn terminal_with_caps(base: &str, data: &std::path::Path) -> giftpos_app::Terminal {
+async fn terminal_with_caps(
+    sb: &giftpos_sandbox::Sandbox,
+    data: &std::path::Path,
+) -> giftpos_app::Terminal {
     let file = data.join("caps.toml");
     std::fs::write(
         &file,
@@ -280,7 +282,7 @@ async fn terminal_with_caps(base: &str, data: &std::path::Path) -> giftpos_app::
     .unwrap();
     let opts = giftpos_app::config::LoadOptions {
         explicit: Some(file),
-        env: env_for(base, data).into_iter().collect(),
+        env: env_for(sb, data).into_iter().collect(),
         ..Default::default()
     };
     let cfg = giftpos_app::config::load(&opts).unwrap();
@@ -303,7 +305,7 @@ async fn offline_redemption_within_caps_syncs_and_each_cap_is_named() {
     let state = dir.path().join("sandbox.json");
     let sb = sandbox_at("127.0.0.1:0", Some(&state)).await;
     let addr = sb.addr().to_string();
-    let t = terminal_with_caps(&sb.base_url(), dir.path()).await;
+    let t = terminal_with_caps(&sb, dir.path()).await;
     let base = baseline(&sb);
     let (a, b) = (
         t.parse_token("9578000000002001").unwrap(),
@@ -437,7 +439,7 @@ async fn offline_redemption_within_caps_syncs_and_each_cap_is_named() {
 async fn a_full_disk_refuses_the_operation_before_anything_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     let sb = sandbox_at("127.0.0.1:0", None).await;
-    let t = terminal(&sb.base_url(), dir.path()).await;
+    let t = terminal(&sb, dir.path()).await;
     let token = t.parse_token("9578000000002001").unwrap();
     t.top_up(&token, t.parse_amount("1").unwrap())
         .await

@@ -31,33 +31,36 @@ pub async fn sandbox_at(addr: &str, state: Option<&Path>) -> Sandbox {
     .unwrap()
 }
 
-pub fn env_for(sb_base: &str, data: &Path) -> Vec<(String, String)> {
-    [
-        ("GIFTPOS_API_BASE", sb_base.to_string()),
-        (
-            "GIFTPOS_ACCOUNT_ID",
-            giftpos_sandbox::DEFAULT_ACCOUNT_ID.into(),
-        ),
-        (
-            "GIFTPOS_CLIENT_ID",
-            giftpos_sandbox::DEFAULT_CLIENT_ID.into(),
-        ),
-        (
-            "GIFTPOS_CLIENT_SECRET",
-            giftpos_sandbox::DEFAULT_CLIENT_SECRET.into(),
-        ),
-        ("GIFTPOS_DATA_DIR", data.display().to_string()),
-        ("GIFTPOS_TERMINAL_ID", TERMINAL.into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+/// Prepares a child `giftpos` process: none of the caller's GIFTPOS_* settings, and a
+/// home, config and data dir of its own under `home` (no system config file).
+pub fn clean(cmd: &mut std::process::Command, home: &Path) {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GIFTPOS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("GIFTPOS_SYSTEM_CONFIG", home.join("no-system-config.toml"));
 }
 
-/// A terminal on `base` with a fast sync policy (short backoff, quick timeouts).
-pub async fn terminal(base: &str, data: &Path) -> Terminal {
+/// The environment of a terminal on `sb`, with its data in `data`.
+pub fn env_for(sb: &Sandbox, data: &Path) -> Vec<(String, String)> {
+    sb.client_env()
+        .into_iter()
+        .chain([
+            ("GIFTPOS_DATA_DIR", data.display().to_string()),
+            ("GIFTPOS_TERMINAL_ID", TERMINAL.into()),
+        ])
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+/// A terminal on `sb` with a fast sync policy (short backoff, quick timeouts).
+pub async fn terminal(sb: &Sandbox, data: &Path) -> Terminal {
     let opts = LoadOptions {
-        env: env_for(base, data).into_iter().collect(),
+        env: env_for(sb, data).into_iter().collect(),
         ..LoadOptions::default()
     };
     let mut cfg = config::load(&opts).unwrap();

@@ -23,7 +23,8 @@ use crate::error::{AppError, ErrorCode};
 pub struct TrainingBackend {
     base_url: String,
     cfg: SandboxConfig,
-    sandbox: Option<Sandbox>,
+    /// Held so the sandbox runs as long as the terminal (dropping it stops the server).
+    _sandbox: Option<Sandbox>,
     _lock: Option<Flock<File>>,
 }
 
@@ -66,7 +67,7 @@ impl TrainingBackend {
                 Ok(TrainingBackend {
                     base_url,
                     cfg,
-                    sandbox: Some(sandbox),
+                    _sandbox: Some(sandbox),
                     _lock: Some(lock),
                 })
             }
@@ -75,7 +76,7 @@ impl TrainingBackend {
                 Ok(TrainingBackend {
                     base_url,
                     cfg,
-                    sandbox: None,
+                    _sandbox: None,
                     _lock: None,
                 })
             }
@@ -86,11 +87,6 @@ impl TrainingBackend {
     /// Where the sandbox listens.
     pub fn base_url(&self) -> &str {
         &self.base_url
-    }
-
-    /// Whether this process runs the sandbox (rather than another process).
-    pub fn owns_sandbox(&self) -> bool {
-        self.sandbox.is_some()
     }
 
     /// A client configuration for the sandbox's built-in credentials.

@@ -15,8 +15,6 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use giftpos_core::{Locale, Money, OperationKind};
 use serde::Serialize;
 
-pub use pdf::Page;
-
 /// What a receipt shows.
 #[derive(Debug, Clone)]
 pub struct Receipt {
@@ -273,6 +271,16 @@ pub fn render_day_report(r: &DayReport) -> Vec<u8> {
             money(&x.sum)
         )));
     }
+    // One row per entry: time, operation, card, amount, then what this section adds.
+    let row = |e: &ReportEntry, tail: &str| {
+        pdf::Line::text(&format!(
+            "  {} {:<22} {:<18} {:>14}  {tail}",
+            e.time.format("%H:%M"),
+            operation_name(e.kind, loc),
+            e.card,
+            money(&e.amount),
+        ))
+    };
     lines.push(pdf::Line::gap());
     lines.push(pdf::Line::bold("Voids and refunds"));
     let undone: Vec<&ReportEntry> = r
@@ -286,14 +294,8 @@ pub fn render_day_report(r: &DayReport) -> Vec<u8> {
         lines.push(pdf::Line::text("  none"));
     }
     for e in undone {
-        lines.push(pdf::Line::text(&format!(
-            "  {} {:<22} {:<18} {:>14}  approved by {}",
-            e.time.format("%H:%M"),
-            operation_name(e.kind, loc),
-            e.card,
-            money(&e.amount),
-            e.approved_by.as_deref().unwrap_or("-")
-        )));
+        let by = format!("approved by {}", e.approved_by.as_deref().unwrap_or("-"));
+        lines.push(row(e, &by));
     }
     lines.push(pdf::Line::gap());
     lines.push(pdf::Line::bold("Pending or needing attention"));
@@ -306,14 +308,7 @@ pub fn render_day_report(r: &DayReport) -> Vec<u8> {
         lines.push(pdf::Line::text("  none"));
     }
     for e in open {
-        lines.push(pdf::Line::text(&format!(
-            "  {} {:<22} {:<18} {:>14}  {}",
-            e.time.format("%H:%M"),
-            operation_name(e.kind, loc),
-            e.card,
-            money(&e.amount),
-            e.state.to_uppercase()
-        )));
+        lines.push(row(e, &e.state.to_uppercase()));
         if let Some(reason) = &e.reason {
             lines.push(pdf::Line::text(&format!("        {reason}")));
         }

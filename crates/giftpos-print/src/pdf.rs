@@ -224,9 +224,6 @@ pub(crate) fn card_sheets(cards: &[SheetCard<'_>], title: &str) -> Vec<u8> {
     save(title, pages)
 }
 
-/// Public page type for callers that compose their own documents.
-pub type Page = PdfPage;
-
 fn text_ops(lines: &[Line], x: f32, mut y: f32, base: f32, leading: f32) -> (Vec<Op>, f32) {
     let mut ops = Vec::new();
     for l in lines {

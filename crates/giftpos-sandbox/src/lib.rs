@@ -155,6 +155,21 @@ impl Sandbox {
         format!("http://{}", self.addr)
     }
 
+    /// The environment that points giftpos at this sandbox: API base, account and the
+    /// sandbox's own credentials (not secret: the sandbox holds no real money).
+    pub fn client_env(&self) -> Vec<(&'static str, String)> {
+        let c = &self.shared.cfg;
+        vec![
+            ("GIFTPOS_API_BASE", self.base_url()),
+            ("GIFTPOS_ACCOUNT_ID", c.account_id.to_string()),
+            ("GIFTPOS_CLIENT_ID", c.client_id.clone()),
+            (
+                "GIFTPOS_CLIENT_SECRET",
+                c.client_secret.expose().to_string(),
+            ),
+        ]
+    }
+
     /// The configuration it runs with.
     pub fn config(&self) -> &SandboxConfig {
         &self.shared.cfg

@@ -213,11 +213,6 @@ impl Store {
         })
     }
 
-    /// The card id behind a printed token.
-    pub fn card_id_for_token(&self, token: &str) -> Option<&str> {
-        self.by_token.get(token).map(String::as_str)
-    }
-
     /// Every card id, in order.
     pub fn card_ids(&self) -> impl Iterator<Item = &str> {
         self.cards.keys().map(String::as_str)
