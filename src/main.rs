@@ -115,6 +115,10 @@ enum Command {
     /// Test a barcode reader at the till without the app.
     #[command(subcommand)]
     Scanner(ScannerCommand),
+    /// The clerks and managers who sign in at this till (PINs kept only as argon2
+    /// hashes).
+    #[command(subcommand)]
+    Clerk(ClerkCommand),
     /// Undo a journal entry: void a pending redemption, or record the compensating
     /// operation for a confirmed one. Needs the approving manager.
     Void {
@@ -122,6 +126,23 @@ enum Command {
         #[arg(long = "approved-by")]
         approved_by: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ClerkCommand {
+    /// Add a clerk, or change a clerk's name, role and PIN. The PIN (4–8 digits) is read
+    /// from the first line of standard input.
+    Add {
+        number: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["clerk", "manager"], default_value = "clerk")]
+        role: String,
+    },
+    /// Clerk numbers, names and roles.
+    List,
+    /// Remove a clerk.
+    Remove { number: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -587,6 +608,33 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
             entry_id,
             approved_by,
         } => Ok(Output::Operation(till.undo(&entry_id, &approved_by).await?)),
+        Command::Clerk(ClerkCommand::Add { number, name, role }) => {
+            let pin = read_pin(&PinArgs {
+                pin: None,
+                pin_stdin: true,
+            })?
+            .ok_or_else(|| AppError::new(ErrorCode::InvalidPinEntry, "no PIN on stdin"))?;
+            let role = giftpos_app::Role::parse(&role)?;
+            let c = till.clerks().upsert(&number, &name, role, &pin)?;
+            Ok(Output::Exported(format!(
+                "clerk {} ({}, {}) saved",
+                c.number,
+                c.name,
+                c.role.as_str()
+            )))
+        }
+        Command::Clerk(ClerkCommand::List) => Ok(Output::Exported(
+            till.clerks()
+                .list()?
+                .iter()
+                .map(|c| format!("{}\t{}\t{}", c.number, c.role.as_str(), c.name))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )),
+        Command::Clerk(ClerkCommand::Remove { number }) => {
+            till.clerks().remove(&number)?;
+            Ok(Output::Exported(format!("clerk {number} removed")))
+        }
         Command::Doctor | Command::Sandbox(_) | Command::Scanner(_) => {
             Err(AppError::internal("dispatched elsewhere"))
         }

@@ -1,35 +1,87 @@
-//! The Tauri shell: set-up, state, and one-line commands onto the application API
-//! (`giftpos_app::Terminal`). Nothing here decides anything about gift cards.
+//! The Tauri shell: set-up, state, one-line commands onto the application API
+//! (`giftpos_app::Terminal`), and the core's events (scans, sync) turned into Tauri
+//! events. Nothing here decides anything about gift cards.
+//!
+//! The commands and the shapes they return are listed in `ui/src/contract.json`; the
+//! build script grants exactly those commands, and `tests/contract.rs` checks the Rust
+//! types against it.
 
 use std::sync::Arc;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Instant;
 
 use giftpos_app::config::{self, LoadOptions};
-use giftpos_app::{AppError, Terminal, TerminalInfo};
+use giftpos_app::terminal::{Printed, ScanResult, Setting};
+use giftpos_app::{
+    AppError, BalanceView, Clerk, HistoryItem, OperationResult, Reservation, Terminal, TerminalInfo,
+};
+use giftpos_core::Pin;
 use giftpos_dintero::SystemClock;
-use tauri::{Manager, State};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager, State};
+
+/// The commands the UI may call (the same list as `ui/src/contract.json`).
+pub const COMMANDS: &[&str] = &[
+    "app_info",
+    "ui_ready",
+    "sync_status",
+    "scanner_state",
+    "sign_in",
+    "sign_out",
+    "whoami",
+    "scan",
+    "balance",
+    "sell",
+    "top_up",
+    "reserve",
+    "complete",
+    "cancel",
+    "undo",
+    "history",
+    "history_entry",
+    "print_receipt",
+    "settings",
+];
+
+/// The events the UI listens to.
+pub const EVENTS: &[&str] = &["scan", "sync", "scanner"];
+
+type Res<T> = Result<T, AppError>;
 
 /// What the shell holds: the terminal, or why it could not open (shown by the UI), and
 /// the serial barcode reader when one is configured.
 struct AppState {
-    terminal: Result<Terminal, AppError>,
+    terminal: Result<Arc<Terminal>, AppError>,
     _log: Option<giftpos_app::logging::LogGuard>,
     scanner: Option<Arc<std::sync::Mutex<giftpos_scanner::ReaderState>>>,
     started: Instant,
 }
 
-#[tauri::command]
-fn app_info(state: State<'_, AppState>) -> Result<TerminalInfo, AppError> {
-    state
-        .terminal
-        .as_ref()
-        .map(Terminal::info)
-        .map_err(Clone::clone)
+impl AppState {
+    fn till(&self) -> Res<&Terminal> {
+        self.terminal.as_deref().map_err(Clone::clone)
+    }
+
+    /// The terminal, for an operation only a signed-in clerk may do.
+    fn clerk_till(&self) -> Res<&Terminal> {
+        let t = self.till()?;
+        t.signed_in()?;
+        Ok(t)
+    }
+}
+
+fn pin(p: &str) -> Res<Pin> {
+    Ok(Pin::parse(p)?)
 }
 
 #[tauri::command]
-fn sync_status(state: State<'_, AppState>) -> Result<giftpos_app::sync::SyncStatus, AppError> {
-    state.terminal.as_ref().map_err(Clone::clone)?.sync_status()
+fn app_info(state: State<'_, AppState>) -> Res<TerminalInfo> {
+    state.till().map(Terminal::info)
+}
+
+#[tauri::command]
+fn sync_status(state: State<'_, AppState>) -> Res<giftpos_app::sync::SyncStatus> {
+    state.till()?.sync_status()
 }
 
 #[tauri::command]
@@ -40,9 +92,158 @@ fn scanner_state(state: State<'_, AppState>) -> Option<giftpos_scanner::ReaderSt
         .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
 }
 
-/// Starts the configured serial reader; its state is mirrored for `scanner_state`.
-/// (Scans reach the screens with the clerk's UI.)
-fn start_scanner(t: &Terminal) -> Option<Arc<std::sync::Mutex<giftpos_scanner::ReaderState>>> {
+#[tauri::command]
+fn sign_in(state: State<'_, AppState>, number: String, pin_code: String) -> Res<Clerk> {
+    state.till()?.sign_in(&number, &pin(&pin_code)?)
+}
+
+#[tauri::command]
+fn sign_out(state: State<'_, AppState>) -> Res<()> {
+    state.till().map(Terminal::sign_out)
+}
+
+#[tauri::command]
+fn whoami(state: State<'_, AppState>) -> Res<Option<Clerk>> {
+    Ok(state.till()?.signed_in().ok())
+}
+
+#[tauri::command]
+fn scan(state: State<'_, AppState>, text: String) -> Res<ScanResult> {
+    Ok(state.till()?.scan(&text))
+}
+
+#[tauri::command]
+async fn balance(
+    state: State<'_, AppState>,
+    card: String,
+    pin_code: Option<String>,
+) -> Res<BalanceView> {
+    let t = state.clerk_till()?;
+    let p = pin_code.as_deref().map(pin).transpose()?;
+    t.balance(&t.card_input(&card)?, p.as_ref()).await
+}
+
+#[tauri::command]
+async fn sell(
+    state: State<'_, AppState>,
+    card: String,
+    amount: String,
+    transaction_id: String,
+) -> Res<OperationResult> {
+    let t = state.clerk_till()?;
+    t.activate(giftpos_app::Activation {
+        token: t.card_input(&card)?,
+        amount: t.parse_amount(&amount)?,
+        transaction_id: transaction_id.trim().to_string(),
+        customer_id: None,
+        expires_at: None,
+    })
+    .await
+}
+
+#[tauri::command]
+async fn top_up(state: State<'_, AppState>, card: String, amount: String) -> Res<OperationResult> {
+    let t = state.clerk_till()?;
+    t.top_up(&t.card_input(&card)?, t.parse_amount(&amount)?)
+        .await
+}
+
+#[tauri::command]
+async fn reserve(
+    state: State<'_, AppState>,
+    card: String,
+    amount: String,
+    pin_code: String,
+) -> Res<Reservation> {
+    let t = state.clerk_till()?;
+    t.reserve(
+        &t.card_input(&card)?,
+        t.parse_amount(&amount)?,
+        &pin(&pin_code)?,
+    )
+    .await
+}
+
+#[tauri::command]
+async fn complete(
+    state: State<'_, AppState>,
+    operation_id: String,
+    amount: Option<String>,
+) -> Res<OperationResult> {
+    let t = state.clerk_till()?;
+    let amount = amount.as_deref().map(|a| t.parse_amount(a)).transpose()?;
+    t.complete(&t.reservation(&operation_id)?, amount).await
+}
+
+#[tauri::command]
+async fn cancel(state: State<'_, AppState>, operation_id: String) -> Res<OperationResult> {
+    let t = state.clerk_till()?;
+    t.cancel(&t.reservation(&operation_id)?).await
+}
+
+/// Void or refund: needs a manager's number and PIN, given on the approval dialog.
+#[tauri::command]
+async fn undo(
+    state: State<'_, AppState>,
+    entry_id: String,
+    manager: String,
+    manager_pin: String,
+) -> Res<OperationResult> {
+    let t = state.clerk_till()?;
+    let m = t.approve(&manager, &pin(&manager_pin)?)?;
+    t.undo(&entry_id, &m.number).await
+}
+
+#[tauri::command]
+fn history(state: State<'_, AppState>) -> Res<Vec<HistoryItem>> {
+    state.clerk_till()?.history(None)
+}
+
+#[tauri::command]
+fn history_entry(state: State<'_, AppState>, entry_id: String) -> Res<HistoryItem> {
+    state.clerk_till()?.history_entry(&entry_id)
+}
+
+#[tauri::command]
+fn print_receipt(state: State<'_, AppState>, entry_id: String) -> Res<Printed> {
+    state.clerk_till()?.print_receipt(&entry_id)
+}
+
+/// The Settings screen: the configuration and the doctor's checks.
+#[derive(Debug, Serialize)]
+struct SettingsView {
+    settings: Vec<Setting>,
+    doctor: giftpos_app::doctor::DoctorReport,
+}
+
+#[tauri::command]
+async fn settings(state: State<'_, AppState>) -> Res<SettingsView> {
+    let t = state.clerk_till()?;
+    let doctor = giftpos_app::doctor::run(Ok(t.config().clone()), Arc::new(SystemClock)).await;
+    Ok(SettingsView {
+        settings: t.settings(),
+        doctor,
+    })
+}
+
+/// The UI calls this once it is interactive. With `GIFTPOS_EXIT_WHEN_READY=1` the app
+/// then exits: the smoke test and the cold-start benchmark use it.
+#[tauri::command]
+fn ui_ready(app: AppHandle, state: State<'_, AppState>, ui_state: String) {
+    let ms = state.started.elapsed().as_millis();
+    tracing::info!(ms, ui_state, "UI ready");
+    println!("giftpos-terminal: ui ready in {ms} ms: {ui_state}");
+    if std::env::var_os("GIFTPOS_EXIT_WHEN_READY").is_some() {
+        app.exit(0);
+    }
+}
+
+/// Starts the configured serial reader: each scan is classified and sent to the page as
+/// a `scan` event; connects and disconnects as `scanner` events.
+fn start_scanner(
+    app: AppHandle,
+    t: Arc<Terminal>,
+) -> Option<Arc<std::sync::Mutex<giftpos_scanner::ReaderState>>> {
     let cfg = t.config();
     if !cfg.scanner_configured {
         return None;
@@ -58,25 +259,40 @@ fn start_scanner(t: &Terminal) -> Option<Arc<std::sync::Mutex<giftpos_scanner::R
     let mirror = shared.clone();
     std::thread::spawn(move || {
         loop {
-            let _ = reader
+            let ev = reader
                 .events()
                 .recv_timeout(std::time::Duration::from_millis(250));
-            *mirror.lock().unwrap_or_else(|p| p.into_inner()) = reader.state();
+            let st = reader.state();
+            *mirror.lock().unwrap_or_else(|p| p.into_inner()) = st.clone();
+            match ev {
+                Ok(giftpos_scanner::ScannerEvent::Frame { frame, .. }) => {
+                    let _ = app.emit("scan", t.scan(&frame.text));
+                }
+                Ok(_) => {
+                    let _ = app.emit("scanner", st);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
         }
     });
     Some(shared)
 }
 
-/// The UI calls this once it is interactive. With `GIFTPOS_EXIT_WHEN_READY=1` the app
-/// then exits: the smoke test and the cold-start benchmark use it.
-#[tauri::command]
-fn ui_ready(app: tauri::AppHandle, state: State<'_, AppState>, ui_state: String) {
-    let ms = state.started.elapsed().as_millis();
-    tracing::info!(ms, ui_state, "UI ready");
-    if std::env::var_os("GIFTPOS_EXIT_WHEN_READY").is_some() {
-        println!("giftpos-terminal: ui ready in {ms} ms: {ui_state}");
-        app.exit(0);
-    }
+/// Forwards the sync engine's events (entry state changes, status) to the page.
+fn forward_sync_events(app: AppHandle, t: &Terminal) {
+    let mut rx = t.engine().subscribe();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    let _ = app.emit("sync", ev);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
 }
 
 /// Builds and runs the app.
@@ -91,13 +307,16 @@ pub fn run() {
                 .map(|c| giftpos_app::logging::init(&c.log_dir, &c.log_level, "warn"));
             let terminal = tauri::async_runtime::block_on(async {
                 Terminal::open(cfg?, Arc::new(SystemClock)).await
-            });
-            let scanner = terminal.as_ref().ok().and_then(start_scanner);
+            })
+            .map(Arc::new);
+            let mut scanner = None;
             match &terminal {
                 // The journal syncs in the background for as long as the app runs.
                 Ok(t) => {
                     let engine = t.engine().clone();
                     tauri::async_runtime::spawn(engine.run(Arc::new(tokio::sync::Notify::new())));
+                    forward_sync_events(app.handle().clone(), t);
+                    scanner = start_scanner(app.handle().clone(), t.clone());
                 }
                 Err(e) => tracing::error!(code = e.code.as_str(), "terminal could not open: {e}"),
             }
@@ -113,7 +332,22 @@ pub fn run() {
             app_info,
             ui_ready,
             sync_status,
-            scanner_state
+            scanner_state,
+            sign_in,
+            sign_out,
+            whoami,
+            scan,
+            balance,
+            sell,
+            top_up,
+            reserve,
+            complete,
+            cancel,
+            undo,
+            history,
+            history_entry,
+            print_receipt,
+            settings
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

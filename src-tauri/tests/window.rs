@@ -2,29 +2,17 @@
 //! terminal through the application API, the page loads in WebKit, and the UI reports
 //! back over IPC. End-to-end flows through tauri-driver build on this.
 
+mod common;
+
 use std::process::Command;
 use std::time::Duration;
 
 const APP: &str = env!("CARGO_BIN_EXE_giftpos-terminal");
 
 fn run_app(env: &[(&str, &str)], home: &std::path::Path) -> (i32, String, String) {
-    let mut cmd = if std::env::var_os("DISPLAY").is_some() {
-        Command::new(APP)
-    } else {
-        let mut c = Command::new("xvfb-run");
-        c.args(["-a", "-s", "-screen 0 1280x800x24", APP]);
-        c
-    };
-    for (k, _) in std::env::vars() {
-        if k.starts_with("GIFTPOS_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("GIFTPOS_SYSTEM_CONFIG", home.join("none.toml"))
-        .env("GIFTPOS_EXIT_WHEN_READY", "1")
+    let mut cmd = common::on_display(APP, &[]);
+    common::clean(&mut cmd, home);
+    cmd.env("GIFTPOS_EXIT_WHEN_READY", "1")
         .envs(env.iter().copied());
     let child = cmd
         .stdout(std::process::Stdio::piped())

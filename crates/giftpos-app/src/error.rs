@@ -67,10 +67,50 @@ pub enum ErrorCode {
     StorageFull,
     JournalUnreadable,
     OfflineNotAllowed,
+    SignInFailed,
+    ClerkLocked,
+    NotSignedIn,
+    ManagerRequired,
     Internal,
 }
 
 impl ErrorCode {
+    /// Every code (the UI has words for each; `src-tauri/tests/contract.rs` checks).
+    pub const ALL: &[ErrorCode] = &[
+        ErrorCode::InvalidAmount,
+        ErrorCode::InvalidCard,
+        ErrorCode::NotAGiftCard,
+        ErrorCode::InvalidPinEntry,
+        ErrorCode::InvalidInput,
+        ErrorCode::Config,
+        ErrorCode::PinInvalid,
+        ErrorCode::PinRequired,
+        ErrorCode::PinLocked,
+        ErrorCode::InsufficientFunds,
+        ErrorCode::CardInactive,
+        ErrorCode::CardExpired,
+        ErrorCode::CardNotYetActive,
+        ErrorCode::CardAlreadyActive,
+        ErrorCode::ActivationConflict,
+        ErrorCode::CardUnknown,
+        ErrorCode::CurrencyMismatch,
+        ErrorCode::TransactionNotFound,
+        ErrorCode::TransactionNotPending,
+        ErrorCode::CaptureExceedsPending,
+        ErrorCode::Rejected,
+        ErrorCode::Credentials,
+        ErrorCode::Offline,
+        ErrorCode::Tls,
+        ErrorCode::StorageFull,
+        ErrorCode::JournalUnreadable,
+        ErrorCode::OfflineNotAllowed,
+        ErrorCode::SignInFailed,
+        ErrorCode::ClerkLocked,
+        ErrorCode::NotSignedIn,
+        ErrorCode::ManagerRequired,
+        ErrorCode::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         use ErrorCode::*;
         match self {
@@ -101,6 +141,10 @@ impl ErrorCode {
             StorageFull => "storage_full",
             JournalUnreadable => "journal_unreadable",
             OfflineNotAllowed => "offline_not_allowed",
+            SignInFailed => "sign_in_failed",
+            ClerkLocked => "clerk_locked",
+            NotSignedIn => "not_signed_in",
+            ManagerRequired => "manager_required",
             Internal => "internal",
         }
     }
@@ -160,6 +204,12 @@ impl ErrorCode {
             }
             OfflineNotAllowed => {
                 "Dintero cannot be reached and this cannot be done offline. Take another payment method or wait."
+            }
+            SignInFailed => "Check the clerk number and PIN and try again.",
+            ClerkLocked => "Too many wrong PINs: wait a few minutes, or ask a manager.",
+            NotSignedIn => "Sign in with your clerk number and PIN first.",
+            ManagerRequired => {
+                "A manager must approve this: ask a manager to sign in on the dialog."
             }
             Internal => {
                 "Something went wrong in the terminal. Restart it; if it repeats, call support."

@@ -16,6 +16,7 @@
 //! ```
 
 pub mod batch;
+pub mod clerks;
 pub mod config;
 pub mod doctor;
 pub mod error;
@@ -24,5 +25,8 @@ pub mod sync;
 pub mod terminal;
 pub mod training;
 
+pub use clerks::{Clerk, Role};
 pub use error::{AppError, ErrorClass, ErrorCode};
-pub use terminal::{Activation, BalanceView, OperationResult, Reservation, Terminal, TerminalInfo};
+pub use terminal::{
+    Activation, BalanceView, HistoryItem, OperationResult, Reservation, Terminal, TerminalInfo,
+};

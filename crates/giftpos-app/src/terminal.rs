@@ -16,6 +16,7 @@ use giftpos_journal::{CachedCard, Entry, EntryState, Journal, NewEntry};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::clerks::{Clerk, Clerks, Role};
 use crate::config::{Config, Mode};
 use crate::error::{AppError, ErrorCode};
 use crate::sync::{Engine, Outcome, SyncPolicy, SyncStatus, journal_err};
@@ -28,6 +29,8 @@ pub struct TerminalInfo {
     pub terminal_id: String,
     pub store_name: String,
     pub currency: Currency,
+    /// Digits after the decimal separator in `currency` (amounts travel as minor units).
+    pub currency_exponent: u8,
     pub locale: Locale,
     pub api_base: String,
     pub account_id: String,
@@ -113,8 +116,32 @@ pub struct Terminal {
     training: Option<TrainingBackend>,
     api_base: String,
     account_id: String,
-    clerk: Option<String>,
+    clerks: Clerks,
+    /// Who is signed in; recorded on the entries they make.
+    clerk: std::sync::Mutex<Option<Clerk>>,
+    /// Recently scanned cards, by handle (see [`Terminal::scan`]).
+    scans: std::sync::Mutex<std::collections::VecDeque<(String, CardToken)>>,
 }
+
+/// A scan as the UI receives it: what it is, and for a card a handle that stands for
+/// the whole token, so the card number itself never reaches the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanResult {
+    #[serde(flatten)]
+    pub view: giftpos_scanner::ScanView,
+    /// For a card: pass this back as the card (`scan:…`).
+    pub handle: Option<String>,
+}
+
+/// One line of the read-only Settings screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Setting {
+    pub key: &'static str,
+    pub value: String,
+}
+
+/// How many scanned cards the terminal remembers by handle.
+const SCANS_KEPT: usize = 32;
 
 impl Terminal {
     /// Opens the terminal: the journal (refusing a corrupt one), and in training mode
@@ -163,6 +190,10 @@ impl Terminal {
         let journal =
             Arc::new(Journal::open(&journal_path, &cfg.terminal_id).map_err(journal_err)?);
         let engine = Arc::new(Engine::new(journal, client.clone(), clock.clone(), policy));
+        let clerks = Clerks::open(&journal_path.with_file_name("clerks.db"))?;
+        if training.is_some() {
+            clerks.seed_training()?;
+        }
         Ok(Terminal {
             cfg,
             client,
@@ -171,7 +202,9 @@ impl Terminal {
             training,
             api_base,
             account_id,
-            clerk: None,
+            clerks,
+            clerk: std::sync::Mutex::new(None),
+            scans: Default::default(),
         })
     }
 
@@ -197,9 +230,78 @@ impl Terminal {
         self.training.is_some()
     }
 
-    /// The clerk recorded on the entries from now on.
-    pub fn set_clerk(&mut self, clerk: Option<String>) {
-        self.clerk = clerk;
+    /// The terminal's clerk list (IT manages it with `giftpos clerk`).
+    pub fn clerks(&self) -> &Clerks {
+        &self.clerks
+    }
+
+    fn session(&self) -> std::sync::MutexGuard<'_, Option<Clerk>> {
+        self.clerk.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The clerk number recorded on new entries.
+    fn clerk_number(&self) -> Option<String> {
+        self.session().as_ref().map(|c| c.number.clone())
+    }
+
+    /// Signs a clerk in: their number is recorded on the entries from now on.
+    pub fn sign_in(&self, number: &str, pin: &Pin) -> Result<Clerk, AppError> {
+        if self.clerks.list()?.is_empty() {
+            return Err(AppError::new(
+                ErrorCode::Config,
+                "no clerks are set up on this terminal (IT adds them with `giftpos clerk add`)",
+            ));
+        }
+        let clerk = self.clerks.sign_in(number, pin, self.clock.now())?;
+        tracing::info!(clerk = %clerk.number, role = clerk.role.as_str(), "signed in");
+        *self.session() = Some(clerk.clone());
+        Ok(clerk)
+    }
+
+    pub fn sign_out(&self) {
+        if let Some(c) = self.session().take() {
+            tracing::info!(clerk = %c.number, "signed out");
+        }
+    }
+
+    /// The signed-in clerk, or `not_signed_in`.
+    pub fn signed_in(&self) -> Result<Clerk, AppError> {
+        self.session()
+            .clone()
+            .ok_or_else(|| AppError::new(ErrorCode::NotSignedIn, "no clerk is signed in"))
+    }
+
+    /// A manager's approval given on the clerk's screen: their number and PIN, checked
+    /// (with the same lockout as signing in) without changing who is signed in.
+    pub fn approve(&self, number: &str, pin: &Pin) -> Result<Clerk, AppError> {
+        let m = self.clerks.sign_in(number, pin, self.clock.now())?;
+        if m.role != Role::Manager {
+            return Err(AppError::new(
+                ErrorCode::ManagerRequired,
+                format!("clerk {number} is not a manager"),
+            ));
+        }
+        Ok(m)
+    }
+
+    /// A reservation made earlier (by [`Terminal::reserve`]), from the journal.
+    pub fn reservation(&self, operation_id: &str) -> Result<Reservation, AppError> {
+        let e = self.entry(operation_id)?;
+        if e.kind != OperationKind::Redeem || e.parent_id.is_some() {
+            return Err(AppError::new(
+                ErrorCode::TransactionNotFound,
+                format!("entry {operation_id} is not a reservation"),
+            ));
+        }
+        Ok(Reservation {
+            training: self.is_training(),
+            operation_id: e.id.clone(),
+            card: e.card.clone(),
+            card_id: e.card_id.clone(),
+            transaction_id: e.server_transaction_id.clone(),
+            amount: e.amount,
+            queued: e.state != EntryState::Confirmed,
+        })
     }
 
     pub fn info(&self) -> TerminalInfo {
@@ -208,6 +310,7 @@ impl Terminal {
             terminal_id: self.cfg.terminal_id.clone(),
             store_name: self.cfg.store_name.clone(),
             currency: self.cfg.currency,
+            currency_exponent: self.cfg.currency.exponent(),
             locale: self.cfg.locale,
             api_base: self.api_base.clone(),
             account_id: self.account_id.clone(),
@@ -223,6 +326,105 @@ impl Terminal {
     /// Checks a scanned or typed card number against the configured formats.
     pub fn parse_token(&self, input: &str) -> Result<CardToken, AppError> {
         Ok(CardToken::parse(input, &self.cfg.token_formats)?)
+    }
+
+    /// Classifies a scan (serial or keyboard-wedge). A card is kept for a while under
+    /// a handle the UI passes back instead of the number.
+    pub fn scan(&self, text: &str) -> ScanResult {
+        let scan = giftpos_scanner::classify(text, &self.cfg.token_formats);
+        let view = scan.view();
+        let handle = match scan {
+            giftpos_scanner::Scan::Card(token) => {
+                let handle = format!("scan:{}", Uuid::new_v4().simple());
+                let mut scans = self.scans.lock().unwrap_or_else(|p| p.into_inner());
+                if scans.len() >= SCANS_KEPT {
+                    scans.pop_front();
+                }
+                scans.push_back((handle.clone(), token));
+                Some(handle)
+            }
+            _ => None,
+        };
+        ScanResult { view, handle }
+    }
+
+    /// A card from the UI: a scan handle, or a number the clerk typed.
+    pub fn card_input(&self, input: &str) -> Result<CardToken, AppError> {
+        if input.starts_with("scan:") {
+            let scans = self.scans.lock().unwrap_or_else(|p| p.into_inner());
+            return scans
+                .iter()
+                .find(|(h, _)| h == input)
+                .map(|(_, t)| t.clone())
+                .ok_or_else(|| {
+                    AppError::new(
+                        ErrorCode::InvalidCard,
+                        "that scan has expired; scan the card again",
+                    )
+                });
+        }
+        self.parse_token(input)
+    }
+
+    /// The configuration as the Settings screen shows it (never a secret).
+    pub fn settings(&self) -> Vec<Setting> {
+        let c = &self.cfg;
+        let d = |p: &std::path::Path| p.display().to_string();
+        let mut v = vec![
+            (
+                "mode",
+                if self.is_training() {
+                    "training".into()
+                } else {
+                    "live".into()
+                },
+            ),
+            ("terminal.id", c.terminal_id.clone()),
+            ("terminal.store_name", c.store_name.clone()),
+            ("terminal.currency", c.currency.to_string()),
+            ("terminal.locale", format!("{:?}", c.locale).to_lowercase()),
+            ("dintero.api_base", self.api_base.clone()),
+            ("dintero.account_id", self.account_id.clone()),
+            ("dintero.timeout_secs", c.timeout.as_secs().to_string()),
+            ("data_dir", d(&c.data_dir)),
+            ("journal", d(self.journal().path())),
+            ("receipts_dir", d(&c.receipts_dir)),
+            (
+                "printer",
+                c.printer
+                    .clone()
+                    .unwrap_or_else(|| "none (receipts saved as PDF)".into()),
+            ),
+            (
+                "scanner.port",
+                if c.scanner_configured {
+                    c.scanner.port.clone()
+                } else {
+                    "none (keyboard-wedge or typed)".into()
+                },
+            ),
+            ("logging.level", c.log_level.clone()),
+            ("logging.dir", d(&c.log_dir)),
+        ];
+        v.push((
+            "offline",
+            match &c.offline {
+                Some(o) => format!(
+                    "redeem at most {} per card, {} outstanding, balance at most {} s old",
+                    o.max_redeem.display(c.locale),
+                    o.max_outstanding.display(c.locale),
+                    o.max_balance_age.as_secs()
+                ),
+                None => "redemption offline not allowed".into(),
+            },
+        ));
+        v.push((
+            "config_files",
+            c.files.iter().map(|p| d(p)).collect::<Vec<_>>().join(", "),
+        ));
+        v.into_iter()
+            .map(|(key, value)| Setting { key, value })
+            .collect()
     }
 
     /// Parses a clerk's amount in the terminal's currency and locale; refuses zero.
@@ -355,7 +557,7 @@ impl Terminal {
             card_id,
             card_key: self.journal().card_key(token.expose()),
             amount,
-            clerk: self.clerk.clone(),
+            clerk: self.clerk_number(),
             metadata,
             parent_id: None,
         }
@@ -666,7 +868,7 @@ impl Terminal {
             card_id: parent.card_id.clone(),
             card_key: parent.card_key.clone(),
             amount,
-            clerk: self.clerk.clone(),
+            clerk: self.clerk_number(),
             metadata,
             parent_id: Some(parent.id),
         })
@@ -754,7 +956,7 @@ impl Terminal {
             card_id: e.card_id.clone(),
             card_key: e.card_key.clone(),
             amount: e.amount,
-            clerk: self.clerk.clone(),
+            clerk: self.clerk_number(),
             metadata,
             parent_id: parent,
         })?;
@@ -777,6 +979,30 @@ impl Terminal {
         self.read_back(&mut res).await;
         Ok(res)
     }
+}
+
+/// One line of the History screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryItem {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub kind: OperationKind,
+    pub card: String,
+    pub amount: Money,
+    pub state: EntryState,
+    /// True while it waits to sync (recorded or sent).
+    pub pending: bool,
+    pub reason: Option<String>,
+    pub clerk: Option<String>,
+    pub approved_by: Option<String>,
+    /// Dintero's transaction id.
+    pub transaction_id: Option<String>,
+    /// The payment that sold the card (activation only).
+    pub dintero_transaction_id: Option<String>,
+    pub balance_after: Option<Money>,
+    /// The entry this one settles or undoes.
+    pub parent_id: Option<String>,
+    pub attempts: i64,
 }
 
 /// Where a printed receipt went.
@@ -802,6 +1028,65 @@ impl Terminal {
                     format!("no journal entry {entry_id}"),
                 )
             })
+    }
+
+    fn history_item(&self, e: Entry) -> HistoryItem {
+        let text = |k: &str| {
+            e.metadata
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        HistoryItem {
+            approved_by: text("approved_by"),
+            dintero_transaction_id: text(META_TRANSACTION_ID),
+            parent_id: e.parent_id.clone().or_else(|| text("undoes")),
+            balance_after: self.money(e.balance_after),
+            pending: e.state.is_open(),
+            id: e.id,
+            created_at: e.created_at,
+            kind: e.kind,
+            card: e.card,
+            amount: e.amount,
+            state: e.state,
+            reason: e.reason,
+            clerk: e.clerk,
+            transaction_id: e.server_transaction_id,
+            attempts: e.attempts,
+        }
+    }
+
+    /// The History screen: entries made since `since` (default: local midnight), and
+    /// every entry from before that still waits to sync or needs attention. Entries
+    /// needing attention come first, then the newest.
+    pub fn history(&self, since: Option<DateTime<Utc>>) -> Result<Vec<HistoryItem>, AppError> {
+        let since = since.unwrap_or_else(|| {
+            let today = self.clock.now().with_timezone(&chrono::Local).date_naive();
+            today
+                .and_hms_opt(0, 0, 0)
+                .and_then(|d| d.and_local_timezone(chrono::Local).earliest())
+                .map(|d| d.with_timezone(&Utc))
+                .unwrap_or_else(|| self.clock.now() - chrono::Duration::hours(24))
+        });
+        let mut entries = self
+            .journal()
+            .list(Some(since), None)
+            .map_err(journal_err)?;
+        for e in self.journal().open_entries().map_err(journal_err)? {
+            if e.created_at < since {
+                entries.push(e);
+            }
+        }
+        entries.sort_by(|a, b| {
+            let attention = |e: &Entry| e.state != EntryState::NeedsAttention;
+            attention(a).cmp(&attention(b)).then(b.seq.cmp(&a.seq))
+        });
+        Ok(entries.into_iter().map(|e| self.history_item(e)).collect())
+    }
+
+    /// One History entry, by id (a scanned receipt opens it).
+    pub fn history_entry(&self, entry_id: &str) -> Result<HistoryItem, AppError> {
+        Ok(self.history_item(self.entry(entry_id)?))
     }
 
     /// A manager settles an entry that needs attention: it is recorded as not applied,

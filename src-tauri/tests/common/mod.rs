@@ -1,0 +1,33 @@
+//! Shared by the app's tests: how a child process of the app is started.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+
+/// `program` with its arguments, under Xvfb when there is no display.
+pub fn on_display(program: &str, args: &[&str]) -> Command {
+    let mut c = if std::env::var_os("DISPLAY").is_some() {
+        Command::new(program)
+    } else {
+        let mut c = Command::new("xvfb-run");
+        c.args(["-a", "-s", "-screen 0 1280x1024x24", program]);
+        c
+    };
+    c.args(args);
+    c
+}
+
+/// None of the caller's GIFTPOS_* settings, and a home, config and data dir of its own
+/// under `home` (no system config file).
+pub fn clean(cmd: &mut Command, home: &Path) {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GIFTPOS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("GIFTPOS_SYSTEM_CONFIG", home.join("no-system-config.toml"));
+}

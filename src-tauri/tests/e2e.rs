@@ -1,0 +1,534 @@
+//! End to end: the real app in real WebKit, driven through tauri-driver and
+//! WebKitWebDriver (under Xvfb when there is no display), against a Dintero sandbox over
+//! loopback and a barcode reader on a real kernel pty (socat). Every screen is saved as a
+//! screenshot into `target/e2e-screenshots/` (or `$GIFTPOS_SCREENSHOTS`).
+//!
+//! The tests share one display and two cores, so they run one at a time.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element, key::Key};
+use giftpos_app::clerks::{Clerks, Role};
+use giftpos_core::Pin;
+use giftpos_dintero::SystemClock;
+use giftpos_sandbox::{Sandbox, SandboxConfig};
+use serde_json::json;
+
+const APP: &str = env!("CARGO_BIN_EXE_giftpos-terminal");
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn screenshots_dir() -> PathBuf {
+    let dir = std::env::var_os("GIFTPOS_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A process group killed on drop (tauri-driver, WebKitWebDriver, the app, Xvfb).
+struct Group(Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let group = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_group(mut cmd: Command) -> Group {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+    Group(cmd.spawn().expect("start the process"))
+}
+
+/// A pty pair: the app reads `a`, the test writes scanner bytes into `b`.
+struct Pty {
+    _socat: Group,
+    a: PathBuf,
+    b: PathBuf,
+}
+
+impl Pty {
+    fn new(dir: &Path) -> Pty {
+        let (a, b) = (dir.join("ttyA"), dir.join("ttyB"));
+        let mut cmd = Command::new("socat");
+        cmd.arg(format!("pty,raw,echo=0,link={}", a.display()))
+            .arg(format!("pty,raw,echo=0,link={}", b.display()))
+            .stderr(Stdio::null());
+        let socat = spawn_group(cmd);
+        let until = Instant::now() + Duration::from_secs(10);
+        while !(a.exists() && b.exists()) {
+            assert!(Instant::now() < until, "socat made no pty pair");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Pty {
+            _socat: socat,
+            a,
+            b,
+        }
+    }
+
+    /// The reader scans a barcode: its text and a carriage return.
+    fn scan(&self, text: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.b)
+            .unwrap();
+        f.write_all(format!("{text}\r").as_bytes()).unwrap();
+    }
+}
+
+/// The app under tauri-driver, and a WebDriver session on it.
+struct App {
+    c: Client,
+    _driver: Group,
+    shots: PathBuf,
+    prefix: String,
+}
+
+impl App {
+    async fn start(home: &Path, env: &[(String, String)], prefix: &str) -> App {
+        let port = free_port();
+        let native = free_port();
+        let mut cmd = common::on_display("tauri-driver", &[]);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+        ]);
+        common::clean(&mut cmd, home);
+        cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let driver = spawn_group(cmd);
+        let caps = json!({
+            "browserName": "wry",
+            "tauri:options": { "application": APP },
+        });
+        let caps = caps.as_object().unwrap().clone();
+        let url = format!("http://127.0.0.1:{port}");
+        let until = Instant::now() + Duration::from_secs(60);
+        let c = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() < until => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("no WebDriver session (is tauri-driver installed?): {e}"),
+            }
+        };
+        let app = App {
+            c,
+            _driver: driver,
+            shots: screenshots_dir(),
+            prefix: prefix.into(),
+        };
+        app.wait_js("return document.body.dataset.ready === 'true'", 60)
+            .await;
+        app
+    }
+
+    async fn find(&self, css: &str) -> Element {
+        match self
+            .c
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                self.shot("FAILED").await;
+                panic!("no {css}: {e}")
+            }
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap();
+    }
+
+    /// Types into a field as a person would (then lets the keyboard-wedge detector see
+    /// that no scan is coming).
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        e.click().await.unwrap();
+        e.send_keys(text).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+
+    async fn key(&self, k: Key) {
+        let body = self.find("body").await;
+        body.send_keys(&char::from(k).to_string()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    /// Reads through a script: the status bar is redrawn every second, so an element
+    /// reference may go stale between finding and reading it.
+    async fn read(&self, css: &str, what: &str) -> Option<String> {
+        self.find(css).await;
+        let script =
+            format!("const e = document.querySelector({css:?}); return e ? {what} : null;");
+        let v = self.c.execute(&script, vec![]).await.unwrap();
+        v.as_str().map(str::to_string)
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.read(css, "e.innerText").await.unwrap_or_default()
+    }
+
+    async fn value(&self, css: &str) -> String {
+        self.read(css, "e.value").await.unwrap_or_default()
+    }
+
+    async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.read(css, &format!("e.getAttribute({name:?})")).await
+    }
+
+    /// Waits until a script returns true.
+    async fn wait_js(&self, script: &str, secs: u64) {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let v = self.c.execute(script, vec![]).await.unwrap();
+            if v == json!(true) {
+                return;
+            }
+            if Instant::now() > until {
+                self.shot("FAILED").await;
+                panic!("timed out waiting for: {script}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the element's attribute has the value.
+    async fn wait_attr(&self, css: &str, name: &str, want: &str, secs: u64) {
+        let script = format!(
+            "const e = document.querySelector({css:?}); return !!e && e.getAttribute({name:?}) === {want:?};"
+        );
+        self.wait_js(&script, secs).await;
+    }
+
+    async fn shot(&self, name: &str) {
+        let png = self.c.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{}-{name}.png", self.prefix)), png).unwrap();
+    }
+
+    /// Scans a card on the pty and waits until the page shows it scanned.
+    async fn scan_card(&self, pty: &Pty, token: &str) {
+        pty.scan(token);
+        self.wait_js(
+            "const c = document.getElementById('card'); return !!c && c.classList.contains('scanned')",
+            10,
+        )
+        .await;
+    }
+
+    async fn sign_in(&self, number: &str, pin: &str) {
+        self.type_into("#signin-number", number).await;
+        self.type_into("#signin-pin", pin).await;
+        self.click("#signin-submit").await;
+    }
+
+    async fn close(self) {
+        let _ = self.c.close().await;
+    }
+}
+
+async fn sandbox(addr: &str, state: &Path) -> Sandbox {
+    Sandbox::start(
+        addr.parse().unwrap(),
+        SandboxConfig {
+            state_file: Some(state.to_path_buf()),
+            ..SandboxConfig::default()
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap()
+}
+
+fn seed_clerks(data: &Path) {
+    let c = Clerks::open(&data.join("clerks.db")).unwrap();
+    c.upsert("1", "Kari Clerk", Role::Clerk, &Pin::parse("2468").unwrap())
+        .unwrap();
+    c.upsert(
+        "9",
+        "Mona Manager",
+        Role::Manager,
+        &Pin::parse("8642").unwrap(),
+    )
+    .unwrap();
+}
+
+fn available(sb: &Sandbox, card_id: &str) -> i64 {
+    sb.snapshot(card_id).unwrap().balances.available
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_sells_checks_redeems_voids_and_works_through_an_outage() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("till");
+    let state = home.path().join("sandbox.json");
+    let sb = sandbox("127.0.0.1:0", &state).await;
+    let addr = sb.addr().to_string();
+    let pty = Pty::new(home.path());
+    seed_clerks(&data);
+    let mut env: Vec<(String, String)> = sb
+        .client_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.extend([
+        ("GIFTPOS_DATA_DIR".into(), data.display().to_string()),
+        ("GIFTPOS_TERMINAL_ID".into(), "till-e2e".into()),
+        ("GIFTPOS_STORE_NAME".into(), "E2E Store".into()),
+        ("GIFTPOS_SCANNER_PORT".into(), pty.a.display().to_string()),
+    ]);
+    let app = App::start(home.path(), &env, "en").await;
+
+    // Sign-in: a wrong PIN is refused with a clerk-readable message; the right one works.
+    app.shot("01-sign-in").await;
+    assert!(
+        app.attr("#training", "hidden").await.is_some(),
+        "live mode: no training banner"
+    );
+    app.sign_in("1", "1111").await;
+    app.wait_attr("#error", "data-code", "sign_in_failed", 10)
+        .await;
+    let msg = app.text("#error").await;
+    assert!(msg.contains("Wrong clerk number or PIN"), "{msg}");
+    app.shot("02-sign-in-refused").await;
+    app.type_into("#signin-pin", "2468").await;
+    app.click("#signin-submit").await;
+    app.wait_attr("#screen", "data-screen", "home", 10).await;
+    assert!(app.text("#clerk").await.contains("Kari Clerk"));
+    app.wait_attr("#scanner", "data-connected", "true", 10)
+        .await;
+    app.shot("03-home").await;
+
+    // Sell: the card is scanned on the pty, the amount typed, the payment reference typed.
+    app.key(Key::F1).await;
+    app.wait_attr("#screen", "data-screen", "sell", 10).await;
+    app.scan_card(&pty, "9578000000001001").await;
+    assert_eq!(
+        app.value("#card").await,
+        "************1001",
+        "the page shows the card masked"
+    );
+    app.type_into("#amount", "500").await;
+    app.type_into("#txid", "pay-e2e-0001").await;
+    app.shot("04-sell").await;
+    app.click("#submit").await;
+    app.wait_attr("#result-state", "data-state", "confirmed", 20)
+        .await;
+    assert!(app.text("#result-balance").await.contains("500.00"));
+    app.shot("05-sell-done").await;
+    let card = sb.snapshot("demo-stock-01").unwrap();
+    assert_eq!(card.balances.available, 50_000);
+    assert_eq!(card.metadata["dintero_transaction_id"], "pay-e2e-0001");
+
+    // Balance: scanned on another screen, it opens Balance for the card.
+    app.click("#next").await;
+    app.key(Key::F2).await;
+    app.scan_card(&pty, "9578000000001001").await;
+    app.type_into("#pin", "4001").await;
+    app.click("#submit").await;
+    app.wait_js("return !!document.getElementById('balance-available')", 20)
+        .await;
+    assert!(app.text("#balance-available").await.contains("500.00"));
+    app.shot("06-balance").await;
+    // A wrong PIN.
+    app.type_into("#pin", "0000").await;
+    app.click("#submit").await;
+    app.wait_attr("#error", "data-code", "pin_invalid", 20)
+        .await;
+    assert!(app.text("#error").await.contains("Wrong PIN"));
+    app.shot("07-wrong-pin").await;
+
+    // Redeem part of the balance, then complete the sale.
+    app.key(Key::F3).await;
+    app.wait_attr("#screen", "data-screen", "redeem", 10).await;
+    app.scan_card(&pty, "9578000000001001").await;
+    app.type_into("#pin", "4001").await;
+    app.type_into("#amount", "120").await;
+    app.shot("08-redeem").await;
+    app.click("#submit").await;
+    app.find("#reserved").await;
+    assert_eq!(
+        sb.snapshot("demo-stock-01").unwrap().balances.pending,
+        12_000
+    );
+    app.shot("09-reserved").await;
+    app.click("#complete").await;
+    app.wait_attr("#result-state", "data-state", "confirmed", 20)
+        .await;
+    assert!(app.text("#result-balance").await.contains("380.00"));
+    assert_eq!(available(&sb, "demo-stock-01"), 38_000);
+    app.shot("10-redeem-done").await;
+
+    // Redeem, then cancel: the money is released.
+    app.click("#next").await;
+    app.scan_card(&pty, "9578000000001001").await;
+    app.type_into("#pin", "4001").await;
+    app.type_into("#amount", "50").await;
+    app.click("#submit").await;
+    app.find("#reserved").await;
+    assert_eq!(available(&sb, "demo-stock-01"), 33_000);
+    app.click("#cancel").await;
+    app.wait_attr("#result-state", "data-state", "confirmed", 20)
+        .await;
+    let snap = sb.snapshot("demo-stock-01").unwrap();
+    assert_eq!(
+        (snap.balances.available, snap.balances.pending),
+        (38_000, 0)
+    );
+
+    // Void/refund the completed sale: refused for a clerk, accepted for a manager.
+    app.key(Key::F5).await;
+    app.wait_attr("#screen", "data-screen", "history", 10).await;
+    app.find(".entry").await;
+    let capture = app
+        .c
+        .execute(
+            "return [...document.querySelectorAll('.entry')].find(e => e.querySelector('.kind').textContent === 'Completed sale' && e.querySelector('.amount').textContent.includes('120')).dataset.id",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let capture = capture.as_str().unwrap().to_string();
+    app.click(&format!(".entry[data-id='{capture}']")).await;
+    app.shot("11-history").await;
+    app.click("#undo").await;
+    app.type_into("#approve-number", "1").await;
+    app.type_into("#approve-pin", "2468").await;
+    app.click("#approve-submit").await;
+    app.wait_attr("#dialog #error", "data-code", "manager_required", 10)
+        .await;
+    app.shot("12-approval-refused").await;
+    assert_eq!(available(&sb, "demo-stock-01"), 38_000, "nothing refunded");
+    app.c
+        .execute(
+            "document.getElementById('approve-number').value = ''",
+            vec![],
+        )
+        .await
+        .unwrap();
+    app.type_into("#approve-number", "9").await;
+    app.type_into("#approve-pin", "8642").await;
+    app.click("#approve-submit").await;
+    app.wait_js("return !document.getElementById('dialog')", 20)
+        .await;
+    assert_eq!(
+        available(&sb, "demo-stock-01"),
+        50_000,
+        "the sale was refunded"
+    );
+    app.wait_js(
+        "const d = document.getElementById('detail'); return !!d && d.textContent.includes('Refund') && d.textContent.includes('9');",
+        10,
+    )
+    .await;
+    app.shot("13-refunded").await;
+
+    // The network fails: a sale is saved and syncs when Dintero is back.
+    sb.stop().await;
+    app.key(Key::F1).await;
+    app.scan_card(&pty, "9578000000001002").await;
+    app.type_into("#amount", "250").await;
+    app.type_into("#txid", "pay-e2e-0002").await;
+    app.click("#submit").await;
+    app.wait_js(
+        "const e = document.getElementById('result-state'); return !!e && e.textContent.includes('Saved — will sync');",
+        30,
+    )
+    .await;
+    app.wait_attr("#net", "data-online", "false", 15).await;
+    app.shot("14-saved-will-sync").await;
+    let sb = sandbox(&addr, &state).await;
+    app.wait_attr("#result-state", "data-state", "confirmed", 60)
+        .await;
+    app.wait_attr("#pending", "data-pending", "0", 15).await;
+    app.shot("15-synced").await;
+    let card = sb.snapshot("demo-stock-02").unwrap();
+    assert_eq!(card.balances.available, 25_000);
+    assert_eq!(card.metadata["dintero_transaction_id"], "pay-e2e-0002");
+
+    // Settings: the configuration and the doctor's checks.
+    app.key(Key::F6).await;
+    app.wait_js("return !!document.getElementById('doctor')", 30)
+        .await;
+    let settings = app.text("#settings").await;
+    assert!(
+        settings.contains("till-e2e") && settings.contains(&addr),
+        "{settings}"
+    );
+    assert!(!settings.contains("sandbox-secret"), "no secret on screen");
+    app.shot("16-settings").await;
+    app.close().await;
+    drop(sb);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_norwegian_training_terminal_speaks_bokmal_and_formats_nok() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let home = tempfile::tempdir().unwrap();
+    let env = vec![("GIFTPOS_LOCALE".to_string(), "nb".to_string())];
+    let app = App::start(home.path(), &env, "nb").await;
+    let banner = app.text("#training").await;
+    assert!(banner.contains("ØVELSE"), "{banner}");
+    assert_eq!(app.text("#signin-submit").await, "Logg inn");
+    app.shot("01-logg-inn").await;
+    app.sign_in("1", "1111").await;
+    app.wait_attr("#screen", "data-screen", "home", 10).await;
+    assert!(app.text("#nav-sell").await.contains("Selg kort"));
+    app.shot("02-meny").await;
+    // A typed card number (no serial reader configured: keyboard).
+    app.key(Key::F2).await;
+    assert!(app.text("#scanner").await.contains("tastatur"));
+    app.type_into("#card", "9578000000002002").await;
+    app.type_into("#pin", "6002").await;
+    app.click("#submit").await;
+    app.wait_js("return !!document.getElementById('balance-available')", 20)
+        .await;
+    let amount = app.text("#balance-available").await;
+    assert!(
+        amount.contains("1\u{a0}000,00") || amount.contains("1 000,00"),
+        "{amount:?}"
+    );
+    app.shot("03-saldo").await;
+    // A wrong amount in Norwegian.
+    app.key(Key::F4).await;
+    app.type_into("#card", "9578000000002001").await;
+    app.type_into("#amount", "12,345").await;
+    app.click("#submit").await;
+    app.wait_attr("#error", "data-code", "invalid_amount", 20)
+        .await;
+    assert!(app.text("#error").await.contains("Beløpet er ikke gyldig"));
+    app.shot("04-feil-belop").await;
+    app.close().await;
+}

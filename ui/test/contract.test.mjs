@@ -1,0 +1,39 @@
+// The UI against its contract with the Rust shell (ui/src/contract.json; the Rust side
+// is checked against the same file in src-tauri/tests/contract.rs).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { ERROR_CODES } from "../src/i18n.js";
+
+const src = new URL("../src/", import.meta.url);
+const contract = JSON.parse(readFileSync(new URL("contract.json", src), "utf8"));
+const code = readdirSync(src)
+  .filter((f) => f.endsWith(".js"))
+  .map((f) => readFileSync(new URL(f, src), "utf8"))
+  .join("\n");
+
+test("the UI calls only contract commands, with the contract's argument names", () => {
+  const calls = [...code.matchAll(/invoke\("([a-z_]+)"(?:,\s*\{([^}]*)\})?/g)];
+  assert.ok(calls.length >= 15, `found ${calls.length} calls`);
+  for (const [, name, args] of calls) {
+    const spec = contract.commands[name];
+    assert.ok(spec, `invoke("${name}") is not in contract.json`);
+    const used = (args ?? "")
+      .split(",")
+      .map((a) => a.split(":")[0].trim())
+      .filter(Boolean);
+    for (const a of used) assert.ok(spec.args.includes(a), `${name}: argument ${a} is not in the contract`);
+  }
+  // Every contract command is used by the UI.
+  const names = new Set(calls.map((c) => c[1]));
+  for (const name of Object.keys(contract.commands)) assert.ok(names.has(name), `contract command ${name} is never called`);
+});
+
+test("the UI listens only to contract events", () => {
+  const events = [...code.matchAll(/listen\("([a-z_]+)"/g)].map((m) => m[1]);
+  assert.deepEqual([...new Set(events)].sort(), Object.keys(contract.events).sort());
+});
+
+test("every error code the core can return has clerk words", () => {
+  assert.deepEqual([...ERROR_CODES].sort(), [...contract.error_codes].sort());
+});
