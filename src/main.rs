@@ -115,6 +115,9 @@ enum Command {
     /// Test a barcode reader at the till without the app.
     #[command(subcommand)]
     Scanner(ScannerCommand),
+    /// Check the configured update endpoint; download, verify the signature, and install
+    /// (or stage) a newer release. A tampered or unsigned package is refused (exit 3).
+    Update,
     /// The clerks and managers who sign in at this till (PINs kept only as argon2
     /// hashes).
     #[command(subcommand)]
@@ -263,6 +266,7 @@ enum Output {
     Entries(Vec<giftpos_journal::Entry>),
     Entry(Box<giftpos_journal::Entry>),
     Verify(giftpos_journal::VerifyReport),
+    Update(giftpos_app::update::UpdateOutcome),
     Exported(String),
 }
 
@@ -355,6 +359,19 @@ async fn run(cli: Cli, json: bool) -> ExitCode {
         return run_scanner(cmd, loaded, json).await;
     }
     let clock = Arc::new(SystemClock);
+    if let Command::Update = cli.command {
+        let outcome = match loaded {
+            Ok(cfg) => giftpos_app::update::check(&cfg.update, env!("CARGO_PKG_VERSION")).await,
+            Err(e) => Err(e.into()),
+        };
+        return match outcome {
+            Ok(o) => {
+                print_ok(json, false, &Output::Update(o));
+                ExitCode::from(0)
+            }
+            Err(e) => print_err(json, None, &e),
+        };
+    }
     if let Command::Doctor = cli.command {
         let report = doctor::run(loaded, clock).await;
         let ok = report.ok;
@@ -635,7 +652,7 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
             till.clerks().remove(&number)?;
             Ok(Output::Exported(format!("clerk {number} removed")))
         }
-        Command::Doctor | Command::Sandbox(_) | Command::Scanner(_) => {
+        Command::Doctor | Command::Sandbox(_) | Command::Scanner(_) | Command::Update => {
             Err(AppError::internal("dispatched elsewhere"))
         }
     }
@@ -687,6 +704,7 @@ fn print_ok(json: bool, training: bool, out: &Output) {
             Output::Entries(e) => serde_json::to_value(e),
             Output::Entry(e) => serde_json::to_value(e),
             Output::Verify(v) => serde_json::to_value(v),
+            Output::Update(u) => serde_json::to_value(u),
             Output::Exported(t) => Ok(serde_json::Value::String(t.clone())),
         };
         print_json(&JsonOk {
@@ -810,6 +828,21 @@ fn print_ok(json: bool, training: bool, out: &Output) {
                 println!("JOURNAL TAMPERED OR DAMAGED ({} entries):", v.entries);
                 for p in &v.problems {
                     println!("  - {p}");
+                }
+            }
+        }
+        Output::Update(u) => {
+            use giftpos_app::update::UpdateOutcome as U;
+            match u {
+                U::Disabled => println!("updates: no endpoint configured ([update] endpoint)"),
+                U::UpToDate { current, latest } => {
+                    println!("up to date: {current} (newest published {latest})")
+                }
+                U::Staged { version, file } => {
+                    println!("update {version} verified and staged: {file}")
+                }
+                U::Installed { version, file } => {
+                    println!("update {version} verified and installed from {file}")
                 }
             }
         }

@@ -355,6 +355,7 @@ fn training_mode_runs_on_an_embedded_sandbox_that_remembers() {
             "config",
             "credentials",
             "data_dir",
+            "journal",
             "scanner",
             "printer",
             "api_reachable",

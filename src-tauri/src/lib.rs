@@ -295,6 +295,24 @@ fn forward_sync_events(app: AppHandle, t: &Terminal) {
     });
 }
 
+/// Checks for a signed update at start and every six hours, when IT configured an
+/// endpoint. A refused update is logged (and nothing installed).
+fn check_updates(t: &Terminal) {
+    let settings = t.config().update.clone();
+    if settings.endpoint.is_none() {
+        return;
+    }
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match giftpos_app::update::check(&settings, env!("CARGO_PKG_VERSION")).await {
+                Ok(outcome) => tracing::info!(?outcome, "update check"),
+                Err(e) => tracing::warn!(code = e.code.as_str(), "update check: {e}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(6 * 3600)).await;
+        }
+    });
+}
+
 /// Builds and runs the app.
 pub fn run() {
     let started = Instant::now();
@@ -317,6 +335,7 @@ pub fn run() {
                     tauri::async_runtime::spawn(engine.run(Arc::new(tokio::sync::Notify::new())));
                     forward_sync_events(app.handle().clone(), t);
                     scanner = start_scanner(app.handle().clone(), t.clone());
+                    check_updates(t);
                 }
                 Err(e) => tracing::error!(code = e.code.as_str(), "terminal could not open: {e}"),
             }

@@ -277,6 +277,7 @@ const errors = {
     clerk_locked: ["Too many wrong PINs: this clerk is locked for a few minutes.", "Wait, or ask a manager."],
     not_signed_in: ["Nobody is signed in.", "Sign in with your clerk number and PIN."],
     manager_required: ["A manager must approve this.", "Ask a manager to sign in on the dialog."],
+    update_refused: ["An update was refused: its signature did not verify.", "Nothing was installed. Tell IT."],
     internal: ["Something went wrong in the terminal.", "Restart it; if it repeats, call support."],
   },
   nb: {
@@ -311,6 +312,7 @@ const errors = {
     clerk_locked: ["For mange feil PIN: ekspeditøren er sperret noen minutter.", "Vent, eller spør en leder."],
     not_signed_in: ["Ingen er logget inn.", "Logg inn med ekspeditørnummer og PIN."],
     manager_required: ["En leder må godkjenne dette.", "Be en leder logge inn i dialogen."],
+    update_refused: ["En oppdatering ble avvist: signaturen stemte ikke.", "Ingenting ble installert. Si fra til IT."],
     internal: ["Noe gikk galt i terminalen.", "Start den på nytt; ring kundestøtte hvis det gjentar seg."],
   },
 };

@@ -53,6 +53,23 @@ pub struct FileConfig {
     pub printer: PrinterSection,
     #[serde(default)]
     pub logging: LoggingSection,
+    #[serde(default)]
+    pub update: UpdateSection,
+}
+
+/// Signed updates. Only the system file may have this section: a user file cannot point
+/// a till at another update server, key or install command.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSection {
+    /// The release JSON's URL (https://, or http:// to loopback). None: no checks.
+    pub endpoint: Option<String>,
+    /// The trusted public key (as `tauri signer generate` writes it, base64); default:
+    /// the key built into the package.
+    pub pubkey: Option<String>,
+    /// Run with a verified package's path appended, e.g. `["pkexec", "dpkg", "-i"]`.
+    /// Empty or none: verified packages are only kept in `<data dir>/updates` for IT.
+    pub install_command: Option<Vec<String>>,
 }
 
 /// The JSON log file (a human form goes to stderr besides).
@@ -246,6 +263,8 @@ pub struct Config {
     pub log_dir: PathBuf,
     /// The files that were read, in order.
     pub files: Vec<PathBuf>,
+    /// Where signed updates come from.
+    pub update: crate::update::UpdateSettings,
 }
 
 impl Config {
@@ -321,6 +340,7 @@ struct Layered {
     log_level: Option<Val<String>>,
     log_dir: Option<Val<PathBuf>>,
     scanner_port: Option<Val<String>>,
+    update: UpdateSection,
 }
 
 fn set<T>(slot: &mut Option<Val<T>>, v: Option<T>, src: &Source) {
@@ -394,6 +414,7 @@ impl Layered {
     /// Puts back the system file's `[dintero]` keys, and takes the stricter of its
     /// `[offline]` caps and the later files'.
     fn keep_system(&mut self, sys: FileConfig, src: &Source) -> Result<(), ConfigError> {
+        self.update = sys.update;
         let d = sys.dintero;
         set(&mut self.api_base, d.api_base, src);
         set(&mut self.account_id, d.account_id, src);
@@ -601,6 +622,16 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
     ] {
         let Some(path) = path else { continue };
         if let Some(f) = read_file(path, required)? {
+            let u = &f.update;
+            if !is_system
+                && (u.endpoint.is_some() || u.pubkey.is_some() || u.install_command.is_some())
+            {
+                return Err(invalid(
+                    &Source::File(path.clone()),
+                    "update",
+                    "no [update] here: only the system file chooses where updates come from",
+                ));
+            }
             if is_system {
                 system = Some((f.clone(), Source::File(path.clone())));
             }
@@ -789,7 +820,14 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         .log_dir
         .map(|d| d.v)
         .unwrap_or_else(|| data_dir.join("logs"));
+    let update = crate::update::UpdateSettings {
+        endpoint: l.update.endpoint.filter(|e| !e.is_empty()),
+        pubkey: l.update.pubkey.filter(|k| !k.is_empty()),
+        install_command: l.update.install_command.unwrap_or_default(),
+        dir: data_dir.join("updates"),
+    };
     Ok(Config {
+        update,
         log_level,
         log_dir,
         printer: l.printer.map(|p| p.v).filter(|p| !p.is_empty()),
@@ -1130,5 +1168,18 @@ mod tests {
             check_api_base("https://api.dintero.com/").unwrap(),
             "https://api.dintero.com"
         );
+    }
+}
+
+#[cfg(test)]
+mod example {
+    /// The example shipped in the packages (and shown in the README) names only real
+    /// keys with values of the right types.
+    #[test]
+    fn the_packaged_example_config_parses() {
+        let text = include_str!("../../../assets/config.example.toml");
+        let f: super::FileConfig = toml::from_str(text).unwrap();
+        assert!(f.update.endpoint.is_some() && f.dintero.client_secret_file.is_some());
+        assert_eq!(f.cards.token_formats.map(|v| v.len()), Some(2));
     }
 }

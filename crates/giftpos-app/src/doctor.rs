@@ -81,6 +81,45 @@ const WARN_FREE: u64 = 256 << 20;
 const WARN_SKEW_SECS: i64 = 30;
 const MAX_SKEW_SECS: i64 = 300;
 
+/// The journal's hash chain: edited, removed or reordered entries.
+fn check_journal(cfg: &Config) -> Check {
+    let path = if cfg.is_training() {
+        cfg.data_dir.join("training").join("journal.db")
+    } else {
+        cfg.data_dir.join("journal.db")
+    };
+    if !path.exists() {
+        return Check::ok("journal", format!("{} (not created yet)", path.display()));
+    }
+    let fix = "Do not delete or edit the journal: keep a copy and call support (`giftpos journal verify` shows the problems).";
+    match giftpos_journal::Journal::open(&path, &cfg.terminal_id).and_then(|j| j.verify()) {
+        Ok(r) if r.ok => Check::ok(
+            "journal",
+            format!(
+                "{}: {} entries, hash chain intact",
+                path.display(),
+                r.entries
+            ),
+        ),
+        Ok(r) => Check::fail(
+            "journal",
+            format!(
+                "{}: {} problem(s): {}",
+                path.display(),
+                r.problems.len(),
+                r.problems
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            fix,
+        ),
+        Err(e) => Check::fail("journal", format!("{}: {e}", path.display()), fix),
+    }
+}
+
 /// Runs every check. Takes the configuration *result* so a broken configuration is
 /// reported, not fatal.
 pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> DoctorReport {
@@ -96,6 +135,7 @@ pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> 
             for name in [
                 "credentials",
                 "data_dir",
+                "journal",
                 "scanner",
                 "printer",
                 "api_reachable",
@@ -140,6 +180,7 @@ pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> 
         ),
     });
     checks.push(check_data_dir(&cfg.data_dir));
+    checks.push(check_journal(&cfg));
     checks.push(check_scanner(&cfg));
     checks.push(check_printer(&cfg));
     let training = cfg.is_training();

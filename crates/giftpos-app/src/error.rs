@@ -71,6 +71,7 @@ pub enum ErrorCode {
     ClerkLocked,
     NotSignedIn,
     ManagerRequired,
+    UpdateRefused,
     Internal,
 }
 
@@ -108,6 +109,7 @@ impl ErrorCode {
         ErrorCode::ClerkLocked,
         ErrorCode::NotSignedIn,
         ErrorCode::ManagerRequired,
+        ErrorCode::UpdateRefused,
         ErrorCode::Internal,
     ];
 
@@ -145,6 +147,7 @@ impl ErrorCode {
             ClerkLocked => "clerk_locked",
             NotSignedIn => "not_signed_in",
             ManagerRequired => "manager_required",
+            UpdateRefused => "update_refused",
             Internal => "internal",
         }
     }
@@ -210,6 +213,9 @@ impl ErrorCode {
             NotSignedIn => "Sign in with your clerk number and PIN first.",
             ManagerRequired => {
                 "A manager must approve this: ask a manager to sign in on the dialog."
+            }
+            UpdateRefused => {
+                "The update was refused (its signature did not verify): nothing was installed. Tell IT."
             }
             Internal => {
                 "Something went wrong in the terminal. Restart it; if it repeats, call support."

@@ -24,6 +24,7 @@ pub mod logging;
 pub mod sync;
 pub mod terminal;
 pub mod training;
+pub mod update;
 
 pub use clerks::{Clerk, Role};
 pub use error::{AppError, ErrorClass, ErrorCode};

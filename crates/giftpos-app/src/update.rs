@@ -1,0 +1,316 @@
+//! Signed updates. The terminal asks the configured endpoint for the newest release, in
+//! the JSON Tauri's updater serves (`version`, `notes`, `pub_date`, and per platform a
+//! `url` and a `signature`), downloads the package, and accepts it only when its
+//! minisign signature verifies against the public key (the one built into this binary,
+//! or the one IT set in the system file). A tampered or unsigned package is refused,
+//! logged, and deleted; nothing is installed.
+//!
+//! Keys and signatures are Tauri's format: the minisign text (`untrusted comment: …`
+//! and the key or signature line) wrapped in base64, as `tauri signer` writes them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, ErrorCode};
+
+/// The public key built in by the packaging script (`GIFTPOS_UPDATE_PUBKEY` at build
+/// time); none in a developer build.
+pub const BUILT_IN_PUBKEY: Option<&str> = option_env!("GIFTPOS_UPDATE_PUBKEY");
+
+/// Where updates come from and what to do with a verified one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateSettings {
+    /// The release JSON's URL (`[update] endpoint`); none: no update checks.
+    pub endpoint: Option<String>,
+    /// The trusted public key (Tauri/minisign format, base64).
+    pub pubkey: Option<String>,
+    /// Run with the verified package's path appended, e.g. `pkexec dpkg -i`; empty:
+    /// the package is only staged for IT.
+    pub install_command: Vec<String>,
+    /// Where downloads are kept.
+    pub dir: PathBuf,
+}
+
+/// One platform's package in the release JSON.
+#[derive(Debug, Clone, Deserialize)]
+struct PlatformRelease {
+    url: String,
+    #[serde(default)]
+    signature: String,
+}
+
+/// The release JSON.
+#[derive(Debug, Clone, Deserialize)]
+struct Release {
+    version: String,
+    #[serde(default)]
+    notes: Option<String>,
+    #[serde(default)]
+    platforms: std::collections::BTreeMap<String, PlatformRelease>,
+}
+
+/// What a check found and did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum UpdateOutcome {
+    /// No endpoint is configured.
+    Disabled,
+    UpToDate {
+        current: String,
+        latest: String,
+    },
+    /// Verified and kept in the update folder (no install command configured).
+    Staged {
+        version: String,
+        file: String,
+    },
+    /// Verified and handed to the install command, which succeeded.
+    Installed {
+        version: String,
+        file: String,
+    },
+}
+
+/// The platform keys this build looks for, most specific first (Tauri's names).
+pub fn platform_keys() -> Vec<String> {
+    let os = match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    };
+    let arch = std::env::consts::ARCH;
+    let installer = match os {
+        "linux" => "deb",
+        "windows" => "nsis",
+        _ => "app",
+    };
+    vec![format!("{os}-{arch}-{installer}"), format!("{os}-{arch}")]
+}
+
+/// Compares dotted version numbers ("0.10.2" > "0.9.9"); a pre-release suffix sorts
+/// below its release.
+pub fn is_newer(candidate: &str, current: &str) -> bool {
+    fn parts(v: &str) -> (Vec<u64>, bool) {
+        let v = v.trim().trim_start_matches('v');
+        let (core, pre) = match v.split_once('-') {
+            Some((c, _)) => (c, true),
+            None => (v, false),
+        };
+        (
+            core.split('.').map(|p| p.parse().unwrap_or(0)).collect(),
+            pre,
+        )
+    }
+    let (a, a_pre) = parts(candidate);
+    let (b, b_pre) = parts(current);
+    let n = a.len().max(b.len());
+    for i in 0..n {
+        let (x, y) = (
+            a.get(i).copied().unwrap_or(0),
+            b.get(i).copied().unwrap_or(0),
+        );
+        if x != y {
+            return x > y;
+        }
+    }
+    b_pre && !a_pre
+}
+
+fn refused(message: impl Into<String>) -> AppError {
+    AppError::new(ErrorCode::UpdateRefused, message)
+}
+
+fn decode_b64_text(what: &str, b64: &str) -> Result<String, AppError> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| refused(format!("the {what} is not base64: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| refused(format!("the {what} is not text")))
+}
+
+/// Checks `data` against a Tauri/minisign signature and public key (both base64).
+pub fn verify_signature(
+    data: &[u8],
+    signature_b64: &str,
+    pubkey_b64: &str,
+) -> Result<(), AppError> {
+    if signature_b64.trim().is_empty() {
+        return Err(refused("the update is not signed"));
+    }
+    let pk = minisign_verify::PublicKey::decode(&decode_b64_text("public key", pubkey_b64)?)
+        .map_err(|e| refused(format!("the configured public key is not valid: {e}")))?;
+    let sig = minisign_verify::Signature::decode(&decode_b64_text("signature", signature_b64)?)
+        .map_err(|e| refused(format!("the update's signature is not valid: {e}")))?;
+    pk.verify(data, &sig, false)
+        .map_err(|e| refused(format!("the update's signature does not verify: {e}")))
+}
+
+fn http() -> Result<reqwest::Client, AppError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent(concat!("giftpos/", env!("CARGO_PKG_VERSION")))
+        .timeout(Duration::from_secs(300))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| AppError::new(ErrorCode::Tls, e.to_string()))
+}
+
+fn offline(what: &str, e: impl std::fmt::Display) -> AppError {
+    AppError::new(ErrorCode::Offline, format!("cannot fetch the {what}: {e}"))
+}
+
+fn checked_url(url: &str) -> Result<(), AppError> {
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
+    if url.starts_with("https://") || loopback.iter().any(|p| url.starts_with(p)) {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ErrorCode::Config,
+            format!("update URL {url}: only https:// (or http:// to loopback) is allowed"),
+        ))
+    }
+}
+
+/// Asks the endpoint for the newest release; downloads, verifies and installs (or
+/// stages) it when it is newer than `current`.
+pub async fn check(s: &UpdateSettings, current: &str) -> Result<UpdateOutcome, AppError> {
+    let Some(endpoint) = &s.endpoint else {
+        return Ok(UpdateOutcome::Disabled);
+    };
+    checked_url(endpoint)?;
+    let Some(pubkey) = s.pubkey.as_deref().or(BUILT_IN_PUBKEY) else {
+        return Err(AppError::new(
+            ErrorCode::Config,
+            "an update endpoint is set but no public key: set [update] pubkey in the system file",
+        ));
+    };
+    let client = http()?;
+    let release: Release = client
+        .get(endpoint)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| offline("release list", e))?
+        .json()
+        .await
+        .map_err(|e| refused(format!("the release list is not valid: {e}")))?;
+    if !is_newer(&release.version, current) {
+        return Ok(UpdateOutcome::UpToDate {
+            current: current.into(),
+            latest: release.version,
+        });
+    }
+    let keys = platform_keys();
+    let Some(p) = keys.iter().find_map(|k| release.platforms.get(k)) else {
+        return Err(refused(format!(
+            "release {} has no package for {}",
+            release.version, keys[0]
+        )));
+    };
+    checked_url(&p.url)?;
+    let data = client
+        .get(&p.url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| offline("update package", e))?
+        .bytes()
+        .await
+        .map_err(|e| offline("update package", e))?;
+    if let Err(e) = verify_signature(&data, &p.signature, pubkey) {
+        tracing::error!(version = %release.version, url = %p.url, "update refused: {e}");
+        return Err(e);
+    }
+    let name = p
+        .url
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty() && !n.contains(".."))
+        .unwrap_or("update.pkg");
+    std::fs::create_dir_all(&s.dir).map_err(|e| {
+        AppError::new(
+            ErrorCode::Internal,
+            format!("cannot create {}: {e}", s.dir.display()),
+        )
+    })?;
+    let file = s.dir.join(name);
+    write_verified(&file, &data)?;
+    tracing::info!(version = %release.version, file = %file.display(), notes = release.notes.as_deref().unwrap_or(""), "update verified");
+    if s.install_command.is_empty() {
+        return Ok(UpdateOutcome::Staged {
+            version: release.version,
+            file: file.display().to_string(),
+        });
+    }
+    install(&s.install_command, &file)?;
+    tracing::info!(version = %release.version, "update installed");
+    Ok(UpdateOutcome::Installed {
+        version: release.version,
+        file: file.display().to_string(),
+    })
+}
+
+fn write_verified(file: &Path, data: &[u8]) -> Result<(), AppError> {
+    let tmp = file.with_extension("part");
+    std::fs::write(&tmp, data)
+        .and_then(|_| std::fs::rename(&tmp, file))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            AppError::new(
+                ErrorCode::Internal,
+                format!("cannot save {}: {e}", file.display()),
+            )
+        })
+}
+
+fn install(command: &[String], file: &Path) -> Result<(), AppError> {
+    let status = std::process::Command::new(&command[0])
+        .args(&command[1..])
+        .arg(file)
+        .status()
+        .map_err(|e| AppError::new(ErrorCode::Config, format!("cannot run {}: {e}", command[0])))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ErrorCode::Internal,
+            format!("{} {} failed: {status}", command.join(" "), file.display()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically_and_a_prerelease_is_older() {
+        assert!(is_newer("0.2.0", "0.1.9"));
+        assert!(is_newer("0.10.0", "0.9.9"));
+        assert!(is_newer("1.0.0", "1.0.0-rc.1"));
+        assert!(is_newer("v1.0.1", "1.0"));
+        assert!(!is_newer("0.1.0", "0.1.0"));
+        assert!(!is_newer("0.1.0-rc.2", "0.1.0"));
+        assert!(!is_newer("0.0.9", "0.1.0"));
+    }
+
+    #[test]
+    fn only_https_or_loopback_urls_are_fetched() {
+        assert!(checked_url("https://updates.example.com/x.json").is_ok());
+        assert!(checked_url("http://127.0.0.1:9/x.json").is_ok());
+        assert!(checked_url("http://updates.example.com/x.json").is_err());
+        assert!(checked_url("file:///etc/passwd").is_err());
+    }
+
+    #[test]
+    fn a_missing_or_garbled_signature_is_refused_by_name() {
+        let e = verify_signature(b"pkg", "", "a2V5").unwrap_err();
+        assert_eq!(e.code, ErrorCode::UpdateRefused);
+        assert!(e.message.contains("not signed"));
+        let e = verify_signature(b"pkg", "!!", "a2V5").unwrap_err();
+        assert!(e.message.contains("public key is not valid"), "{e}");
+        let e = verify_signature(b"pkg", "c2ln", "!!").unwrap_err();
+        assert!(e.message.contains("not base64"), "{e}");
+    }
+}
