@@ -69,6 +69,31 @@ enum Command {
         #[arg(long = "expires-at")]
         expires_at: Option<String>,
     },
+    /// Sell a printed card: take payment through Dintero Checkout (`--pay dintero`: the
+    /// customer pays at the printed URL / QR code) or name a payment taken elsewhere
+    /// (`--transaction-id`), then activate the card with that transaction id.
+    Sell {
+        token: String,
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        /// `dintero`: a Checkout session the customer pays on their phone.
+        #[arg(long, value_parser = ["dintero"], required_unless_present = "transaction_id")]
+        pay: Option<String>,
+        /// The `dintero_transaction_id` of a payment taken elsewhere.
+        #[arg(long = "transaction-id", conflicts_with = "pay")]
+        transaction_id: Option<String>,
+        /// Wait for the payment (at most this many seconds; default 900) and activate.
+        /// Without it the URL is printed and the journal finishes the sale once paid.
+        #[arg(long, num_args = 0..=1, default_missing_value = "900")]
+        wait: Option<u64>,
+    },
+    /// Take back an unused card sold through Dintero Checkout: its balance is drawn to
+    /// zero and the payment refunded. Refused when the card has been used.
+    Return {
+        token: String,
+        #[arg(long = "approved-by")]
+        approved_by: String,
+    },
     /// Redeem an amount: a pending drawdown, then its capture.
     Redeem {
         token: String,
@@ -267,6 +292,7 @@ enum Output {
     Entry(Box<giftpos_journal::Entry>),
     Verify(giftpos_journal::VerifyReport),
     Update(giftpos_app::update::UpdateOutcome),
+    Payment(giftpos_app::terminal::PaymentSession),
     Exported(String),
 }
 
@@ -282,6 +308,7 @@ impl Output {
     fn exit_code(&self) -> u8 {
         match self {
             Output::Operation(o) if o.queued => 4,
+            Output::Payment(_) => 4,
             Output::Sync(r) if r.status.pending > 0 || r.status.needs_attention > 0 => 4,
             Output::Verify(v) if !v.ok => 1,
             _ => 0,
@@ -625,6 +652,45 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
             entry_id,
             approved_by,
         } => Ok(Output::Operation(till.undo(&entry_id, &approved_by).await?)),
+        Command::Sell {
+            token,
+            amount,
+            pay,
+            transaction_id,
+            wait,
+        } => {
+            let token = till.parse_token(&token)?;
+            let amount = till.parse_amount(&amount)?;
+            if let Some(transaction_id) = transaction_id {
+                return Ok(Output::Operation(
+                    till.activate(Activation {
+                        token,
+                        amount,
+                        transaction_id,
+                        customer_id: None,
+                        expires_at: None,
+                    })
+                    .await?,
+                ));
+            }
+            debug_assert_eq!(pay.as_deref(), Some("dintero"));
+            let p = till.start_payment(&token, amount).await?;
+            eprintln!("pay at: {}", p.url);
+            eprintln!("{}", giftpos_print::qr_text(&p.url));
+            match wait {
+                Some(secs) => Ok(Output::Operation(
+                    till.finish_payment(&p.operation_id, std::time::Duration::from_secs(secs))
+                        .await?,
+                )),
+                None => Ok(Output::Payment(p)),
+            }
+        }
+        Command::Return { token, approved_by } => {
+            let token = till.parse_token(&token)?;
+            Ok(Output::Operation(
+                till.return_card(&token, &approved_by).await?,
+            ))
+        }
         Command::Clerk(ClerkCommand::Add { number, name, role }) => {
             let pin = read_pin(&PinArgs {
                 pin: None,
@@ -705,6 +771,7 @@ fn print_ok(json: bool, training: bool, out: &Output) {
             Output::Entry(e) => serde_json::to_value(e),
             Output::Verify(v) => serde_json::to_value(v),
             Output::Update(u) => serde_json::to_value(u),
+            Output::Payment(p) => serde_json::to_value(p),
             Output::Exported(t) => Ok(serde_json::Value::String(t.clone())),
         };
         print_json(&JsonOk {
@@ -830,6 +897,18 @@ fn print_ok(json: bool, training: bool, out: &Output) {
                     println!("  - {p}");
                 }
             }
+        }
+        Output::Payment(p) => {
+            println!(
+                "payment {} for card {} waits for the customer: {}",
+                p.amount.display(loc),
+                p.card,
+                p.url
+            );
+            println!(
+                "entry {}: the card is activated by sync once paid",
+                p.operation_id
+            );
         }
         Output::Update(u) => {
             use giftpos_app::update::UpdateOutcome as U;

@@ -41,6 +41,10 @@ pub const COMMANDS: &[&str] = &[
     "history_entry",
     "print_receipt",
     "settings",
+    "start_payment",
+    "finish_payment",
+    "cancel_payment",
+    "return_sale",
 ];
 
 /// The events the UI listens to.
@@ -209,6 +213,58 @@ fn print_receipt(state: State<'_, AppState>, entry_id: String) -> Res<Printed> {
     state.clerk_till()?.print_receipt(&entry_id)
 }
 
+/// A Checkout payment waiting for the customer, with its URL as a QR code (SVG).
+#[derive(Debug, Serialize)]
+pub struct PaymentView {
+    #[serde(flatten)]
+    pub payment: giftpos_app::terminal::PaymentSession,
+    pub qr_svg: String,
+}
+
+#[tauri::command]
+async fn start_payment(
+    state: State<'_, AppState>,
+    card: String,
+    amount: String,
+) -> Res<PaymentView> {
+    let t = state.clerk_till()?;
+    let payment = t
+        .start_payment(&t.card_input(&card)?, t.parse_amount(&amount)?)
+        .await?;
+    Ok(PaymentView {
+        qr_svg: giftpos_print::qr_svg(&payment.url),
+        payment,
+    })
+}
+
+/// Waits (up to 15 minutes) for the customer to pay, then activates the card.
+#[tauri::command]
+async fn finish_payment(state: State<'_, AppState>, operation_id: String) -> Res<OperationResult> {
+    let wait = std::time::Duration::from_secs(900);
+    state
+        .clerk_till()?
+        .finish_payment(&operation_id, wait)
+        .await
+}
+
+#[tauri::command]
+async fn cancel_payment(state: State<'_, AppState>, operation_id: String) -> Res<()> {
+    state.clerk_till()?.cancel_payment(&operation_id).await
+}
+
+/// Return of an unused card sold through Checkout: needs a manager.
+#[tauri::command]
+async fn return_sale(
+    state: State<'_, AppState>,
+    entry_id: String,
+    manager: String,
+    manager_pin: String,
+) -> Res<OperationResult> {
+    let t = state.clerk_till()?;
+    let m = t.approve(&manager, &pin(&manager_pin)?)?;
+    t.return_sale(&entry_id, &m.number).await
+}
+
 /// The Settings screen: the configuration and the doctor's checks.
 #[derive(Debug, Serialize)]
 struct SettingsView {
@@ -366,7 +422,11 @@ pub fn run() {
             history,
             history_entry,
             print_receipt,
-            settings
+            settings,
+            start_payment,
+            finish_payment,
+            cancel_payment,
+            return_sale
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -169,6 +169,19 @@ async fn every_value_the_commands_return_has_the_contract_shape() {
             .await
             .unwrap(),
     );
+    let stock = t.parse_token("9578000000001004").unwrap();
+    let payment = t
+        .start_payment(&stock, t.parse_amount("200").unwrap())
+        .await
+        .unwrap();
+    check(
+        &c,
+        "PaymentView",
+        &giftpos_terminal::PaymentView {
+            qr_svg: giftpos_print::qr_svg(&payment.url),
+            payment,
+        },
+    );
     let history = t.history(None).unwrap();
     assert!(history.len() >= 3);
     for item in &history {

@@ -258,6 +258,22 @@ impl App {
     }
 }
 
+/// The customer presses Pay on the session's page.
+fn pay_on_phone(url: &str) {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "POST /{path}/pay HTTP/1.1\r\nhost: {host}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.contains("Paid"), "{out}");
+}
+
 async fn sandbox(addr: &str, state: &Path) -> Sandbox {
     Sandbox::start(
         addr.parse().unwrap(),
@@ -308,6 +324,10 @@ async fn a_clerk_sells_checks_redeems_voids_and_works_through_an_outage() {
         ("GIFTPOS_TERMINAL_ID".into(), "till-e2e".into()),
         ("GIFTPOS_STORE_NAME".into(), "E2E Store".into()),
         ("GIFTPOS_SCANNER_PORT".into(), pty.a.display().to_string()),
+        (
+            "GIFTPOS_PAYMENT_PROFILE".into(),
+            "P00000000.giftcards-till".into(),
+        ),
     ]);
     let app = App::start(home.path(), &env, "en").await;
 
@@ -455,6 +475,38 @@ async fn a_clerk_sells_checks_redeems_voids_and_works_through_an_outage() {
     .await;
     app.shot("13-refunded").await;
 
+    // Paid through Dintero: the customer's phone reads the QR code on the screen (the
+    // test decodes it from a screenshot with zbarimg) and pays on the payer page.
+    app.key(Key::F1).await;
+    app.scan_card(&pty, "9578000000001003").await;
+    app.type_into("#amount", "300").await;
+    app.click("#pay-dintero").await;
+    app.find("#payment-qr").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.shot("14-pay-with-dintero").await;
+    let shot = app
+        .shots
+        .join(format!("{}-14-pay-with-dintero.png", app.prefix));
+    let decoded = Command::new("zbarimg")
+        .args(["-q", "--raw", shot.to_str().unwrap()])
+        .output()
+        .expect("zbarimg (scripts/setup installs it)");
+    let url = String::from_utf8_lossy(&decoded.stdout).trim().to_string();
+    assert_eq!(Some(url.clone()), app.attr("#payment", "data-url").await);
+    assert!(url.starts_with(&sb.base_url()), "{url}");
+    pay_on_phone(&url);
+    app.wait_attr("#result-state", "data-state", "confirmed", 30)
+        .await;
+    app.shot("15-paid-and-sold").await;
+    let card = sb.snapshot("demo-stock-03").unwrap();
+    assert_eq!(card.balances.available, 30_000);
+    let session_tx = sb.with_store(|s| {
+        let id = url.rsplit('/').next().unwrap();
+        s.checkout.session(id).unwrap().transaction_id.unwrap()
+    });
+    assert_eq!(card.metadata["dintero_transaction_id"], session_tx.as_str());
+    app.click("#next").await;
+
     // The network fails: a sale is saved and syncs when Dintero is back.
     sb.stop().await;
     app.key(Key::F1).await;
@@ -468,12 +520,12 @@ async fn a_clerk_sells_checks_redeems_voids_and_works_through_an_outage() {
     )
     .await;
     app.wait_attr("#net", "data-online", "false", 15).await;
-    app.shot("14-saved-will-sync").await;
+    app.shot("16-saved-will-sync").await;
     let sb = sandbox(&addr, &state).await;
     app.wait_attr("#result-state", "data-state", "confirmed", 60)
         .await;
     app.wait_attr("#pending", "data-pending", "0", 15).await;
-    app.shot("15-synced").await;
+    app.shot("17-synced").await;
     let card = sb.snapshot("demo-stock-02").unwrap();
     assert_eq!(card.balances.available, 25_000);
     assert_eq!(card.metadata["dintero_transaction_id"], "pay-e2e-0002");
@@ -488,7 +540,7 @@ async fn a_clerk_sells_checks_redeems_voids_and_works_through_an_outage() {
         "{settings}"
     );
     assert!(!settings.contains("sandbox-secret"), "no secret on screen");
-    app.shot("16-settings").await;
+    app.shot("18-settings").await;
     app.close().await;
     drop(sb);
 }

@@ -182,6 +182,8 @@ function resultView(res, doneKey) {
   );
   if (queued) {
     S.watch.set(res.operation_id, (state) => {
+      // Sending again and again is still "saved — will sync" for the clerk.
+      if (state === "recorded" || state === "sent") return;
       headline.dataset.state = state;
       if (state === "confirmed") {
         headline.textContent = `${t(doneKey)} — ${t("result.confirmed_now")}`;
@@ -327,10 +329,54 @@ function sellScreen(scan) {
   const card = cardField();
   const amount = amountField();
   const txid = h("input", { id: "txid", autocomplete: "off", spellcheck: "false", dataset: { scan: "text" } });
-  const ctl = formScreen("sell.title", [card, amount, { el: field(t("field.txid"), txid, t("field.txid_hint")) }], "sell.submit", async () => {
-    const res = await invoke("sell", { card: card.value(), amount: amount.input.value, transactionId: txid.value });
-    showResult(ctl, res, "sell.done");
-  });
+  const payDintero = h("button", { id: "pay-dintero", type: "button", class: "secondary" }, t("sell.pay_dintero"));
+  const ctl = formScreen(
+    "sell.title",
+    [card, amount, { el: field(t("field.txid"), txid, t("field.txid_hint")) }],
+    "sell.submit",
+    async () => {
+      const res = await invoke("sell", { card: card.value(), amount: amount.input.value, transactionId: txid.value });
+      showResult(ctl, res, "sell.done");
+    },
+  );
+  ctl.form.querySelector(".actions").append(payDintero);
+  // Pay through Dintero Checkout: the session's URL as a QR code for the customer's
+  // phone; the card is activated once the payment is through.
+  payDintero.onclick = () =>
+    busy(payDintero, async () => {
+      ctl.err.clear();
+      let p;
+      try {
+        p = await invoke("start_payment", { card: card.value(), amount: amount.input.value });
+      } catch (e) {
+        return ctl.err.show(e);
+      }
+      ctl.form.hidden = true;
+      const err = errorBox();
+      const cancel = h("button", { id: "payment-cancel", type: "button", class: "danger" }, t("pay.cancel"));
+      cancel.onclick = () => invoke("cancel_payment", { operationId: p.operation_id }).catch((e) => err.show(e));
+      const qr = h("img", { id: "payment-qr", class: "qr", alt: p.url, src: `data:image/svg+xml;base64,${btoa(p.qr_svg)}` });
+      ctl.out.replaceChildren(
+        h(
+          "section",
+          { id: "payment", class: "result pending", dataset: { url: p.url } },
+          h("h2", {}, t("pay.title")),
+          h("p", { class: "hint" }, t("pay.hint", { amount: money(p.amount) })),
+          qr,
+          h("p", { id: "payment-url", class: "muted" }, p.url),
+          h("div", { class: "actions" }, cancel),
+          err.el,
+        ),
+      );
+      cancel.focus();
+      try {
+        showResult(ctl, await invoke("finish_payment", { operationId: p.operation_id }), "sell.done");
+      } catch (e) {
+        ctl.out.replaceChildren();
+        ctl.form.hidden = false;
+        ctl.err.show(e);
+      }
+    });
   return acceptsCard(ctl, card, amount.input, scan);
 }
 
@@ -524,11 +570,18 @@ function historyScreen(openId) {
     const undoable = it.state === "confirmed" && ["activate", "top_up", "redeem", "capture"].includes(it.kind);
     const undo = h("button", { id: "undo", type: "button", class: "danger", hidden: !undoable }, t("history.undo"));
     undo.onclick = () => undoEntry(it, async (newId) => load(newId));
+    const returnable = it.state === "confirmed" && it.kind === "activate" && it.dintero_transaction_id;
+    const ret = h("button", { id: "return", type: "button", class: "danger", hidden: !returnable }, t("history.return"));
+    ret.onclick = () =>
+      askManager(`${t("history.return")} ${money(it.amount)} · ${it.card}`, async (manager, managerPin) => {
+        const res = await invoke("return_sale", { entryId: it.id, manager, managerPin });
+        await load(res.operation_id);
+      });
     const [receipt, printed] = receiptButton("detail-receipt", it.id, err);
     detail.replaceChildren(
       h("h2", {}, `${t(`kind.${it.kind}`)} · `, stateLine(it.state)),
       h("dl", {}, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
-      h("div", { class: "actions" }, receipt, undo),
+      h("div", { class: "actions" }, receipt, undo, ret),
       printed,
     );
     detail.dataset.id = it.id;
@@ -676,7 +729,7 @@ async function refreshStatus() {
     parts.push(h("span", { id: "net", class: "bad" }, "—"));
   }
   const sc = await invoke("scanner_state").catch(() => null);
-  if (sc) parts.push(h("span", { id: "scanner", class: sc.connected ? "ok" : "bad", dataset: { connected: String(sc.connected) } }, `${sc.connected ? t("status.scanner_ok") : t("status.scanner_lost")} (${sc.port})`));
+  if (sc) parts.push(h("span", { id: "scanner", class: sc.connected ? "ok" : "bad", title: sc.port, dataset: { connected: String(sc.connected) } }, sc.connected ? t("status.scanner_ok") : t("status.scanner_lost")));
   else parts.push(h("span", { id: "scanner" }, t("status.scanner_keyboard")));
   parts.push(h("span", { id: "clerk" }, S.clerk ? t("status.clerk", { name: `${S.clerk.name} (${S.clerk.number})` }) : t("status.not_signed_in")));
   if (S.info) parts.push(h("span", { id: "terminal", class: "where" }, `${S.info.store_name} · ${S.info.terminal_id}`));

@@ -32,6 +32,7 @@ pub const ENV_VARS: &[&str] = &[
     "GIFTPOS_LOCALE",
     "GIFTPOS_SYSTEM_CONFIG",
     "GIFTPOS_SCANNER_PORT",
+    "GIFTPOS_PAYMENT_PROFILE",
 ];
 
 /// One configuration file's contents. Unknown keys are errors (a typo must not be
@@ -120,6 +121,12 @@ pub struct DinteroSection {
     pub client_secret_file: Option<PathBuf>,
     pub timeout_ms: Option<u64>,
     pub connect_timeout_ms: Option<u64>,
+    /// The Checkout session profile used for "pay with Dintero" (Dintero backoffice →
+    /// Checkout → Payment profiles). None: only payments taken elsewhere.
+    pub payment_profile_id: Option<String>,
+    /// The Payments API's base; default `https://checkout.dintero.com` (a loopback
+    /// `api_base` — a sandbox — serves both).
+    pub checkout_base: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -265,6 +272,10 @@ pub struct Config {
     pub files: Vec<PathBuf>,
     /// Where signed updates come from.
     pub update: crate::update::UpdateSettings,
+    /// The Checkout session profile for "pay with Dintero".
+    pub payment_profile: Option<String>,
+    /// The Payments API's base, when not the default.
+    pub checkout_base: Option<String>,
 }
 
 impl Config {
@@ -325,6 +336,8 @@ struct Layered {
     client_secret_file: Option<Val<PathBuf>>,
     timeout_ms: Option<Val<u64>>,
     connect_timeout_ms: Option<Val<u64>>,
+    payment_profile: Option<Val<String>>,
+    checkout_base: Option<Val<String>>,
     terminal_id: Option<Val<String>>,
     store_name: Option<Val<String>>,
     currency: Option<Val<String>>,
@@ -363,6 +376,12 @@ impl Layered {
             &src,
         );
         set(&mut self.timeout_ms, f.dintero.timeout_ms, &src);
+        set(
+            &mut self.payment_profile,
+            f.dintero.payment_profile_id,
+            &src,
+        );
+        set(&mut self.checkout_base, f.dintero.checkout_base, &src);
         set(
             &mut self.connect_timeout_ms,
             f.dintero.connect_timeout_ms,
@@ -482,6 +501,11 @@ impl Layered {
             &mut self.client_id,
             get("GIFTPOS_CLIENT_ID"),
             &src("GIFTPOS_CLIENT_ID"),
+        );
+        set(
+            &mut self.payment_profile,
+            get("GIFTPOS_PAYMENT_PROFILE"),
+            &src("GIFTPOS_PAYMENT_PROFILE"),
         );
         set(
             &mut self.client_secret,
@@ -827,6 +851,8 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         dir: data_dir.join("updates"),
     };
     Ok(Config {
+        payment_profile: l.payment_profile.map(|p| p.v).filter(|p| !p.is_empty()),
+        checkout_base: l.checkout_base.map(|p| p.v).filter(|p| !p.is_empty()),
         update,
         log_level,
         log_dir,

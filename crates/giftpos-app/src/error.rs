@@ -72,6 +72,8 @@ pub enum ErrorCode {
     NotSignedIn,
     ManagerRequired,
     UpdateRefused,
+    PaymentNotCompleted,
+    CardUsed,
     Internal,
 }
 
@@ -110,6 +112,8 @@ impl ErrorCode {
         ErrorCode::NotSignedIn,
         ErrorCode::ManagerRequired,
         ErrorCode::UpdateRefused,
+        ErrorCode::PaymentNotCompleted,
+        ErrorCode::CardUsed,
         ErrorCode::Internal,
     ];
 
@@ -148,6 +152,8 @@ impl ErrorCode {
             NotSignedIn => "not_signed_in",
             ManagerRequired => "manager_required",
             UpdateRefused => "update_refused",
+            PaymentNotCompleted => "payment_not_completed",
+            CardUsed => "card_used",
             Internal => "internal",
         }
     }
@@ -216,6 +222,12 @@ impl ErrorCode {
             }
             UpdateRefused => {
                 "The update was refused (its signature did not verify): nothing was installed. Tell IT."
+            }
+            PaymentNotCompleted => {
+                "The payment was not completed (cancelled, failed or timed out): the card was not activated. Take payment again."
+            }
+            CardUsed => {
+                "The card has been used, so it cannot be returned for a refund. A manager can refund the remaining balance another way."
             }
             Internal => {
                 "Something went wrong in the terminal. Restart it; if it repeats, call support."
@@ -312,6 +324,7 @@ impl From<DinteroError> for AppError {
             D::TransactionNotPending => ErrorCode::TransactionNotPending,
             D::CaptureExceedsPending => ErrorCode::CaptureExceedsPending,
             D::CurrencyMismatch => ErrorCode::CurrencyMismatch,
+            D::PaymentState(_) => ErrorCode::PaymentNotCompleted,
             D::Tls(_) => ErrorCode::Tls,
             D::RateLimited { .. }
             | D::Server { .. }

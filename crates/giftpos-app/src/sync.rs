@@ -366,7 +366,20 @@ impl Engine {
         if ignore_waits {
             self.journal.clear_waits().map_err(journal_err)?;
         }
-        self.run_round().await
+        let mut sent = self.run_round().await?;
+        // A round may record what the next one sends (a paid card's activation).
+        for _ in 0..4 {
+            let before = self.journal.counts().map_err(journal_err)?.pending;
+            if before == 0 {
+                break;
+            }
+            let more = self.run_round().await?;
+            sent += more;
+            if more == 0 || self.journal.counts().map_err(journal_err)?.pending >= before {
+                break;
+            }
+        }
+        Ok(sent)
     }
 
     /// The background loop: a round whenever woken, at least every `probe_every`; while
@@ -569,6 +582,26 @@ impl Engine {
             Ok(Outcome::Refused(app))
         };
         match e.kind {
+            OperationKind::Payment => self.apply_payment(e, &card_id).await,
+            OperationKind::PaymentRefund => {
+                let Some(tx_id) = meta_str(e, giftpos_dintero::wire::META_TRANSACTION_ID) else {
+                    return Ok(Outcome::NeedsAttention(
+                        "a payment refund without the payment's transaction id".into(),
+                    ));
+                };
+                let body = giftpos_dintero::checkout::RefundBody {
+                    amount: e.amount.minor(),
+                    reason: Some("gift card returned unused".into()),
+                    refund_reference: Some(e.id.clone()),
+                };
+                match self.client.refund_payment(&tx_id, &body).await {
+                    Ok(tx) => Ok(Outcome::Confirmed {
+                        transaction_id: Some(tx.id),
+                        available_after: None,
+                    }),
+                    Err(err) => refused(err),
+                }
+            }
             OperationKind::Activate => {
                 if sent_before && let Some(done) = self.reconcile_activation(e, &card_id).await? {
                     return Ok(done);
@@ -687,6 +720,134 @@ impl Engine {
                 "a balance check is not journaled",
             ))),
         }
+    }
+
+    /// A Checkout payment for a sold card: follows its session; once the transaction is
+    /// captured (capturing it here when the profile only authorizes), records the card's
+    /// activation with that transaction id — exactly once, whoever gets here first after
+    /// a crash — and confirms. Not yet paid: tried again later; cancelled, expired or
+    /// failed: refused, and nothing is activated.
+    async fn apply_payment(&self, e: &Entry, card_id: &str) -> Result<Outcome, DinteroError> {
+        use giftpos_dintero::checkout::{CaptureBody, status};
+        let not_completed = |why: &str| {
+            Ok(Outcome::Refused(AppError::new(
+                ErrorCode::PaymentNotCompleted,
+                why.to_string(),
+            )))
+        };
+        let Some(session_id) = meta_str(e, "session_id") else {
+            return Ok(Outcome::NeedsAttention(
+                "a payment entry without its session".into(),
+            ));
+        };
+        let session = match self.client.session(&session_id).await {
+            Ok(s) => s,
+            Err(err) if err.is_transient() => return Err(err),
+            Err(err) => return Ok(Outcome::Refused(err.into())),
+        };
+        let Some(tx_id) = session.transaction_id else {
+            if session.cancelled_at.is_some() {
+                return not_completed("the payment was cancelled; the card was not activated");
+            }
+            if session.expires_at.is_some_and(|x| x <= self.clock.now()) {
+                return not_completed(
+                    "the payment session expired unpaid; the card was not activated",
+                );
+            }
+            return Ok(Outcome::Retry(DinteroError::PaymentState(
+                "waiting for the payer".into(),
+            )));
+        };
+        let mut tx = match self.client.payment(&tx_id).await {
+            Ok(t) => t,
+            Err(err) if err.is_transient() => return Err(err),
+            Err(err) => return Ok(Outcome::Refused(err.into())),
+        };
+        if tx.status == status::AUTHORIZED || tx.status == status::PARTIALLY_CAPTURED {
+            let body = CaptureBody {
+                amount: tx.amount - tx.captured(),
+                capture_reference: Some(e.id.clone()),
+            };
+            tx = match self.client.capture_payment(&tx_id, &body).await {
+                Ok(t) => t,
+                Err(err) if err.is_transient() => return Err(err),
+                Err(err) => return Ok(Outcome::Refused(err.into())),
+            };
+        }
+        if tx.captured() < e.amount.minor()
+            || !tx.currency.eq_ignore_ascii_case(e.amount.currency().code())
+        {
+            return if matches!(
+                tx.status.as_str(),
+                status::FAILED | status::DECLINED | status::AUTHORIZATION_VOIDED
+            ) {
+                not_completed("the payment failed; the card was not activated")
+            } else {
+                Ok(Outcome::NeedsAttention(format!(
+                    "payment {} is {} with {} captured in {}, not {}",
+                    tx.id,
+                    tx.status,
+                    tx.captured(),
+                    tx.currency,
+                    e.amount
+                )))
+            };
+        }
+        if let Err(err) = self.ensure_activation(e, card_id, &tx.id) {
+            tracing::error!(entry = %e.id, "the paid card's activation could not be recorded: {err}");
+            return Err(DinteroError::Unreachable(
+                "the activation could not be recorded yet".into(),
+            ));
+        }
+        Ok(Outcome::Confirmed {
+            transaction_id: Some(tx.id),
+            available_after: None,
+        })
+    }
+
+    /// Records the activation a captured payment pays for, unless it is recorded already.
+    fn ensure_activation(
+        &self,
+        payment: &Entry,
+        card_id: &str,
+        tx_id: &str,
+    ) -> Result<(), AppError> {
+        let done = self
+            .journal
+            .list(Some(payment.created_at), None)
+            .map_err(journal_err)?
+            .iter()
+            .any(|x| {
+                x.kind == OperationKind::Activate && x.parent_id.as_deref() == Some(&payment.id)
+            });
+        if done {
+            return Ok(());
+        }
+        let mut metadata = serde_json::Map::new();
+        metadata.insert(
+            giftpos_dintero::wire::META_TRANSACTION_ID.into(),
+            tx_id.into(),
+        );
+        metadata.insert("payment_entry".into(), payment.id.clone().into());
+        self.journal
+            .append(
+                giftpos_journal::NewEntry {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    kind: OperationKind::Activate,
+                    card_token: payment.card_token.clone(),
+                    card_masked: payment.card.clone(),
+                    card_id: Some(card_id.to_string()),
+                    card_key: payment.card_key.clone(),
+                    amount: payment.amount,
+                    clerk: payment.clerk.clone(),
+                    metadata,
+                    parent_id: Some(payment.id.clone()),
+                },
+                self.clock.now(),
+            )
+            .map_err(journal_err)?;
+        self.wake();
+        Ok(())
     }
 
     /// After a lost answer: did our activation take effect?

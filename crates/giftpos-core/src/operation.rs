@@ -22,11 +22,16 @@ pub enum OperationKind {
     TopUp,
     /// Give money back to the card (a fund transaction compensating a drawdown).
     Refund,
+    /// Take payment for a sold card through Dintero Checkout: the session is followed
+    /// until its transaction is captured, then the card's activation is recorded.
+    Payment,
+    /// Refund a Checkout payment (a returned, unused card).
+    PaymentRefund,
 }
 
 impl OperationKind {
     /// Every kind, in the order a card meets them.
-    pub const ALL: [OperationKind; 7] = [
+    pub const ALL: [OperationKind; 9] = [
         OperationKind::Activate,
         OperationKind::Balance,
         OperationKind::Redeem,
@@ -34,6 +39,8 @@ impl OperationKind {
         OperationKind::Void,
         OperationKind::TopUp,
         OperationKind::Refund,
+        OperationKind::Payment,
+        OperationKind::PaymentRefund,
     ];
 
     /// The stable name used in the journal, the CLI and the UI.
@@ -46,6 +53,8 @@ impl OperationKind {
             OperationKind::Void => "void",
             OperationKind::TopUp => "top_up",
             OperationKind::Refund => "refund",
+            OperationKind::Payment => "payment",
+            OperationKind::PaymentRefund => "payment_refund",
         }
     }
 
@@ -58,12 +67,18 @@ impl OperationKind {
     /// Whether Dintero makes a retry of this operation safe with a `ref_id`. Activation
     /// has none: a lost answer is reconciled by reading the card.
     pub fn has_ref_id(self) -> bool {
-        !matches!(self, OperationKind::Activate | OperationKind::Balance)
+        !matches!(
+            self,
+            OperationKind::Activate | OperationKind::Balance | OperationKind::Payment
+        )
     }
 
     /// Whether the operation needs a manager's approval at the till.
     pub fn needs_manager(self) -> bool {
-        matches!(self, OperationKind::Void | OperationKind::Refund)
+        matches!(
+            self,
+            OperationKind::Void | OperationKind::Refund | OperationKind::PaymentRefund
+        )
     }
 }
 
@@ -88,11 +103,15 @@ mod tests {
     }
 
     #[test]
-    fn only_activation_lacks_a_ref_id_among_money_moves() {
+    fn only_activation_and_payment_lack_a_ref_id_among_money_moves() {
+        // Both are reconciled by reading what Dintero holds (the card, the session).
         let without: Vec<_> = OperationKind::ALL
             .into_iter()
             .filter(|k| k.moves_money() && !k.has_ref_id())
             .collect();
-        assert_eq!(without, vec![OperationKind::Activate]);
+        assert_eq!(
+            without,
+            vec![OperationKind::Activate, OperationKind::Payment]
+        );
     }
 }

@@ -4,6 +4,9 @@
 //! callers wait on the same refresh instead of each fetching their own. A 401 on a call
 //! drops the token, fetches a new one, and retries that call once.
 
+use crate::checkout::{
+    CaptureBody, PaymentTransaction, RefundBody, Session, SessionCreated, SessionProfileRequest,
+};
 use std::error::Error as _;
 use std::fmt;
 use std::sync::Arc;
@@ -43,6 +46,9 @@ pub struct ClientConfig {
     pub system_version: String,
     /// Refresh the access token this long before it expires (at most half its life).
     pub refresh_margin: Duration,
+    /// Where the Payments (Checkout) API is: `https://checkout.dintero.com` for real
+    /// accounts, the sandbox's own address in training and tests.
+    pub checkout_base: String,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -75,6 +81,7 @@ impl ClientConfig {
             system_name: "giftpos".into(),
             system_version: env!("CARGO_PKG_VERSION").into(),
             refresh_margin: Duration::from_secs(300),
+            checkout_base: "https://checkout.dintero.com".into(),
         }
     }
 }
@@ -268,6 +275,35 @@ impl DinteroClient {
             "{}/v1/accounts/{}/wallets{}",
             self.inner.base, self.inner.cfg.account_id, path
         );
+        self.call_url(op, method, url, body).await
+    }
+
+    /// Sends one Payments (Checkout) API call; `path` is below `{checkout_base}/v1`.
+    async fn checkout<T: DeserializeOwned, B: Serialize>(
+        &self,
+        op: &'static str,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, DinteroError> {
+        let url = format!(
+            "{}/v1{path}",
+            self.inner.cfg.checkout_base.trim_end_matches('/')
+        );
+        let bytes = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| DinteroError::Validation(format!("request not encodable: {e}")))?;
+        self.call_url(op, method, url, bytes).await
+    }
+
+    async fn call_url<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        method: Method,
+        url: String,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, DinteroError> {
         let span = tracing::debug_span!("dintero", op, status = tracing::field::Empty);
         async {
             let started = Instant::now();
@@ -389,6 +425,63 @@ impl DinteroClient {
     ) -> Result<Transaction, DinteroError> {
         let path = format!("/transactions/{}/void", segment(transaction_id));
         self.post("transactions.void", &path, req).await
+    }
+
+    /// Checkout `POST /v1/sessions-profile`: a payment session from a session profile.
+    pub async fn create_session(
+        &self,
+        req: &SessionProfileRequest,
+    ) -> Result<SessionCreated, DinteroError> {
+        self.checkout(
+            "sessions.create",
+            Method::POST,
+            "/sessions-profile",
+            Some(req),
+        )
+        .await
+    }
+
+    /// Checkout `GET /v1/sessions/{id}`.
+    pub async fn session(&self, session_id: &str) -> Result<Session, DinteroError> {
+        let path = format!("/sessions/{}", segment(session_id));
+        self.checkout::<_, ()>("sessions.get", Method::GET, &path, None)
+            .await
+    }
+
+    /// Checkout `POST /v1/sessions/{id}/cancel`: the merchant gives up an unpaid session.
+    pub async fn cancel_session(&self, session_id: &str) -> Result<Session, DinteroError> {
+        let path = format!("/sessions/{}/cancel", segment(session_id));
+        self.checkout::<_, ()>("sessions.cancel", Method::POST, &path, None)
+            .await
+    }
+
+    /// Payments `GET /v1/transactions/{id}`.
+    pub async fn payment(&self, transaction_id: &str) -> Result<PaymentTransaction, DinteroError> {
+        let path = format!("/transactions/{}", segment(transaction_id));
+        self.checkout::<_, ()>("payments.get", Method::GET, &path, None)
+            .await
+    }
+
+    /// Payments `POST /v1/transactions/{id}/capture`.
+    pub async fn capture_payment(
+        &self,
+        transaction_id: &str,
+        body: &CaptureBody,
+    ) -> Result<PaymentTransaction, DinteroError> {
+        let path = format!("/transactions/{}/capture", segment(transaction_id));
+        self.checkout("payments.capture", Method::POST, &path, Some(body))
+            .await
+    }
+
+    /// Payments `POST /v1/transactions/{id}/refund`.
+    pub async fn refund_payment(
+        &self,
+        transaction_id: &str,
+        body: &RefundBody,
+    ) -> Result<PaymentTransaction, DinteroError> {
+        let path = format!("/transactions/{}/refund", segment(transaction_id));
+        self.checkout("payments.refund", Method::POST, &path, Some(body))
+            .await
     }
 
     /// `GET /cards/{card_id}/transactions`.

@@ -63,6 +63,8 @@ pub enum DinteroError {
     RefIdConflict,
     #[error("the resource was not found")]
     NotFound,
+    #[error("the payment does not allow this: {0}")]
+    PaymentState(String),
     #[error("Dintero is rate limiting this terminal")]
     RateLimited { retry_after: Option<Duration> },
     #[error("Dintero had an internal error (HTTP {status})")]
@@ -108,6 +110,7 @@ impl DinteroError {
             codes::CURRENCY_MISMATCH => DinteroError::CurrencyMismatch,
             codes::REF_ID_CONFLICT => DinteroError::RefIdConflict,
             codes::NOT_FOUND => DinteroError::NotFound,
+            codes::PAYMENT_STATE => DinteroError::PaymentState(redact(message)),
             codes::RATE_LIMITED => DinteroError::RateLimited { retry_after },
             _ => match status {
                 401 => DinteroError::Unauthorized,
@@ -178,6 +181,7 @@ impl DinteroError {
             CurrencyMismatch => "currency_mismatch",
             RefIdConflict => "ref_id_conflict",
             NotFound => "not_found",
+            PaymentState(_) => "payment_state",
             RateLimited { .. } => "rate_limited",
             Server { .. } => "server_error",
             OtherApi { .. } => "api_error",

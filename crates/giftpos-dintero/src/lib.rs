@@ -8,6 +8,7 @@
 //! Nothing here logs a PIN, a full card token, an access token or the client secret:
 //! spans carry the operation name and HTTP status only.
 
+pub mod checkout;
 pub mod client;
 pub mod clock;
 pub mod error;

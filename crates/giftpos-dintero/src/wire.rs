@@ -51,6 +51,9 @@ pub mod codes {
     pub const CAPTURE_EXCEEDS_PENDING: &str = "WALLET_CAPTURE_EXCEEDS_PENDING";
     pub const CURRENCY_MISMATCH: &str = "WALLET_CURRENCY_MISMATCH";
     pub const REF_ID_CONFLICT: &str = "WALLET_REF_ID_CONFLICT";
+    /// Checkout: the session or payment transaction is in a state that does not allow
+    /// this (paid, cancelled, expired, nothing to capture or refund).
+    pub const PAYMENT_STATE: &str = "PAYMENT_STATE_CONFLICT";
 
     /// Every code with the HTTP status it is sent with.
     pub const ALL: &[(&str, u16)] = &[
@@ -77,6 +80,7 @@ pub mod codes {
         (CAPTURE_EXCEEDS_PENDING, 422),
         (CURRENCY_MISMATCH, 422),
         (REF_ID_CONFLICT, 409),
+        (PAYMENT_STATE, 409),
     ];
 
     /// The HTTP status a code is sent with.

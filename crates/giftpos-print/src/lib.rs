@@ -109,6 +109,8 @@ fn operation_name(k: OperationKind, l: Locale) -> &'static str {
         (Locale::En, OperationKind::Void) => "Reservation cancelled",
         (Locale::En, OperationKind::Refund) => "Refund to card",
         (Locale::En, OperationKind::Balance) => "Balance",
+        (Locale::En, OperationKind::Payment) => "Payment (Dintero)",
+        (Locale::En, OperationKind::PaymentRefund) => "Payment refunded (Dintero)",
         (Locale::Nb, OperationKind::Activate) => "Gavekort solgt",
         (Locale::Nb, OperationKind::TopUp) => "Påfylling",
         (Locale::Nb, OperationKind::Redeem) => "Innløsning (reservert)",
@@ -116,6 +118,8 @@ fn operation_name(k: OperationKind, l: Locale) -> &'static str {
         (Locale::Nb, OperationKind::Void) => "Reservasjon kansellert",
         (Locale::Nb, OperationKind::Refund) => "Tilbakebetaling til kort",
         (Locale::Nb, OperationKind::Balance) => "Saldo",
+        (Locale::Nb, OperationKind::Payment) => "Betaling (Dintero)",
+        (Locale::Nb, OperationKind::PaymentRefund) => "Betaling refundert (Dintero)",
     }
 }
 
@@ -382,4 +386,61 @@ pub fn print(file: &Path, printer: Option<&str>) -> Result<String, PrintError> {
         .nth(3)
         .unwrap_or(&stdout)
         .to_string())
+}
+
+/// A QR code as text for a terminal (two modules per character, with a quiet zone): the
+/// CLI prints a payment URL with it.
+pub fn qr_text(payload: &str) -> String {
+    let Ok(code) = qrcode::QrCode::new(payload.as_bytes()) else {
+        return String::new();
+    };
+    let width = code.width();
+    let dark = |x: i64, y: i64| {
+        x >= 0
+            && y >= 0
+            && (x as usize) < width
+            && (y as usize) < width
+            && code[(x as usize, y as usize)] == qrcode::Color::Dark
+    };
+    let quiet = 2;
+    let mut out = String::new();
+    let size = width as i64;
+    let mut y = -quiet;
+    while y < size + quiet {
+        for x in -quiet..size + quiet {
+            // Light on dark terminals and dark on light ones both scan when the code is
+            // drawn dark-on-light: full blocks are the light modules.
+            out.push(match (dark(x, y), dark(x, y + 1)) {
+                (true, true) => ' ',
+                (true, false) => '▄',
+                (false, true) => '▀',
+                (false, false) => '█',
+            });
+        }
+        out.push('\n');
+        y += 2;
+    }
+    out
+}
+
+/// A QR code as SVG (one path of dark modules on white, with a quiet zone): the app shows
+/// a payment URL with it for the customer's phone.
+pub fn qr_svg(payload: &str) -> String {
+    let Ok(code) = qrcode::QrCode::new(payload.as_bytes()) else {
+        return String::new();
+    };
+    let w = code.width();
+    let quiet = 4;
+    let size = w + 2 * quiet;
+    let mut path = String::new();
+    for y in 0..w {
+        for x in 0..w {
+            if code[(x, y)] == qrcode::Color::Dark {
+                path.push_str(&format!("M{} {}h1v1h-1z", x + quiet, y + quiet));
+            }
+        }
+    }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" shape-rendering=\"crispEdges\"><rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
+    )
 }

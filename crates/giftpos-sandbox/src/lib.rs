@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod checkout;
 pub mod faults;
 pub mod seed;
 mod server;
@@ -124,6 +125,7 @@ impl Sandbox {
                 source,
             })?;
         let shared = Arc::new(server::Shared {
+            base_url: format!("http://{addr}"),
             store: Mutex::new(store),
             faults: Mutex::new(cfg.faults.clone()),
             tokens: Mutex::new(Default::default()),

@@ -57,6 +57,8 @@ pub struct StatsView {
 }
 
 pub(crate) struct Shared {
+    /// `http://ADDR`: where payers open a session's page.
+    pub base_url: String,
     pub store: Mutex<Store>,
     pub faults: Mutex<Faults>,
     pub tokens: Mutex<HashMap<String, DateTime<Utc>>>,
@@ -162,13 +164,23 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/auth/token", post(token))
         .nest("/wallets", wallets)
         .route_layer(middleware::from_fn_with_state(shared.clone(), account));
-    let dintero =
-        Router::new()
-            .nest("/v1/accounts/{aid}", api)
-            .layer(middleware::from_fn_with_state(
-                shared.clone(),
-                inject_faults,
-            ));
+    // Dintero Checkout (the Payments API); in real life at checkout.dintero.com.
+    let checkout = Router::new()
+        .route("/sessions-profile", post(create_session))
+        .route("/sessions/{id}", get(get_session))
+        .route("/sessions/{id}/cancel", post(cancel_session))
+        .route("/transactions/{id}", get(get_payment))
+        .route("/transactions/{id}/capture", post(capture_payment))
+        .route("/transactions/{id}/refund", post(refund_payment))
+        .route("/transactions/{id}/void", post(void_payment))
+        .route_layer(middleware::from_fn_with_state(shared.clone(), bearer_auth));
+    let dintero = Router::new()
+        .nest("/v1/accounts/{aid}", api)
+        .nest("/v1", checkout)
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            inject_faults,
+        ));
     Router::new()
         .merge(dintero)
         .route("/_sandbox/health", get(|| async { "ok" }))
@@ -176,6 +188,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/revoke-tokens", post(revoke_tokens))
         .route("/_sandbox/cards/{card_id}", get(snapshot))
+        // The payer's side of a Checkout session: a page with Pay and Cancel.
+        .route("/checkout/{id}", get(payer_page))
+        .route("/checkout/{id}/pay", post(payer_pay))
+        .route("/checkout/{id}/cancel", post(payer_cancel))
         .fallback(|| async { error_response(&ApiError::new(codes::NOT_FOUND, "no such endpoint")) })
         .with_state(shared)
 }
@@ -516,6 +532,163 @@ async fn snapshot(
         st.snapshot(&id)
             .ok_or_else(|| ApiError::new(codes::CARD_NOT_FOUND, "no such card"))
     })
+}
+
+fn path_id(p: &HashMap<String, String>) -> String {
+    p.get("id").cloned().unwrap_or_default()
+}
+
+async fn create_session(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<giftpos_dintero::checkout::SessionProfileRequest>(&body) {
+        Ok(req) => {
+            let base = s.base_url.clone();
+            s.mutate(|st, now, _| st.checkout.create(now, req, &base))
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn get_session(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    s.read(|st| st.checkout.session(&path_id(&p)))
+}
+
+async fn cancel_session(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    s.mutate(|st, now, _| st.checkout.cancel(now, &path_id(&p), "merchant"))
+}
+
+async fn get_payment(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    s.read(|st| st.checkout.transaction(&path_id(&p)))
+}
+
+async fn capture_payment(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    match parse::<giftpos_dintero::checkout::CaptureBody>(&body) {
+        Ok(req) => s.mutate(|st, now, _| st.checkout.capture(now, &path_id(&p), req)),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn refund_payment(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    match parse::<giftpos_dintero::checkout::RefundBody>(&body) {
+        Ok(req) => s.mutate(|st, now, _| st.checkout.refund(now, &path_id(&p), req)),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn void_payment(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    s.mutate(|st, now, _| st.checkout.void(now, &path_id(&p)))
+}
+
+fn page(title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title>\
+         <style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}}button{{font-size:1.3rem;padding:.8rem 1.6rem;margin:.4rem}}</style>\
+         </head><body><p><strong>Dintero sandbox</strong> — no real money</p>{body}</body></html>"
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+/// The page at a session's URL: what the customer's phone opens from the QR code.
+async fn payer_page(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    let id = path_id(&p);
+    let session = lock(&s.store).checkout.session(&id);
+    match session {
+        Ok(sess) => {
+            let o = &sess.order;
+            let state = if sess.transaction_id.is_some() {
+                "paid"
+            } else if sess.cancelled_at.is_some() {
+                "cancelled"
+            } else {
+                "open"
+            };
+            let amount = format!("{}.{:02} {}", o.amount / 100, o.amount % 100, o.currency);
+            let forms = if state == "open" {
+                format!(
+                    "<form method=\"post\" action=\"/checkout/{id}/pay\"><button id=\"pay\">Pay {amount}</button></form>\
+                     <form method=\"post\" action=\"/checkout/{id}/cancel\"><button id=\"cancel\">Cancel</button></form>"
+                )
+            } else {
+                String::new()
+            };
+            page(
+                "Pay",
+                &format!(
+                    "<h1>Gift card</h1><p id=\"amount\">{amount}</p><p id=\"state\">Session {state}</p>{forms}"
+                ),
+            )
+        }
+        Err(e) => (
+            StatusCode::NOT_FOUND,
+            page("Not found", &format!("<p>{}</p>", e.message)),
+        )
+            .into_response(),
+    }
+}
+
+async fn payer_pay(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    let id = path_id(&p);
+    let r = s.mutate(|st, now, _| st.checkout.pay(now, &id));
+    if r.status().is_success() {
+        page(
+            "Paid",
+            "<h1 id=\"result\">Paid</h1><p>Thank you. The gift card is being activated.</p>",
+        )
+    } else {
+        (
+            r.status(),
+            page(
+                "Not paid",
+                "<h1 id=\"result\">Not paid</h1><p>This payment can no longer be made.</p>",
+            ),
+        )
+            .into_response()
+    }
+}
+
+async fn payer_cancel(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    let id = path_id(&p);
+    let r = s.mutate(|st, now, _| st.checkout.cancel(now, &id, "payer"));
+    if r.status().is_success() {
+        page(
+            "Cancelled",
+            "<h1 id=\"result\">Cancelled</h1><p>Nothing was charged.</p>",
+        )
+    } else {
+        (
+            r.status(),
+            page("Not cancelled", "<h1 id=\"result\">Not cancelled</h1>"),
+        )
+            .into_response()
+    }
 }
 
 #[cfg(test)]

@@ -114,6 +114,9 @@ pub struct Store {
     seq: u64,
     #[serde(default)]
     pub pin_policy: PinPolicy,
+    /// Dintero Checkout: payment sessions and their transactions.
+    #[serde(default)]
+    pub checkout: crate::checkout::Checkout,
 }
 
 /// Balances of one card, for tests and the admin view.

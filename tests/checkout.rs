@@ -1,0 +1,226 @@
+//! Paying for a sold card through Dintero Checkout, with the real `giftpos` binary against
+//! the sandbox over loopback; the customer is played by the test, which opens the
+//! session's payer page (the URL the terminal prints and shows as a QR code) and presses
+//! Pay or Cancel.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::{clean, env_for, sandbox_at};
+use giftpos_sandbox::Sandbox;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_giftpos");
+
+fn giftpos(sb: &Sandbox, home: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    clean(&mut cmd, home);
+    cmd.envs(env_for(sb, &home.join("till")))
+        .env("GIFTPOS_PAYMENT_PROFILE", "P00000000.giftcards-till");
+    cmd
+}
+
+/// The customer presses a button on the payer page: `pay` or `cancel`.
+fn press(url: &str, button: &str) -> String {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "POST /{path}/{button} HTTP/1.1\r\nhost: {host}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// Starts `giftpos sell … --pay dintero` and returns the process and the payer URL it
+/// printed.
+fn start_sale(sb: &Sandbox, home: &Path, token: &str, wait: bool) -> (Child, String) {
+    let mut cmd = giftpos(sb, home);
+    cmd.args([
+        "sell", token, "--amount", "500", "--pay", "dintero", "--json",
+    ]);
+    if wait {
+        cmd.args(["--wait", "60"]);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let mut seen = String::new();
+    let url = loop {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "no payer URL printed: {seen}"
+        );
+        seen.push_str(&line);
+        if let Some(u) = line.trim().strip_prefix("pay at: ") {
+            break u.to_string();
+        }
+    };
+    // Keep draining stderr (the QR code) so the child never blocks on it.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = err.read_to_string(&mut sink);
+    });
+    (child, url)
+}
+
+fn finish(child: Child) -> (i32, Value) {
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (out.status.code().unwrap_or(-1), v)
+}
+
+fn payment_of(sb: &Sandbox, card_id: &str) -> giftpos_dintero::checkout::PaymentTransaction {
+    let tx = sb.snapshot(card_id).unwrap().metadata["dintero_transaction_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sb.with_store(|s| s.checkout.transaction(&tx)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_card_is_activated_with_the_payments_transaction_and_a_cancelled_one_is_not() {
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let home = tempfile::tempdir().unwrap();
+
+    // Paid: activated with exactly that transaction id.
+    let (child, url) = start_sale(&sb, home.path(), "9578000000001001", true);
+    let page = press(&url, "pay");
+    assert!(page.contains("Paid"), "{page}");
+    let (code, v) = tokio::task::spawn_blocking(move || finish(child))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["result"]["state"], "confirmed");
+    let card = sb.snapshot("demo-stock-01").unwrap();
+    assert_eq!(card.balances.available, 50_000);
+    let tx = payment_of(&sb, "demo-stock-01");
+    assert_eq!(v["result"]["dintero_transaction_id"], tx.id.as_str());
+    assert_eq!((tx.status.as_str(), tx.captured()), ("CAPTURED", 50_000));
+    assert_eq!(tx.merchant_reference.len(), 36, "the journal entry's id");
+
+    // Cancelled by the customer: nothing activated, and the terminal says why.
+    let (child, url) = start_sale(&sb, home.path(), "9578000000001002", true);
+    assert!(press(&url, "cancel").contains("Cancelled"));
+    let (code, v) = tokio::task::spawn_blocking(move || finish(child))
+        .await
+        .unwrap();
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["error"]["code"], "payment_not_completed", "{v}");
+    assert_eq!(sb.snapshot("demo-stock-02").unwrap().status, "inactive");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_killed_after_the_payment_is_finished_by_sync_exactly_once() {
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let home = tempfile::tempdir().unwrap();
+    let (mut child, url) = start_sale(&sb, home.path(), "9578000000001003", true);
+    // The till dies while the customer pays.
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(press(&url, "pay").contains("Paid"));
+    assert_eq!(sb.snapshot("demo-stock-03").unwrap().status, "inactive");
+    for _ in 0..2 {
+        let out = giftpos(&sb, home.path())
+            .args(["sync", "--once", "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let card = sb.snapshot("demo-stock-03").unwrap();
+    assert_eq!(card.balances.available, 50_000);
+    assert_eq!(card.transactions, 1, "activated once");
+    assert_eq!(
+        card.metadata["dintero_transaction_id"],
+        payment_of(&sb, "demo-stock-03").id.as_str()
+    );
+    // The journal holds the payment and one activation, both confirmed.
+    let out = giftpos(&sb, home.path())
+        .args(["journal", "list", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<(&str, &str)> = v["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("payment", "confirmed"), ("activate", "confirmed")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unused_card_is_returned_and_refunded_and_a_used_one_is_refused() {
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let home = tempfile::tempdir().unwrap();
+    for token in ["9578000000001004", "9578000000001005"] {
+        let (child, url) = start_sale(&sb, home.path(), token, true);
+        press(&url, "pay");
+        let (code, v) = tokio::task::spawn_blocking(move || finish(child))
+            .await
+            .unwrap();
+        assert_eq!(code, 0, "{v}");
+    }
+    // Unused: drawn to zero, and the payment refunded in full.
+    let out = giftpos(&sb, home.path())
+        .args(["return", "9578000000001004", "--approved-by", "9", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(sb.snapshot("demo-stock-04").unwrap().balances.available, 0);
+    let tx = payment_of(&sb, "demo-stock-04");
+    assert_eq!((tx.status.as_str(), tx.refunded()), ("REFUNDED", 50_000));
+
+    // Used: refused with the reason, nothing refunded or drawn.
+    let out = giftpos(&sb, home.path())
+        .args([
+            "redeem",
+            "9578000000001005",
+            "--amount",
+            "100",
+            "--pin",
+            "4005",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = giftpos(&sb, home.path())
+        .args(["return", "9578000000001005", "--approved-by", "9", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "card_used", "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("400.00"),
+        "{v}"
+    );
+    assert_eq!(
+        sb.snapshot("demo-stock-05").unwrap().balances.available,
+        40_000
+    );
+    assert_eq!(payment_of(&sb, "demo-stock-05").refunded(), 0);
+}
