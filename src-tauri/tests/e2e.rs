@@ -232,6 +232,14 @@ impl App {
         self.wait_js(&script, secs).await;
     }
 
+    /// Waits until the element's text contains `needle`.
+    async fn wait_text(&self, css: &str, needle: &str, secs: u64) {
+        let script = format!(
+            "const e = document.querySelector({css:?}); return !!e && e.innerText.includes({needle:?});"
+        );
+        self.wait_js(&script, secs).await;
+    }
+
     async fn shot(&self, name: &str) {
         let png = self.c.screenshot().await.unwrap();
         std::fs::write(self.shots.join(format!("{}-{name}.png", self.prefix)), png).unwrap();
@@ -346,7 +354,7 @@ async fn a_clerk_sells_checks_redeems_voids_and_works_through_an_outage() {
     app.type_into("#signin-pin", "2468").await;
     app.click("#signin-submit").await;
     app.wait_attr("#screen", "data-screen", "home", 10).await;
-    assert!(app.text("#clerk").await.contains("Kari Clerk"));
+    app.wait_text("#clerk", "Kari Clerk", 10).await;
     app.wait_attr("#scanner", "data-connected", "true", 10)
         .await;
     app.shot("03-home").await;
@@ -561,7 +569,7 @@ async fn the_norwegian_training_terminal_speaks_bokmal_and_formats_nok() {
     app.shot("02-meny").await;
     // A typed card number (no serial reader configured: keyboard).
     app.key(Key::F2).await;
-    assert!(app.text("#scanner").await.contains("tastatur"));
+    app.wait_text("#scanner", "tastatur", 10).await;
     app.type_into("#card", "9578000000002002").await;
     app.type_into("#pin", "6002").await;
     app.click("#submit").await;
