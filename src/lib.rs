@@ -705,7 +705,7 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
             })?
             .ok_or_else(|| AppError::new(ErrorCode::InvalidPinEntry, "no PIN on stdin"))?;
             let role = giftpos_app::Role::parse(&role)?;
-            let c = till.clerks().upsert(&number, &name, role, &pin)?;
+            let c = till.clerks()?.upsert(&number, &name, role, &pin)?;
             Ok(Output::Exported(format!(
                 "clerk {} ({}, {}) saved",
                 c.number,
@@ -714,7 +714,7 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
             )))
         }
         Command::Clerk(ClerkCommand::List) => Ok(Output::Exported(
-            till.clerks()
+            till.clerks()?
                 .list()?
                 .iter()
                 .map(|c| format!("{}\t{}\t{}", c.number, c.role.as_str(), c.name))
@@ -722,7 +722,7 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
                 .join("\n"),
         )),
         Command::Clerk(ClerkCommand::Remove { number }) => {
-            till.clerks().remove(&number)?;
+            till.clerks()?.remove(&number)?;
             Ok(Output::Exported(format!("clerk {number} removed")))
         }
         Command::Doctor | Command::Sandbox(_) | Command::Scanner(_) | Command::Update => {

@@ -72,6 +72,12 @@ impl AppState {
         t.signed_in()?;
         Ok(t)
     }
+
+    /// The terminal and the manager approving on the dialog, for what needs one.
+    fn manager_till(&self, manager: &str, manager_pin: &str) -> Res<(&Terminal, Clerk)> {
+        let t = self.clerk_till()?;
+        Ok((t, t.approve(manager, &pin(manager_pin)?)?))
+    }
 }
 
 fn pin(p: &str) -> Res<Pin> {
@@ -193,8 +199,7 @@ async fn undo(
     manager: String,
     manager_pin: String,
 ) -> Res<OperationResult> {
-    let t = state.clerk_till()?;
-    let m = t.approve(&manager, &pin(&manager_pin)?)?;
+    let (t, m) = state.manager_till(&manager, &manager_pin)?;
     t.undo(&entry_id, &m.number).await
 }
 
@@ -260,16 +265,15 @@ async fn return_sale(
     manager: String,
     manager_pin: String,
 ) -> Res<OperationResult> {
-    let t = state.clerk_till()?;
-    let m = t.approve(&manager, &pin(&manager_pin)?)?;
+    let (t, m) = state.manager_till(&manager, &manager_pin)?;
     t.return_sale(&entry_id, &m.number).await
 }
 
 /// The Settings screen: the configuration and the doctor's checks.
 #[derive(Debug, Serialize)]
-struct SettingsView {
-    settings: Vec<Setting>,
-    doctor: giftpos_app::doctor::DoctorReport,
+pub struct SettingsView {
+    pub settings: Vec<Setting>,
+    pub doctor: giftpos_app::doctor::DoctorReport,
 }
 
 #[tauri::command]

@@ -199,7 +199,10 @@ async fn every_value_the_commands_return_has_the_contract_shape() {
     check(
         &c,
         "SettingsView",
-        &serde_json::json!({ "settings": [], "doctor": {} }),
+        &giftpos_terminal::SettingsView {
+            settings: t.settings(),
+            doctor: report,
+        },
     );
 
     let mut events = t.engine().subscribe();

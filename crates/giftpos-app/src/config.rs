@@ -282,6 +282,17 @@ impl Config {
     pub fn is_training(&self) -> bool {
         matches!(self.mode, Mode::Training)
     }
+
+    /// The journal's file: `<data dir>/journal.db`, or in training mode its own
+    /// `<data dir>/training/journal.db`, so practice never mixes with real sales. The
+    /// clerk list (`clerks.db`) lives beside it.
+    pub fn journal_path(&self) -> PathBuf {
+        if self.is_training() {
+            self.data_dir.join("training").join("journal.db")
+        } else {
+            self.data_dir.join("journal.db")
+        }
+    }
 }
 
 /// What [`load`] reads: the explicit file (`--config`), the environment, and where the
@@ -852,7 +863,11 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
     };
     Ok(Config {
         payment_profile: l.payment_profile.map(|p| p.v).filter(|p| !p.is_empty()),
-        checkout_base: l.checkout_base.map(|p| p.v).filter(|p| !p.is_empty()),
+        checkout_base: l
+            .checkout_base
+            .filter(|p| !p.v.is_empty())
+            .map(|p| check_api_base(&p.v).map_err(|e| invalid(&p.src, "checkout_base", e)))
+            .transpose()?,
         update,
         log_level,
         log_dir,
@@ -877,15 +892,29 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
     })
 }
 
+/// Whether `url` is plain `http://` to this machine (127.0.0.1, localhost or [::1]): the
+/// only place plain HTTP is allowed (a sandbox). The host is read whole, so
+/// `http://localhost.example.com` or `http://127.0.0.1@example.com` are not loopback.
+pub fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.trim().strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = if authority.starts_with('[') {
+        authority.split_inclusive(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+}
+
 /// Accepts `https://…`, and plain `http://` only to this machine (a sandbox).
 fn check_api_base(s: &str) -> Result<String, String> {
     let s = s.trim().trim_end_matches('/');
     let rest = if let Some(r) = s.strip_prefix("https://") {
         r
     } else if let Some(r) = s.strip_prefix("http://") {
-        let host = r.split(['/', ':']).next().unwrap_or("");
-        let host = if r.starts_with('[') { "[::1]" } else { host };
-        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        if !is_loopback_http(s) {
             return Err(format!(
                 "an https:// URL (plain http is allowed only to 127.0.0.1 or localhost), got '{s}'"
             ));
@@ -1188,6 +1217,10 @@ mod tests {
     fn plain_http_only_to_loopback() {
         assert!(check_api_base("http://127.0.0.1:8787/").is_ok());
         assert!(check_api_base("http://localhost:1").is_ok());
+        assert!(check_api_base("http://[::1]:1").is_ok());
+        assert!(check_api_base("http://[2001:db8::1]:1").is_err());
+        assert!(check_api_base("http://localhost.example.com").is_err());
+        assert!(check_api_base("http://127.0.0.1@example.com").is_err());
         assert!(check_api_base("http://10.0.0.1").is_err());
         assert!(check_api_base("ftp://x").is_err());
         assert_eq!(

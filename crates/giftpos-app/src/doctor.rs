@@ -83,11 +83,7 @@ const MAX_SKEW_SECS: i64 = 300;
 
 /// The journal's hash chain: edited, removed or reordered entries.
 fn check_journal(cfg: &Config) -> Check {
-    let path = if cfg.is_training() {
-        cfg.data_dir.join("training").join("journal.db")
-    } else {
-        cfg.data_dir.join("journal.db")
-    };
+    let path = cfg.journal_path();
     if !path.exists() {
         return Check::ok("journal", format!("{} (not created yet)", path.display()));
     }

@@ -116,7 +116,8 @@ pub struct Terminal {
     training: Option<TrainingBackend>,
     api_base: String,
     account_id: String,
-    clerks: Clerks,
+    /// Opened on first use: most CLI commands never need it.
+    clerks: std::sync::OnceLock<Clerks>,
     /// Who is signed in; recorded on the entries they make.
     clerk: std::sync::Mutex<Option<Clerk>>,
     /// Recently scanned cards, by handle (see [`Terminal::scan`]).
@@ -156,7 +157,7 @@ impl Terminal {
         clock: Arc<dyn Clock>,
         policy: SyncPolicy,
     ) -> Result<Terminal, AppError> {
-        let (mut client_cfg, training, journal_path) = match &cfg.mode {
+        let (mut client_cfg, training) = match &cfg.mode {
             Mode::Live {
                 api_base,
                 account_id,
@@ -171,25 +172,18 @@ impl Terminal {
                     client_secret.clone(),
                 ),
                 None,
-                cfg.data_dir.join("journal.db"),
             ),
             Mode::Training => {
                 let backend = TrainingBackend::open(&cfg.data_dir, clock.clone()).await?;
-                (
-                    backend.client_config(),
-                    Some(backend),
-                    cfg.data_dir.join("training").join("journal.db"),
-                )
+                (backend.client_config(), Some(backend))
             }
         };
+        let journal_path = cfg.journal_path();
         client_cfg.timeout = cfg.timeout;
         // A sandbox on loopback serves the Payments API beside the wallets.
         if let Some(base) = &cfg.checkout_base {
             client_cfg.checkout_base = base.clone();
-        } else if ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-            .iter()
-            .any(|p| client_cfg.api_base.starts_with(p))
-        {
+        } else if crate::config::is_loopback_http(&client_cfg.api_base) {
             client_cfg.checkout_base = client_cfg.api_base.clone();
         }
         client_cfg.connect_timeout = cfg.connect_timeout;
@@ -199,10 +193,6 @@ impl Terminal {
         let journal =
             Arc::new(Journal::open(&journal_path, &cfg.terminal_id).map_err(journal_err)?);
         let engine = Arc::new(Engine::new(journal, client.clone(), clock.clone(), policy));
-        let clerks = Clerks::open(&journal_path.with_file_name("clerks.db"))?;
-        if training.is_some() {
-            clerks.seed_training()?;
-        }
         Ok(Terminal {
             cfg,
             client,
@@ -211,7 +201,7 @@ impl Terminal {
             training,
             api_base,
             account_id,
-            clerks,
+            clerks: std::sync::OnceLock::new(),
             clerk: std::sync::Mutex::new(None),
             scans: Default::default(),
         })
@@ -240,8 +230,16 @@ impl Terminal {
     }
 
     /// The terminal's clerk list (IT manages it with `giftpos clerk`).
-    pub fn clerks(&self) -> &Clerks {
-        &self.clerks
+    pub fn clerks(&self) -> Result<&Clerks, AppError> {
+        if let Some(c) = self.clerks.get() {
+            return Ok(c);
+        }
+        let c = Clerks::open(&self.cfg.journal_path().with_file_name("clerks.db"))?;
+        if self.is_training() {
+            c.seed_training()?;
+        }
+        // Another thread may have opened it meanwhile; either copy will do.
+        Ok(self.clerks.get_or_init(|| c))
     }
 
     fn session(&self) -> std::sync::MutexGuard<'_, Option<Clerk>> {
@@ -255,13 +253,13 @@ impl Terminal {
 
     /// Signs a clerk in: their number is recorded on the entries from now on.
     pub fn sign_in(&self, number: &str, pin: &Pin) -> Result<Clerk, AppError> {
-        if self.clerks.list()?.is_empty() {
+        if self.clerks()?.list()?.is_empty() {
             return Err(AppError::new(
                 ErrorCode::Config,
                 "no clerks are set up on this terminal (IT adds them with `giftpos clerk add`)",
             ));
         }
-        let clerk = self.clerks.sign_in(number, pin, self.clock.now())?;
+        let clerk = self.clerks()?.sign_in(number, pin, self.clock.now())?;
         tracing::info!(clerk = %clerk.number, role = clerk.role.as_str(), "signed in");
         *self.session() = Some(clerk.clone());
         Ok(clerk)
@@ -283,7 +281,7 @@ impl Terminal {
     /// A manager's approval given on the clerk's screen: their number and PIN, checked
     /// (with the same lockout as signing in) without changing who is signed in.
     pub fn approve(&self, number: &str, pin: &Pin) -> Result<Clerk, AppError> {
-        let m = self.clerks.sign_in(number, pin, self.clock.now())?;
+        let m = self.clerks()?.sign_in(number, pin, self.clock.now())?;
         if m.role != Role::Manager {
             return Err(AppError::new(
                 ErrorCode::ManagerRequired,

@@ -161,8 +161,7 @@ fn offline(what: &str, e: impl std::fmt::Display) -> AppError {
 }
 
 fn checked_url(url: &str) -> Result<(), AppError> {
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
-    if url.starts_with("https://") || loopback.iter().any(|p| url.starts_with(p)) {
+    if url.starts_with("https://") || crate::config::is_loopback_http(url) {
         Ok(())
     } else {
         Err(AppError::new(
@@ -300,6 +299,7 @@ mod tests {
         assert!(checked_url("https://updates.example.com/x.json").is_ok());
         assert!(checked_url("http://127.0.0.1:9/x.json").is_ok());
         assert!(checked_url("http://updates.example.com/x.json").is_err());
+        assert!(checked_url("http://127.0.0.1.example.com/x.json").is_err());
         assert!(checked_url("file:///etc/passwd").is_err());
     }
 
