@@ -78,7 +78,8 @@ fn main() {
                 metadata: Metadata::new(),
                 active_from: None,
                 expires_at: None,
-                options: None,
+                pin: None,
+                card_token: None,
             })
             .await
             .expect("card");

@@ -91,7 +91,8 @@ async fn make_cards(t: &Terminal, prefix: &str, n: usize) {
                 metadata: Metadata::new(),
                 active_from: None,
                 expires_at: None,
-                options: None,
+                pin: None,
+                card_token: None,
             })
             .await
             .expect("card");

@@ -74,6 +74,7 @@ pub async fn terminal(sb: &Sandbox, data: &Path) -> Terminal {
             backoff_base: std::time::Duration::from_millis(20),
             backoff_cap: std::time::Duration::from_millis(200),
             probe_every: std::time::Duration::from_millis(100),
+            ..Default::default()
         },
     )
     .await

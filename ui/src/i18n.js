@@ -114,6 +114,7 @@ const en = {
   "status.pending": "Waiting to sync: {n}",
   "status.oldest": "oldest {age}",
   "status.attention": "Needs attention: {n}",
+  "status.unreadable": "Dintero's answers cannot be read — call IT",
   "status.scanner_ok": "Scanner connected",
   "status.scanner_lost": "SCANNER DISCONNECTED",
   "status.scanner_keyboard": "Scanner: keyboard",
@@ -240,6 +241,7 @@ const nb = {
   "status.pending": "Venter på synk: {n}",
   "status.oldest": "eldste {age}",
   "status.attention": "Må følges opp: {n}",
+  "status.unreadable": "Svarene fra Dintero kan ikke leses — ring IT",
   "status.scanner_ok": "Skanner tilkoblet",
   "status.scanner_lost": "SKANNER FRAKOBLET",
   "status.scanner_keyboard": "Skanner: tastatur",
@@ -294,6 +296,8 @@ const errors = {
     update_refused: ["An update was refused: its signature did not verify.", "Nothing was installed. Tell IT."],
     payment_not_completed: ["The payment was not completed: the card was not activated.", "Take payment again, or choose another payment method."],
     card_used: ["The card has been used and cannot be returned.", "A manager can refund the remaining balance another way."],
+    dintero_unreadable: ["Dintero's answers cannot be read — call IT.", "What was recorded is kept and checked at Dintero before anything is sent again."],
+    card_refused: ["Dintero refused this for the card.", "Check the card and the amount, or take another payment method."],
     internal: ["Something went wrong in the terminal.", "Restart it; if it repeats, call support."],
   },
   nb: {
@@ -331,6 +335,8 @@ const errors = {
     update_refused: ["En oppdatering ble avvist: signaturen stemte ikke.", "Ingenting ble installert. Si fra til IT."],
     payment_not_completed: ["Betalingen ble ikke fullført: kortet ble ikke aktivert.", "Ta betalt på nytt, eller velg en annen betalingsmåte."],
     card_used: ["Kortet er brukt og kan ikke returneres.", "En leder kan refundere restbeløpet på annen måte."],
+    dintero_unreadable: ["Svarene fra Dintero kan ikke leses — ring IT.", "Det som er registrert, beholdes og sjekkes hos Dintero før noe sendes på nytt."],
+    card_refused: ["Dintero avviste dette for kortet.", "Sjekk kortet og beløpet, eller ta betalt på en annen måte."],
     internal: ["Noe gikk galt i terminalen.", "Start den på nytt; ring kundestøtte hvis det gjentar seg."],
   },
 };
@@ -351,12 +357,20 @@ export function translator(locale) {
   };
 }
 
-/** An error's clerk-readable message and next step, chosen by its code (never its raw text). */
+/** Codes whose message is Dintero's own reason (redacted of card numbers in the core). */
+const QUOTED = new Set(["card_refused"]);
+
+/**
+ * An error's clerk-readable message and next step, chosen by its code (never its raw
+ * text) — except that a card refusal Dintero gave in its own words also carries those
+ * words (`quote`), since we cannot name its reason ourselves.
+ */
 export function errorText(locale, err) {
   const table = errors[locale] ?? errors.en;
   const code = err && typeof err === "object" ? err.code : undefined;
   const [what, next] = table[code] ?? table.internal;
-  return { code: code ?? "internal", what, next };
+  const quote = QUOTED.has(code) && typeof err.message === "string" ? err.message : undefined;
+  return { code: code ?? "internal", what, next, quote };
 }
 
 /** The error codes the UI has words for (checked against the Rust enum in a test). */

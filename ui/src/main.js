@@ -32,6 +32,7 @@ function errorBox() {
       const wait = err?.retry_after_secs ? ` (${formatAge(err.retry_after_secs, S.locale)})` : "";
       box.replaceChildren(
         h("strong", { class: "what" }, e.what + wait),
+        ...(e.quote ? [h("q", { class: "dintero" }, e.quote)] : []),
         h("span", { class: "next" }, `${t("common.next_step")}: ${e.next}`),
         h("small", { class: "code" }, e.code),
       );
@@ -725,6 +726,7 @@ async function refreshStatus() {
     const oldest = s.oldest_pending_age_secs == null ? "" : ` (${t("status.oldest", { age: formatAge(s.oldest_pending_age_secs, S.locale) })})`;
     parts.push(h("span", { id: "pending", dataset: { pending: String(s.pending) } }, t("status.pending", { n: s.pending }) + oldest));
     if (s.needs_attention > 0) parts.push(h("span", { id: "attention", class: "bad" }, t("status.attention", { n: s.needs_attention })));
+    if (s.unreadable) parts.push(h("span", { id: "unreadable", class: "bad", title: s.unreadable }, t("status.unreadable")));
   } catch (_) {
     parts.push(h("span", { id: "net", class: "bad" }, "—"));
   }

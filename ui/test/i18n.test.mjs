@@ -42,3 +42,11 @@ test("the translator fills parameters and falls back to English", () => {
   assert.equal(t("status.pending", { n: 3 }), "Venter på synk: 3");
   assert.equal(translator("xx")("nav.sell"), "Sell card");
 });
+
+test("a card refusal carries Dintero's own words; other errors never show raw text", () => {
+  const refused = errorText("nb", { code: "card_refused", message: "Dintero refused this for the card: PIN mismatch" });
+  assert.equal(refused.what, "Dintero avviste dette for kortet.");
+  assert.equal(refused.quote, "Dintero refused this for the card: PIN mismatch");
+  assert.equal(errorText("en", { code: "insufficient_funds", message: "raw" }).quote, undefined);
+  assert.match(errorText("en", { code: "dintero_unreadable" }).what, /call IT/);
+});

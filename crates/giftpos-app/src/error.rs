@@ -21,6 +21,9 @@ pub enum ErrorClass {
     Config,
     /// A bug or a local failure.
     Internal,
+    /// Dintero answered, but its answer could not be read: not offline, and what was
+    /// recorded is checked by reading before anything is resent.
+    Unreadable,
 }
 
 impl ErrorClass {
@@ -32,6 +35,7 @@ impl ErrorClass {
             ErrorClass::Refused => 3,
             ErrorClass::Unavailable => 5,
             ErrorClass::Config => 6,
+            ErrorClass::Unreadable => 7,
         }
     }
 }
@@ -74,6 +78,8 @@ pub enum ErrorCode {
     UpdateRefused,
     PaymentNotCompleted,
     CardUsed,
+    DinteroUnreadable,
+    CardRefused,
     Internal,
 }
 
@@ -114,6 +120,8 @@ impl ErrorCode {
         ErrorCode::UpdateRefused,
         ErrorCode::PaymentNotCompleted,
         ErrorCode::CardUsed,
+        ErrorCode::DinteroUnreadable,
+        ErrorCode::CardRefused,
         ErrorCode::Internal,
     ];
 
@@ -154,6 +162,8 @@ impl ErrorCode {
             UpdateRefused => "update_refused",
             PaymentNotCompleted => "payment_not_completed",
             CardUsed => "card_used",
+            DinteroUnreadable => "dintero_unreadable",
+            CardRefused => "card_refused",
             Internal => "internal",
         }
     }
@@ -167,6 +177,7 @@ impl ErrorCode {
             Config | Credentials | Tls => ErrorClass::Config,
             Offline | OfflineNotAllowed => ErrorClass::Unavailable,
             Internal | StorageFull | JournalUnreadable => ErrorClass::Internal,
+            DinteroUnreadable => ErrorClass::Unreadable,
             _ => ErrorClass::Refused,
         }
     }
@@ -228,6 +239,12 @@ impl ErrorCode {
             }
             CardUsed => {
                 "The card has been used, so it cannot be returned for a refund. A manager can refund the remaining balance another way."
+            }
+            DinteroUnreadable => {
+                "Dintero's answers cannot be read — call IT (`giftpos doctor` names the call and the field). What was recorded is kept and checked before anything is sent again."
+            }
+            CardRefused => {
+                "Dintero refused this for the card (its reason is shown). Check the card and amount, or take another payment method."
             }
             Internal => {
                 "Something went wrong in the terminal. Restart it; if it repeats, call support."
@@ -311,6 +328,8 @@ impl From<DinteroError> for AppError {
             D::Validation(_) | D::RefIdConflict | D::NotFound | D::OtherApi { .. } => {
                 ErrorCode::Rejected
             }
+            D::CardRefused { .. } => ErrorCode::CardRefused,
+            D::Unreadable { .. } => ErrorCode::DinteroUnreadable,
             D::PinInvalid => ErrorCode::PinInvalid,
             D::PinRequired => ErrorCode::PinRequired,
             D::PinLocked { .. } => ErrorCode::PinLocked,
@@ -331,8 +350,7 @@ impl From<DinteroError> for AppError {
             | D::Timeout
             | D::ConnectionRefused
             | D::Unreachable(_)
-            | D::ConnectionLost
-            | D::MalformedBody(_) => ErrorCode::Offline,
+            | D::ConnectionLost => ErrorCode::Offline,
         };
         AppError {
             code,
@@ -354,6 +372,7 @@ mod tests {
             ErrorClass::Unavailable,
             ErrorClass::Config,
             ErrorClass::Internal,
+            ErrorClass::Unreadable,
         ];
         let mut codes: Vec<i32> = classes.iter().map(|c| c.exit_code()).collect();
         codes.sort();
@@ -378,6 +397,25 @@ mod tests {
                 format!("\"{}\"", code.as_str())
             );
         }
+    }
+
+    #[test]
+    fn an_unreadable_answer_is_not_offline() {
+        let e = AppError::from(DinteroError::Unreadable {
+            op: "info".into(),
+            status: 200,
+            what: "field `card_id` is missing".into(),
+        });
+        assert_eq!(e.code, ErrorCode::DinteroUnreadable);
+        assert_eq!(e.class().exit_code(), 7);
+        assert!(e.message.contains("card_id") && e.message.contains("info"));
+        let refused = AppError::from(DinteroError::CardRefused {
+            status: 403,
+            code: "x".into(),
+            message: "PIN mismatch".into(),
+        });
+        assert_eq!(refused.code, ErrorCode::CardRefused);
+        assert_eq!(refused.class(), ErrorClass::Refused);
     }
 
     #[test]

@@ -39,6 +39,14 @@ pub struct SyncPolicy {
     pub backoff_cap: Duration,
     /// How often to probe Dintero while offline.
     pub probe_every: Duration,
+    /// Failures where Dintero answered but the entry could not complete (unreadable,
+    /// 5xx, 429): after this many, or this long since the first, the entry needs a
+    /// manager. Being offline is never counted: the status bar shows that.
+    pub max_failures: i64,
+    pub max_failure_age: Duration,
+    /// How long an entry may wait for a decision at Dintero (a payment pending
+    /// approval, a capture accepted but not finished) before it needs a manager.
+    pub max_wait: Duration,
 }
 
 impl Default for SyncPolicy {
@@ -48,6 +56,9 @@ impl Default for SyncPolicy {
             backoff_base: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(60),
             probe_every: Duration::from_secs(5),
+            max_failures: 10,
+            max_failure_age: Duration::from_secs(24 * 3600),
+            max_wait: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -74,6 +85,10 @@ pub struct SyncStatus {
     pub oldest_pending_age_secs: Option<i64>,
     pub last_contact: Option<DateTime<Utc>>,
     pub needs_attention: u64,
+    /// Set while Dintero answers but its answers cannot be read: which call and what
+    /// could not be read (the status bar says "call IT").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 /// The result of sending one entry.
@@ -87,12 +102,16 @@ pub enum Outcome {
     NeedsAttention(String),
     /// Not applied, or not known to be: it stays open and goes again later.
     Retry(DinteroError),
+    /// Dintero has not decided yet (a payment pending approval, an operation accepted
+    /// with 202): it stays open and is followed again soon; not a failure.
+    Waiting(String),
 }
 
 #[derive(Debug, Default)]
 struct Net {
     online: bool,
     last_contact: Option<DateTime<Utc>>,
+    unreadable: Option<String>,
 }
 
 /// The sync engine. One per terminal process.
@@ -145,6 +164,7 @@ impl Engine {
             net: Mutex::new(Net {
                 online: true,
                 last_contact: None,
+                unreadable: None,
             }),
             events,
             wake: Notify::new(),
@@ -181,6 +201,7 @@ impl Engine {
                 .map(|t| (now - t).num_seconds().max(0)),
             last_contact: net.last_contact,
             needs_attention: counts.needs_attention,
+            unreadable: net.unreadable.clone(),
         })
     }
 
@@ -207,6 +228,19 @@ impl Engine {
             self.wake();
         }
         if ok != was_online {
+            self.publish_status();
+        }
+    }
+
+    /// Dintero answered: readable (`None`) or not (what could not be read).
+    fn readable(&self, unreadable: Option<String>) {
+        let changed = {
+            let mut net = lock(&self.net);
+            let changed = net.unreadable != unreadable;
+            net.unreadable = unreadable;
+            changed
+        };
+        if changed {
             self.publish_status();
         }
     }
@@ -280,9 +314,10 @@ impl Engine {
                 e.reason.unwrap_or_default(),
             )),
             EntryState::NeedsAttention => Outcome::NeedsAttention(e.reason.unwrap_or_default()),
-            EntryState::Recorded | EntryState::Sent => {
-                Outcome::Retry(DinteroError::Unreachable("still waiting to sync".into()))
-            }
+            EntryState::Recorded | EntryState::Sent => Outcome::Waiting(
+                e.last_error
+                    .unwrap_or_else(|| "still waiting to sync".into()),
+            ),
         })
     }
 
@@ -440,6 +475,7 @@ impl Engine {
                 available_after,
             } => {
                 self.contact(true);
+                self.readable(None);
                 self.journal
                     .confirm(&e.id, transaction_id.as_deref(), *available_after, now)
                     .map_err(journal_err)?;
@@ -462,30 +498,79 @@ impl Engine {
                 self.emit(e, EntryState::NeedsAttention, Some(reason.clone()));
                 self.close_settlements(e, now)?;
             }
+            Outcome::Waiting(why) => {
+                self.contact(true);
+                if now - e.created_at > chrono_of(self.policy.max_wait) {
+                    let reason = format!(
+                        "still not decided at Dintero after {} h ({why}): a manager must check it",
+                        self.policy.max_wait.as_secs() / 3600
+                    );
+                    return self.give_up(e, reason, now);
+                }
+                let at = now + chrono_of(self.policy.probe_every);
+                self.journal
+                    .retry_later(&e.id, at, why, now)
+                    .map_err(journal_err)?;
+                tracing::info!(entry = %e.id, "waiting: {why}");
+            }
             Outcome::Retry(err) => {
-                // Only a connection that failed means "offline"; a 5xx or 429 came from a
-                // Dintero that is there, and must not cut the backoff short.
-                let connection = matches!(
-                    err,
-                    DinteroError::ConnectionRefused
-                        | DinteroError::Unreachable(_)
-                        | DinteroError::Timeout
-                        | DinteroError::ConnectionLost
-                );
-                if connection {
+                // Only a connection that failed means "offline"; a 5xx, 429 or an
+                // unreadable answer came from a Dintero that is there, must not cut the
+                // backoff short, and counts towards giving the entry to a manager.
+                if err.is_connection() {
                     self.contact(false);
+                    let wait = self.backoff(e.attempts + 1);
+                    let at = now + chrono_of(wait);
+                    self.journal
+                        .retry_later(&e.id, at, &err.to_string(), now)
+                        .map_err(journal_err)?;
+                    tracing::info!(entry = %e.id, attempt = e.attempts + 1, wait_ms = wait.as_millis() as u64, "will retry: {err}");
+                    return Ok(outcome);
+                }
+                self.contact(true);
+                if let DinteroError::Unreadable { op, what, .. } = err {
+                    self.readable(Some(format!("{op}: {what}")));
+                }
+                let failures = e.failures + 1;
+                let since = e.first_failure_at.unwrap_or(now);
+                if failures >= self.policy.max_failures
+                    || now - since >= chrono_of(self.policy.max_failure_age)
+                {
+                    let maybe = if err.retry_advice() == giftpos_dintero::RetryAdvice::SameRefIdOnly
+                    {
+                        " It may have been applied: check the card at Dintero before acting."
+                    } else {
+                        ""
+                    };
+                    let reason = format!(
+                        "gave up after {failures} failed attempts since {}: {err}.{maybe}",
+                        since.format("%Y-%m-%d %H:%M UTC")
+                    );
+                    return self.give_up(e, reason, now);
                 }
                 let wait = err
                     .retry_after()
                     .unwrap_or_else(|| self.backoff(e.attempts + 1));
-                let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero());
+                let at = now + chrono_of(wait);
                 self.journal
-                    .retry_later(&e.id, at, &err.to_string(), now)
+                    .retry_after_failure(&e.id, at, &err.to_string(), now)
                     .map_err(journal_err)?;
-                tracing::info!(entry = %e.id, attempt = e.attempts + 1, wait_ms = wait.as_millis() as u64, "will retry: {err}");
+                tracing::warn!(entry = %e.id, failures, wait_ms = wait.as_millis() as u64, "will retry: {err}");
             }
         }
         Ok(outcome)
+    }
+
+    /// Retries are exhausted: the entry needs a manager, with the reason.
+    fn give_up(&self, e: &Entry, reason: String, now: DateTime<Utc>) -> Result<Outcome, AppError> {
+        tracing::error!(entry = %e.id, "needs attention: {reason}");
+        self.journal
+            .needs_attention(&e.id, &reason, now)
+            .map_err(journal_err)?;
+        self.emit(e, EntryState::NeedsAttention, Some(reason.clone()));
+        self.close_settlements(e, now)?;
+        self.publish_status();
+        Ok(Outcome::NeedsAttention(reason))
     }
 
     /// A redemption that was not applied cannot be captured or voided: its waiting
@@ -589,18 +674,7 @@ impl Engine {
                         "a payment refund without the payment's transaction id".into(),
                     ));
                 };
-                let body = giftpos_dintero::checkout::RefundBody {
-                    amount: e.amount.minor(),
-                    reason: Some("gift card returned unused".into()),
-                    refund_reference: Some(e.id.clone()),
-                };
-                match self.client.refund_payment(&tx_id, &body).await {
-                    Ok(tx) => Ok(Outcome::Confirmed {
-                        transaction_id: Some(tx.id),
-                        available_after: None,
-                    }),
-                    Err(err) => refused(err),
-                }
+                self.apply_payment_refund(e, &tx_id, sent_before).await
             }
             OperationKind::Activate => {
                 if sent_before && let Some(done) = self.reconcile_activation(e, &card_id).await? {
@@ -633,6 +707,9 @@ impl Engine {
                 }
             }
             OperationKind::TopUp | OperationKind::Refund | OperationKind::Redeem => {
+                if sent_before && let Some(done) = self.reconcile_transaction(e, &card_id).await {
+                    return Ok(done);
+                }
                 let redeem = e.kind == OperationKind::Redeem;
                 let by_token = redeem && pin.is_some() && e.card_token.is_some();
                 let req = TransactionRequest {
@@ -682,6 +759,17 @@ impl Engine {
                         "the redemption it settles was not applied",
                     )));
                 };
+                if sent_before && let Some(done) = self.reconcile_transaction(e, &card_id).await {
+                    return Ok(done);
+                }
+                if e.kind == OperationKind::Capture
+                    && let Err(err) = self.ensure_remainder_released(e)
+                {
+                    tracing::error!(entry = %e.id, "the release of the rest could not be recorded: {err}");
+                    return Err(DinteroError::Unreachable(
+                        "the release of the rest could not be recorded yet".into(),
+                    ));
+                }
                 let ref_id = e.ref_id.clone().unwrap_or_else(|| e.id.clone());
                 let result = if e.kind == OperationKind::Capture {
                     self.client
@@ -722,17 +810,19 @@ impl Engine {
         }
     }
 
-    /// A Checkout payment for a sold card: follows its session; once the transaction is
-    /// captured (capturing it here when the profile only authorizes), records the card's
-    /// activation with that transaction id — exactly once, whoever gets here first after
-    /// a crash — and confirms. Not yet paid: tried again later; cancelled, expired or
-    /// failed: refused, and nothing is activated.
+    /// A Checkout payment for a sold card: follows its session and its transaction
+    /// until Dintero has decided; once the payment is captured (capturing it here when
+    /// the profile only authorizes), records the card's activation with that
+    /// transaction id — exactly once, whoever gets here first after a crash — and
+    /// confirms. Pending approval (`INITIATED`, `ON_HOLD`, `UNKNOWN`, or a status we do
+    /// not know): followed again. Cancelled, expired, declined or failed: refused, and
+    /// nothing is activated.
     async fn apply_payment(&self, e: &Entry, card_id: &str) -> Result<Outcome, DinteroError> {
-        use giftpos_dintero::checkout::{CaptureBody, status};
-        let not_completed = |why: &str| {
+        use giftpos_dintero::checkout::{CaptureBody, event, status};
+        let not_completed = |why: String| {
             Ok(Outcome::Refused(AppError::new(
                 ErrorCode::PaymentNotCompleted,
-                why.to_string(),
+                why,
             )))
         };
         let Some(session_id) = meta_str(e, "session_id") else {
@@ -747,41 +837,77 @@ impl Engine {
         };
         let Some(tx_id) = session.transaction_id else {
             if session.cancelled_at.is_some() {
-                return not_completed("the payment was cancelled; the card was not activated");
+                return not_completed(
+                    "the payment was cancelled; the card was not activated".into(),
+                );
             }
             if session.expires_at.is_some_and(|x| x <= self.clock.now()) {
                 return not_completed(
-                    "the payment session expired unpaid; the card was not activated",
+                    "the payment session expired unpaid; the card was not activated".into(),
                 );
             }
-            return Ok(Outcome::Retry(DinteroError::PaymentState(
-                "waiting for the payer".into(),
-            )));
+            return Ok(Outcome::Waiting("waiting for the payer".into()));
         };
         let mut tx = match self.client.payment(&tx_id).await {
             Ok(t) => t,
             Err(err) if err.is_transient() => return Err(err),
             Err(err) => return Ok(Outcome::Refused(err.into())),
         };
-        if tx.status == status::AUTHORIZED || tx.status == status::PARTIALLY_CAPTURED {
-            let body = CaptureBody {
-                amount: tx.amount - tx.captured(),
-                capture_reference: Some(e.id.clone()),
-            };
-            tx = match self.client.capture_payment(&tx_id, &body).await {
-                Ok(t) => t,
-                Err(err) if err.is_transient() => return Err(err),
-                Err(err) => return Ok(Outcome::Refused(err.into())),
-            };
+        if status::is_dead(&tx.status) {
+            return not_completed(format!(
+                "the payment is {}; the card was not activated",
+                tx.status
+            ));
+        }
+        if status::is_undecided(&tx.status) {
+            return Ok(Outcome::Waiting(format!(
+                "payment {} is {} (not decided yet)",
+                tx.id, tx.status
+            )));
+        }
+        if tx.captured() < e.amount.minor()
+            && (tx.status == status::AUTHORIZED || tx.status == status::PARTIALLY_CAPTURED)
+        {
+            // Our capture may be under way (202) or done with its answer lost: look
+            // before capturing again (Dintero does not promise that a repeated
+            // capture_reference is ignored).
+            match tx.outcome(event::CAPTURE, &e.id) {
+                Some(true) => {}
+                _ if tx.initiated(event::INITIATE_CAPTURE, &e.id) => {
+                    return Ok(Outcome::Waiting(format!(
+                        "the capture of payment {} is under way",
+                        tx.id
+                    )));
+                }
+                _ => {
+                    let body = CaptureBody {
+                        amount: e.amount.minor(),
+                        capture_reference: Some(e.id.clone()),
+                    };
+                    match self.client.capture_payment(&tx_id, &body).await {
+                        Ok(answer) if answer.accepted.is_some() => {
+                            return Ok(Outcome::Waiting(format!(
+                                "the capture of payment {} was accepted; waiting for its outcome",
+                                tx.id
+                            )));
+                        }
+                        Ok(answer) => tx = answer.transaction,
+                        Err(err) if err.is_transient() => return Err(err),
+                        // Refused: perhaps it was captured meanwhile (auto-capture, or
+                        // our earlier attempt). Read it again and judge what it says.
+                        Err(err) => {
+                            tracing::info!(entry = %e.id, "capture refused ({err}); reading the payment again");
+                            tx = self.client.payment(&tx_id).await?;
+                        }
+                    }
+                }
+            }
         }
         if tx.captured() < e.amount.minor()
             || !tx.currency.eq_ignore_ascii_case(e.amount.currency().code())
         {
-            return if matches!(
-                tx.status.as_str(),
-                status::FAILED | status::DECLINED | status::AUTHORIZATION_VOIDED
-            ) {
-                not_completed("the payment failed; the card was not activated")
+            return if status::is_dead(&tx.status) {
+                not_completed("the payment failed; the card was not activated".into())
             } else {
                 Ok(Outcome::NeedsAttention(format!(
                     "payment {} is {} with {} captured in {}, not {}",
@@ -803,6 +929,136 @@ impl Engine {
             transaction_id: Some(tx.id),
             available_after: None,
         })
+    }
+
+    /// A returned card's payment is refunded. Dintero does not promise that a repeated
+    /// `refund_reference` is ignored, so after an unknown outcome the transaction's
+    /// events are read first: our refund done → confirmed; under way (202) → wait; not
+    /// there → sent. A refusal is checked the same way before it is believed.
+    async fn apply_payment_refund(
+        &self,
+        e: &Entry,
+        tx_id: &str,
+        sent_before: bool,
+    ) -> Result<Outcome, DinteroError> {
+        use giftpos_dintero::checkout::{RefundBody, event};
+        let done = |tx: &giftpos_dintero::checkout::PaymentTransaction| Outcome::Confirmed {
+            transaction_id: Some(tx.id.clone()),
+            available_after: None,
+        };
+        if sent_before {
+            let tx = self.client.payment(tx_id).await?;
+            if tx.has(event::REFUND, &e.id) {
+                return Ok(done(&tx));
+            }
+            if tx.initiated(event::INITIATE_REFUND, &e.id) {
+                return Ok(Outcome::Waiting(format!(
+                    "the refund of payment {tx_id} is under way"
+                )));
+            }
+        }
+        let body = RefundBody {
+            amount: e.amount.minor(),
+            reason: Some("gift card returned unused".into()),
+            refund_reference: Some(e.id.clone()),
+        };
+        match self.client.refund_payment(tx_id, &body).await {
+            Ok(a) if a.accepted.is_some() => Ok(Outcome::Waiting(format!(
+                "the refund of payment {tx_id} was accepted; waiting for its outcome"
+            ))),
+            Ok(a) => Ok(done(&a.transaction)),
+            Err(err) if err.is_transient() => Err(err),
+            Err(err) => {
+                // Refused — unless our refund is there after all (an earlier attempt
+                // whose answer was lost): never journal "refused" for money that moved.
+                let tx = self.client.payment(tx_id).await?;
+                if tx.has(event::REFUND, &e.id) {
+                    return Ok(done(&tx));
+                }
+                Ok(Outcome::Refused(err.into()))
+            }
+        }
+    }
+
+    /// After a lost answer: is our wallet operation (by its `ref_id`) among the card's
+    /// transactions? Then it took effect. `None`: not found, or the list could not be
+    /// read — the request is sent again with the same `ref_id` (Dintero's retry key).
+    async fn reconcile_transaction(&self, e: &Entry, card_id: &str) -> Option<Outcome> {
+        let ref_id = e.ref_id.as_deref()?;
+        match self.client.card_transactions(card_id).await {
+            Ok(list) => list.into_iter().find(|t| t.ref_id == ref_id).map(|t| {
+                tracing::info!(entry = %e.id, "found at Dintero after a lost answer");
+                Outcome::Confirmed {
+                    transaction_id: Some(t.id),
+                    available_after: None,
+                }
+            }),
+            Err(err) => {
+                tracing::info!(entry = %e.id, "card transactions not readable ({err}); resending with the same ref_id");
+                None
+            }
+        }
+    }
+
+    /// A capture of less than was reserved leaves the rest pending at Dintero
+    /// (MD-capture). Before such a capture is sent, the release of the rest (a void of
+    /// the same reservation) is journaled behind it — once: it is looked for first, so
+    /// a retry or a crash never records two.
+    fn ensure_remainder_released(&self, capture: &Entry) -> Result<(), AppError> {
+        let Some(parent_id) = capture.parent_id.as_deref() else {
+            return Ok(());
+        };
+        let Some(parent) = self.journal.get(parent_id).map_err(journal_err)? else {
+            return Ok(());
+        };
+        let settlements: Vec<Entry> = self
+            .journal
+            .list(Some(parent.created_at), None)
+            .map_err(journal_err)?
+            .into_iter()
+            .filter(|x| x.parent_id.as_deref() == Some(parent_id) && x.state != EntryState::Refused)
+            .collect();
+        if settlements.iter().any(|x| x.kind == OperationKind::Void) {
+            return Ok(());
+        }
+        let captured: i64 = settlements
+            .iter()
+            .filter(|x| x.kind == OperationKind::Capture)
+            .map(|x| x.amount.minor())
+            .sum();
+        let rest = parent.amount.minor() - captured;
+        if rest <= 0 {
+            return Ok(());
+        }
+        let mut metadata = serde_json::Map::new();
+        metadata.insert(
+            "reason".into(),
+            "release the rest after a partial capture".into(),
+        );
+        if parent.recorded_offline() {
+            metadata.insert("offline".into(), true.into());
+        }
+        let amount = giftpos_core::Money::from_minor(rest, parent.amount.currency())
+            .map_err(|e| AppError::internal(e.to_string()))?;
+        self.journal
+            .append(
+                giftpos_journal::NewEntry {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    kind: OperationKind::Void,
+                    card_token: None,
+                    card_masked: parent.card.clone(),
+                    card_id: parent.card_id.clone(),
+                    card_key: parent.card_key.clone(),
+                    amount,
+                    clerk: capture.clerk.clone(),
+                    metadata,
+                    parent_id: Some(parent_id.to_string()),
+                },
+                self.clock.now(),
+            )
+            .map_err(journal_err)?;
+        self.wake();
+        Ok(())
     }
 
     /// Records the activation a captured payment pays for, unless it is recorded already.
@@ -872,6 +1128,11 @@ impl Engine {
         }
         Ok(None)
     }
+}
+
+fn chrono_of(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d.min(Duration::from_secs(10 * 365 * 86_400)))
+        .unwrap_or(chrono::Duration::zero())
 }
 
 fn carries(card: &Card, entry_id: &str) -> bool {

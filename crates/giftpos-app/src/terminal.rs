@@ -587,7 +587,18 @@ impl Terminal {
                 transaction_id.clone(),
                 *available_after,
             ),
-            Outcome::Retry(_) => (EntryState::Sent, None, None),
+            // Recorded and kept; but an unreadable answer is not "will sync": the clerk
+            // and IT must hear that Dintero's answers cannot be read.
+            Outcome::Retry(err @ giftpos_dintero::DinteroError::Unreadable { .. }) => {
+                return Err(AppError::new(
+                    ErrorCode::DinteroUnreadable,
+                    format!(
+                        "{err}. The operation is recorded (entry {}) and will be checked at Dintero before anything is sent again",
+                        e.id
+                    ),
+                ));
+            }
+            Outcome::Retry(_) | Outcome::Waiting(_) => (EntryState::Sent, None, None),
             Outcome::Refused(err) => return Err(err.clone()),
             Outcome::NeedsAttention(reason) => {
                 return Err(AppError::new(ErrorCode::ActivationConflict, reason.clone()));
@@ -765,6 +776,7 @@ impl Terminal {
             }),
             Outcome::Refused(err) => Err(err),
             Outcome::NeedsAttention(reason) => Err(AppError::new(ErrorCode::Rejected, reason)),
+            Outcome::Waiting(why) => Err(AppError::new(ErrorCode::Rejected, why)),
             Outcome::Retry(err) => {
                 // The answer was lost: the reservation may or may not exist. It will be
                 // sent again (same ref_id) and then released, so nothing is charged.
@@ -781,7 +793,11 @@ impl Terminal {
                 self.record(void)?;
                 self.engine.wake();
                 Err(AppError::new(
-                    ErrorCode::Offline,
+                    if matches!(err, giftpos_dintero::DinteroError::Unreadable { .. }) {
+                        ErrorCode::DinteroUnreadable
+                    } else {
+                        ErrorCode::Offline
+                    },
                     format!(
                         "Dintero did not confirm the reservation ({err}); it will be released, nothing is charged"
                     ),
@@ -895,7 +911,35 @@ impl Terminal {
             ));
         }
         let entry = self.settle_entry(r, OperationKind::Capture, amount)?;
-        self.submit(&entry, None, !r.queued).await
+        if r.queued {
+            return self.submit(&entry, None, false).await;
+        }
+        let outcome = self.engine.send_now(&entry.id, None).await?;
+        if amount.minor() < r.amount.minor() && matches!(outcome, Outcome::Confirmed { .. }) {
+            // Dintero keeps the rest of a partial capture pending: its release was
+            // journaled before the capture left; send it now, so the customer's card
+            // shows the right balance on the receipt (sync sends it otherwise).
+            let release = self
+                .journal()
+                .open_entries()
+                .map_err(journal_err)?
+                .into_iter()
+                .find(|x| {
+                    x.kind == OperationKind::Void
+                        && x.parent_id.as_deref() == Some(r.operation_id.as_str())
+                });
+            if let Some(v) = release
+                && let Err(e) = self.engine.send_now(&v.id, None).await
+            {
+                tracing::warn!(
+                    "the rest of reservation {} is released later: {e}",
+                    r.operation_id
+                );
+            }
+        }
+        let mut res = self.result(&entry, &outcome)?;
+        self.read_back(&mut res).await;
+        Ok(res)
     }
 
     /// Cancels a reservation ("cancel"): the money is released.
@@ -1141,10 +1185,19 @@ impl Terminal {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let s = self.client.session(&session_id).await?;
-            if s.transaction_id.is_some() || s.cancelled_at.is_some() {
+            if s.cancelled_at.is_some() {
                 break;
             }
-            if tokio::time::Instant::now() >= deadline {
+            if let Some(tx_id) = &s.transaction_id {
+                // Paid, or at least begun: follow it while Dintero has not decided
+                // (pending approval is not a refusal).
+                let tx = self.client.payment(tx_id).await?;
+                if !giftpos_dintero::checkout::status::is_undecided(&tx.status)
+                    || tokio::time::Instant::now() >= deadline
+                {
+                    break;
+                }
+            } else if tokio::time::Instant::now() >= deadline {
                 // Give up at Dintero too, so a late payment cannot happen unseen.
                 if let Err(e) = self.client.cancel_session(&session_id).await {
                     tracing::warn!("could not cancel session {session_id}: {e}");
@@ -1159,9 +1212,16 @@ impl Terminal {
             Outcome::NeedsAttention(reason) => {
                 return Err(AppError::new(ErrorCode::Rejected, reason));
             }
+            // Not decided at Dintero yet (e.g. pending approval): saved, followed in
+            // the background, and the card is activated once the payment is taken.
+            Outcome::Waiting(_) => return self.result(&payment, &Outcome::Waiting(String::new())),
             Outcome::Retry(err) => {
                 return Err(AppError::new(
-                    ErrorCode::Offline,
+                    if matches!(err, giftpos_dintero::DinteroError::Unreadable { .. }) {
+                        ErrorCode::DinteroUnreadable
+                    } else {
+                        ErrorCode::Offline
+                    },
                     format!(
                         "the payment's outcome is not known yet ({err}); it is followed in the background"
                     ),

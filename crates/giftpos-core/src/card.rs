@@ -54,6 +54,14 @@ impl CardStatus {
     }
 }
 
+impl Default for CardStatus {
+    /// What an answer without a readable status is taken as: neither awaiting
+    /// activation nor activated, so nothing acts on it as if it were known.
+    fn default() -> Self {
+        CardStatus::Other("unknown".into())
+    }
+}
+
 impl fmt::Display for CardStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

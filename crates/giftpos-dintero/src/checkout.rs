@@ -6,43 +6,115 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::lenient;
 use crate::wire::Metadata;
 
-/// Transaction statuses the terminal acts on (others are kept as they came).
+/// Transaction statuses (`Transaction.status`, SPEC:L9003, plus
+/// `PARTIALLY_CAPTURED_REFUNDED` from the newer types). Kept as strings: a status not
+/// named here is kept as it came and treated as not final.
 pub mod status {
+    pub const INITIATED: &str = "INITIATED";
     pub const AUTHORIZED: &str = "AUTHORIZED";
+    pub const AUTHORIZATION_VOIDED: &str = "AUTHORIZATION_VOIDED";
     pub const CAPTURED: &str = "CAPTURED";
     pub const PARTIALLY_CAPTURED: &str = "PARTIALLY_CAPTURED";
     pub const REFUNDED: &str = "REFUNDED";
     pub const PARTIALLY_REFUNDED: &str = "PARTIALLY_REFUNDED";
-    pub const AUTHORIZATION_VOIDED: &str = "AUTHORIZATION_VOIDED";
-    pub const FAILED: &str = "FAILED";
+    pub const PARTIALLY_CAPTURED_REFUNDED: &str = "PARTIALLY_CAPTURED_REFUNDED";
     pub const DECLINED: &str = "DECLINED";
+    pub const FAILED: &str = "FAILED";
+    pub const UNKNOWN: &str = "UNKNOWN";
+    pub const ON_HOLD: &str = "ON_HOLD";
+
+    /// Every documented status.
+    pub const ALL: &[&str] = &[
+        INITIATED,
+        AUTHORIZED,
+        AUTHORIZATION_VOIDED,
+        CAPTURED,
+        PARTIALLY_CAPTURED,
+        REFUNDED,
+        PARTIALLY_REFUNDED,
+        PARTIALLY_CAPTURED_REFUNDED,
+        DECLINED,
+        FAILED,
+        UNKNOWN,
+        ON_HOLD,
+    ];
+
+    /// The payment will never hold money: nothing may be activated against it.
+    pub fn is_dead(s: &str) -> bool {
+        matches!(s, DECLINED | FAILED | AUTHORIZATION_VOIDED)
+    }
+
+    /// Not decided yet (pending approval, or a state Dintero cannot tell yet): keep
+    /// following. Unknown statuses are treated the same way, never as final.
+    pub fn is_undecided(s: &str) -> bool {
+        !is_dead(s) && !holds_money(s)
+    }
+
+    /// The money is held (authorized) or taken (captured, wholly or partly; refunds
+    /// after a capture leave what was captured on record).
+    pub fn holds_money(s: &str) -> bool {
+        matches!(
+            s,
+            AUTHORIZED
+                | CAPTURED
+                | PARTIALLY_CAPTURED
+                | REFUNDED
+                | PARTIALLY_REFUNDED
+                | PARTIALLY_CAPTURED_REFUNDED
+        )
+    }
+}
+
+/// Transaction event kinds (`TransactionEvent.event`, SPEC:L8181).
+pub mod event {
+    pub const AUTHORIZE: &str = "AUTHORIZE";
+    pub const CAPTURE: &str = "CAPTURE";
+    pub const REFUND: &str = "REFUND";
+    pub const VOID: &str = "VOID";
+    pub const INITIATE_CAPTURE: &str = "INITIATE_CAPTURE";
+    pub const INITIATE_REFUND: &str = "INITIATE_REFUND";
+    pub const INITIATE_VOID: &str = "INITIATE_VOID";
 }
 
 /// One order line: the gift card.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Read tolerantly: Dintero types `quantity` and `vat` as `number`; we send whole
+/// numbers and read back only what is a whole number.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderItem {
+    #[serde(default, deserialize_with = "lenient::text")]
     pub id: String,
+    #[serde(default, deserialize_with = "lenient::text")]
     pub line_id: String,
+    #[serde(default, deserialize_with = "lenient::text")]
     pub description: String,
+    #[serde(default, deserialize_with = "lenient::minor_or_zero")]
     pub quantity: i64,
     /// Minor units, VAT included.
+    #[serde(default, deserialize_with = "lenient::minor_or_zero")]
     pub amount: i64,
+    #[serde(default, deserialize_with = "lenient::minor_or_zero")]
     pub vat_amount: i64,
     /// Percent.
+    #[serde(default, deserialize_with = "lenient::minor_or_zero")]
     pub vat: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionOrder {
+    #[serde(default, deserialize_with = "lenient::minor_or_zero")]
     pub amount: i64,
+    #[serde(default, deserialize_with = "lenient::text")]
     pub currency: String,
     /// Our journal entry's id: a session and its transaction are found by it.
+    #[serde(default, deserialize_with = "lenient::text")]
     pub merchant_reference: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::minor_or_zero")]
     pub vat_amount: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub items: Vec<OrderItem>,
 }
 
@@ -72,81 +144,227 @@ pub struct SessionCreated {
     pub url: String,
 }
 
-/// `GET /v1/sessions/{id}`: the fields the terminal reads.
+/// `GET /v1/sessions/{id}`: the fields the terminal reads (all tolerant: the terminal
+/// needs only `transaction_id`, `cancelled_at` and `expires_at`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
+    #[serde(default, deserialize_with = "lenient::text")]
     pub id: String,
-    pub created_at: DateTime<Utc>,
-    #[serde(default)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "lenient::or_default")]
     pub order: SessionOrder,
     /// Set once the payer paid (the transaction exists).
-    #[serde(default)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub transaction_id: Option<String>,
-    #[serde(default)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub cancelled_at: Option<DateTime<Utc>>,
-    #[serde(default)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub cancelled_by: Option<String>,
 }
 
-/// An operation on a payment transaction, as its `events` list it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An operation on a payment transaction, as its `events` list it (TransactionEvent,
+/// SPEC:L8181). Everything is read tolerantly.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionEvent {
-    /// `AUTHORIZE`, `CAPTURE`, `REFUND`, `VOID`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub id: Option<String>,
+    /// `INITIALIZE`, `AUTHORIZE`, `CAPTURE`, `REFUND`, `VOID`, `INITIATE_*`, … (see
+    /// [`event`]); unknown kinds are kept.
+    #[serde(default, deserialize_with = "lenient::text")]
     pub event: String,
-    #[serde(default)]
+    /// Typed `number` by Dintero; minor units.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::minor"
+    )]
     pub amount: Option<i64>,
-    #[serde(default = "yes")]
-    pub success: bool,
-    pub created_at: DateTime<Utc>,
-    /// The reference the caller gave (capture or refund), for retries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
+    /// Absent: taken as a success unless the event carries an `error`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub success: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub error: Option<serde_json::Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub transaction_status: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub created_at: Option<DateTime<Utc>>,
+    /// The merchant's reference: `capture_reference` for a capture, `refund_reference`
+    /// for a refund.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub event_reference: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub request_id: Option<String>,
+    /// On a CAPTURE/REFUND/VOID that completes an `INITIATE_*` (a 202 answer): the
+    /// `event-request-id` that answer carried.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub correlation_request_id: Option<String>,
 }
 
-fn yes() -> bool {
-    true
+impl TransactionEvent {
+    pub fn succeeded(&self) -> bool {
+        self.success.unwrap_or(self.error.is_none())
+    }
 }
 
-/// `GET /v1/transactions/{id}`: the fields the terminal reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `GET /v1/transactions/{id}`: the fields the terminal reads, all tolerantly (the
+/// spec requires `payment_product`, `payment_product_type`, `amount` and `currency`; we
+/// do not rely even on those being readable).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentTransaction {
+    #[serde(default, deserialize_with = "lenient::text")]
     pub id: String,
+    /// A status from [`status`], or one we do not know (kept).
+    #[serde(default, deserialize_with = "lenient::text")]
     pub status: String,
+    #[serde(default, deserialize_with = "lenient::minor_or_zero")]
     pub amount: i64,
+    #[serde(default, deserialize_with = "lenient::text")]
     pub currency: String,
-    pub merchant_reference: String,
-    #[serde(default)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub merchant_reference: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub session_id: Option<String>,
-    #[serde(default)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub payment_product: Option<String>,
-    #[serde(default)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub payment_product_type: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "lenient::list")]
     pub events: Vec<TransactionEvent>,
 }
 
+/// An answer to capture, refund or void: `200` with the transaction as it is now, or
+/// `202 Accepted` (SPEC:L2651) — the operation is under way and its outcome arrives
+/// later as an event whose `correlation_request_id` is `accepted`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentAnswer {
+    pub transaction: PaymentTransaction,
+    /// `Some(event-request-id)` on `202 Accepted` (empty when the header was missing).
+    pub accepted: Option<String>,
+}
+
 impl PaymentTransaction {
-    fn sum(&self, event: &str) -> i64 {
+    fn sum(&self, kind: &str) -> i64 {
         self.events
             .iter()
-            .filter(|e| e.success && e.event == event)
+            .filter(|e| e.succeeded() && e.event == kind)
             .map(|e| e.amount.unwrap_or(0))
             .sum()
     }
 
     pub fn captured(&self) -> i64 {
-        self.sum("CAPTURE")
+        self.sum(event::CAPTURE)
     }
 
     pub fn refunded(&self) -> i64 {
-        self.sum("REFUND")
+        self.sum(event::REFUND)
     }
 
     /// Whether an operation with this reference already succeeded (a retried capture
     /// or refund after a lost answer).
-    pub fn has(&self, event: &str, reference: &str) -> bool {
+    pub fn has(&self, kind: &str, reference: &str) -> bool {
+        self.outcome(kind, reference) == Some(true)
+    }
+
+    /// What the events say of our operation with this `event_reference`: `Some(true)`
+    /// it succeeded, `Some(false)` it failed (and nothing later succeeded), `None` no
+    /// outcome recorded (never sent, or still under way after a 202).
+    pub fn outcome(&self, kind: &str, reference: &str) -> Option<bool> {
+        let ours = self
+            .events
+            .iter()
+            .filter(|e| e.event == kind && e.event_reference.as_deref() == Some(reference));
+        let mut seen = None;
+        for e in ours {
+            if e.succeeded() {
+                return Some(true);
+            }
+            seen = Some(false);
+        }
+        seen
+    }
+
+    /// Whether an `INITIATE_*` of ours (after a 202) is still waiting for its outcome.
+    pub fn initiated(&self, initiate: &str, reference: &str) -> bool {
         self.events
             .iter()
-            .any(|e| e.success && e.event == event && e.reference.as_deref() == Some(reference))
+            .any(|e| e.event == initiate && e.event_reference.as_deref() == Some(reference))
     }
 }
 

@@ -5,7 +5,8 @@
 //! drops the token, fetches a new one, and retries that call once.
 
 use crate::checkout::{
-    CaptureBody, PaymentTransaction, RefundBody, Session, SessionCreated, SessionProfileRequest,
+    CaptureBody, PaymentAnswer, PaymentTransaction, RefundBody, Session, SessionCreated,
+    SessionProfileRequest,
 };
 use std::error::Error as _;
 use std::fmt;
@@ -23,7 +24,7 @@ use tokio::sync::Mutex;
 use tracing::Instrument;
 
 use crate::clock::Clock;
-use crate::error::DinteroError;
+use crate::error::{Call, DinteroError};
 use crate::wire::{
     AccountId, ActivateRequest, BatchRequest, BatchResponse, CaptureRequest, Card, CardList,
     CreateCardRequest, ErrorBody, InfoRequest, TokenRequest, TokenResponse, Transaction,
@@ -242,7 +243,8 @@ impl DinteroClient {
             .map_err(classify)?;
         self.inner.token_fetches.fetch_add(1, Ordering::Relaxed);
         let status = resp.status().as_u16();
-        let result: Result<TokenResponse, DinteroError> = decode(resp).await;
+        let result: Result<TokenResponse, DinteroError> =
+            decode("auth.token", Call::Auth, resp).await;
         span.in_scope(|| {
             tracing::debug!(status, ms = started.elapsed().as_millis() as u64, "token");
         });
@@ -251,9 +253,15 @@ impl DinteroClient {
             other => other,
         })?;
         if tok.access_token.is_empty() {
-            return Err(DinteroError::MalformedBody("empty access_token".into()));
+            return Err(DinteroError::Unreadable {
+                op: "auth.token".into(),
+                status,
+                what: "field `access_token` is empty".into(),
+            });
         }
-        let life = Duration::from_secs(tok.expires_in);
+        // Unstated or unreadable: assume a short life and refresh early (a 401 would
+        // also make us refresh).
+        let life = Duration::from_secs(tok.expires_in.unwrap_or(600));
         let margin = cfg.refresh_margin.min(life / 2);
         let ahead = chrono::Duration::from_std(life - margin).unwrap_or(chrono::Duration::zero());
         Ok(CachedToken {
@@ -267,6 +275,7 @@ impl DinteroClient {
     async fn call<T: DeserializeOwned>(
         &self,
         op: &'static str,
+        ctx: Call,
         method: Method,
         path: &str,
         body: Option<Vec<u8>>,
@@ -275,7 +284,7 @@ impl DinteroClient {
             "{}/v1/accounts/{}/wallets{}",
             self.inner.base, self.inner.cfg.account_id, path
         );
-        self.call_url(op, method, url, body).await
+        self.call_url(op, ctx, method, url, body).await
     }
 
     /// Sends one Payments (Checkout) API call; `path` is below `{checkout_base}/v1`.
@@ -294,16 +303,31 @@ impl DinteroClient {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|e| DinteroError::Validation(format!("request not encodable: {e}")))?;
-        self.call_url(op, method, url, bytes).await
+        self.call_url(op, Call::Payments, method, url, bytes).await
     }
 
     async fn call_url<T: DeserializeOwned>(
         &self,
         op: &'static str,
+        ctx: Call,
         method: Method,
         url: String,
         body: Option<Vec<u8>>,
     ) -> Result<T, DinteroError> {
+        self.exchange(op, ctx, method, url, body)
+            .await
+            .map(|a| a.body)
+    }
+
+    /// One call, with the answer's status and `event-request-id` (Checkout's 202).
+    async fn exchange<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        ctx: Call,
+        method: Method,
+        url: String,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer<T>, DinteroError> {
         let span = tracing::debug_span!("dintero", op, status = tracing::field::Empty);
         async {
             let started = Instant::now();
@@ -329,7 +353,16 @@ impl DinteroClient {
                     refreshed = true;
                     continue;
                 }
-                let out = decode(resp).await;
+                let event_request_id = resp
+                    .headers()
+                    .get("event-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let out = decode(op, ctx, resp).await.map(|body| Answer {
+                    status,
+                    event_request_id,
+                    body,
+                });
                 tracing::debug!(
                     ms = started.elapsed().as_millis() as u64,
                     ok = out.is_ok(),
@@ -345,22 +378,24 @@ impl DinteroClient {
     async fn post<T: DeserializeOwned, B: Serialize>(
         &self,
         op: &'static str,
+        ctx: Call,
         path: &str,
         body: &B,
     ) -> Result<T, DinteroError> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| DinteroError::Validation(format!("request not encodable: {e}")))?;
-        self.call(op, Method::POST, path, Some(bytes)).await
+        self.call(op, ctx, Method::POST, path, Some(bytes)).await
     }
 
     /// `POST /cards/batch`: printed stock, inactive, tokens and PINs shown once.
     pub async fn create_batch(&self, req: &BatchRequest) -> Result<BatchResponse, DinteroError> {
-        self.post("cards.batch", "/cards/batch", req).await
+        self.post("cards.batch", Call::Admin, "/cards/batch", req)
+            .await
     }
 
     /// `POST /cards`: one card, active with an amount.
     pub async fn create_card(&self, req: &CreateCardRequest) -> Result<Card, DinteroError> {
-        self.post("cards.create", "/cards", req).await
+        self.post("cards.create", Call::Admin, "/cards", req).await
     }
 
     /// `POST /cards/{card_id}/activate`.
@@ -370,7 +405,8 @@ impl DinteroClient {
         req: &ActivateRequest,
     ) -> Result<Card, DinteroError> {
         let path = format!("/cards/{}/activate", segment(card_id));
-        self.post("cards.activate", &path, req).await
+        self.post("cards.activate", Call::Activate, &path, req)
+            .await
     }
 
     /// `POST /info`: a card by its printed token, with amounts when the PIN is given.
@@ -379,13 +415,18 @@ impl DinteroClient {
             token: token.expose().to_string(),
             pin: pin.map(|p| p.expose().to_string()),
         };
-        self.post("info", "/info", &req).await
+        let ctx = Call::Lookup {
+            by_token: true,
+            pin: req.pin.is_some(),
+        };
+        self.post("info", ctx, "/info", &req).await
     }
 
     /// `GET /cards/{card_id}`.
     pub async fn card(&self, card_id: &str) -> Result<Card, DinteroError> {
         let path = format!("/cards/{}", segment(card_id));
-        self.call("cards.get", Method::GET, &path, None).await
+        self.call("cards.get", Call::BY_ID, Method::GET, &path, None)
+            .await
     }
 
     /// `GET /cards?limit=&starting_after=`.
@@ -399,12 +440,17 @@ impl DinteroClient {
             path.push_str("&starting_after=");
             path.push_str(&segment(s));
         }
-        self.call("cards.list", Method::GET, &path, None).await
+        self.call("cards.list", Call::Admin, Method::GET, &path, None)
+            .await
     }
 
     /// `POST /transactions`: a drawdown (optionally pending) or a fund.
     pub async fn transaction(&self, req: &TransactionRequest) -> Result<Transaction, DinteroError> {
-        self.post("transactions.create", "/transactions", req).await
+        let ctx = Call::Transaction {
+            pin: req.pin.is_some(),
+        };
+        self.post("transactions.create", ctx, "/transactions", req)
+            .await
     }
 
     /// `POST /transactions/{id}/capture`.
@@ -414,7 +460,8 @@ impl DinteroClient {
         req: &CaptureRequest,
     ) -> Result<Transaction, DinteroError> {
         let path = format!("/transactions/{}/capture", segment(transaction_id));
-        self.post("transactions.capture", &path, req).await
+        self.post("transactions.capture", Call::Settle, &path, req)
+            .await
     }
 
     /// `POST /transactions/{id}/void`.
@@ -424,7 +471,8 @@ impl DinteroClient {
         req: &VoidRequest,
     ) -> Result<Transaction, DinteroError> {
         let path = format!("/transactions/{}/void", segment(transaction_id));
-        self.post("transactions.void", &path, req).await
+        self.post("transactions.void", Call::Settle, &path, req)
+            .await
     }
 
     /// Checkout `POST /v1/sessions-profile`: a payment session from a session profile.
@@ -462,36 +510,64 @@ impl DinteroClient {
             .await
     }
 
-    /// Payments `POST /v1/transactions/{id}/capture`.
+    /// Payments `POST /v1/transactions/{id}/capture`. A `202 Accepted` is not done yet:
+    /// see [`PaymentAnswer::accepted`].
     pub async fn capture_payment(
         &self,
         transaction_id: &str,
         body: &CaptureBody,
-    ) -> Result<PaymentTransaction, DinteroError> {
+    ) -> Result<PaymentAnswer, DinteroError> {
         let path = format!("/transactions/{}/capture", segment(transaction_id));
-        self.checkout("payments.capture", Method::POST, &path, Some(body))
+        self.payment_operation("payments.capture", &path, body)
             .await
     }
 
-    /// Payments `POST /v1/transactions/{id}/refund`.
+    /// Payments `POST /v1/transactions/{id}/refund`. A `202 Accepted` is not done yet.
     pub async fn refund_payment(
         &self,
         transaction_id: &str,
         body: &RefundBody,
-    ) -> Result<PaymentTransaction, DinteroError> {
+    ) -> Result<PaymentAnswer, DinteroError> {
         let path = format!("/transactions/{}/refund", segment(transaction_id));
-        self.checkout("payments.refund", Method::POST, &path, Some(body))
-            .await
+        self.payment_operation("payments.refund", &path, body).await
+    }
+
+    async fn payment_operation<B: Serialize>(
+        &self,
+        op: &'static str,
+        path: &str,
+        body: &B,
+    ) -> Result<PaymentAnswer, DinteroError> {
+        let url = format!(
+            "{}/v1{path}",
+            self.inner.cfg.checkout_base.trim_end_matches('/')
+        );
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| DinteroError::Validation(format!("request not encodable: {e}")))?;
+        let a: Answer<PaymentTransaction> = self
+            .exchange(op, Call::Payments, Method::POST, url, Some(bytes))
+            .await?;
+        Ok(PaymentAnswer {
+            transaction: a.body,
+            accepted: (a.status == 202).then(|| a.event_request_id.unwrap_or_default()),
+        })
     }
 
     /// `GET /cards/{card_id}/transactions`.
     pub async fn card_transactions(&self, card_id: &str) -> Result<Vec<Transaction>, DinteroError> {
         let path = format!("/cards/{}/transactions", segment(card_id));
         let list: TransactionList = self
-            .call("cards.transactions", Method::GET, &path, None)
+            .call("cards.transactions", Call::BY_ID, Method::GET, &path, None)
             .await?;
         Ok(list.into_vec())
     }
+}
+
+/// A decoded 2xx answer with what the headers said.
+struct Answer<T> {
+    status: u16,
+    event_request_id: Option<String>,
+    body: T,
 }
 
 /// Percent-encodes one path segment (RFC 3986 unreserved characters pass).
@@ -519,19 +595,19 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// Reads an answer: the typed body on 2xx, the typed error otherwise.
-async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, DinteroError> {
+async fn decode<T: DeserializeOwned>(
+    op: &'static str,
+    ctx: Call,
+    resp: reqwest::Response,
+) -> Result<T, DinteroError> {
     let status = resp.status().as_u16();
     let wait = retry_after(resp.headers());
     let bytes = resp.bytes().await.map_err(classify)?;
     if (200..300).contains(&status) {
-        return serde_json::from_slice(&bytes).map_err(|e| {
-            // serde's message can quote the body; say only where and what kind.
-            DinteroError::MalformedBody(format!(
-                "{:?} error at line {} column {}",
-                e.classify(),
-                e.line(),
-                e.column()
-            ))
+        return read_body(&bytes).map_err(|what| DinteroError::Unreadable {
+            op: op.into(),
+            status,
+            what,
         });
     }
     match serde_json::from_slice::<ErrorBody>(&bytes) {
@@ -540,9 +616,47 @@ async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, Dinte
             &b.error.code,
             &b.error.message,
             wait,
+            ctx,
         )),
-        Err(_) => Err(DinteroError::from_api(status, "", "", wait)),
+        Err(_) => Err(DinteroError::from_api(status, "", "", wait, ctx)),
     }
+}
+
+/// Parses a 2xx body, or says what could not be read: the field (by its path) or that
+/// it is not JSON. serde's own messages can quote the body (a token, a PIN), so only
+/// the path, a missing field's name and the position are kept.
+pub(crate) fn read_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(format!(
+            "not JSON ({:?} at line {} column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let msg = inner.to_string();
+                let missing = msg
+                    .strip_prefix("missing field `")
+                    .and_then(|m| m.split('`').next());
+                match (missing, path.as_str()) {
+                    (Some(field), "." | "") => format!("field `{field}` is missing"),
+                    (Some(field), p) => format!("field `{p}.{field}` is missing"),
+                    (None, p) => format!("field `{p}` has a value of the wrong kind"),
+                }
+            }
+            kind => format!(
+                "not JSON ({kind:?} at line {} column {})",
+                inner.line(),
+                inner.column()
+            ),
+        }
+    })
 }
 
 /// Sorts a transport failure into whether the request can have reached Dintero.
@@ -597,6 +711,20 @@ fn find_rustls(e: &(dyn std::error::Error + 'static)) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unreadable_bodies_name_the_field_not_the_value() {
+        let e = read_body::<Card>(br#"{"status":"unused"}"#).unwrap_err();
+        assert_eq!(e, "field `card_id` is missing");
+        let e = read_body::<Card>(br#"{"card_id":9578000000001001}"#).unwrap_err();
+        assert_eq!(e, "field `card_id` has a value of the wrong kind");
+        assert!(!e.contains("9578"));
+        let e = read_body::<crate::wire::BatchResponse>(br#"{"cards":[{"card_id":"a"},{}]}"#)
+            .unwrap_err();
+        assert_eq!(e, "field `cards[1].card_id` is missing");
+        let e = read_body::<Card>(b"<html>").unwrap_err();
+        assert!(e.starts_with("not JSON (Syntax"), "{e}");
+    }
 
     #[test]
     fn path_segments_are_encoded() {

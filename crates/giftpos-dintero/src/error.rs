@@ -18,6 +18,49 @@ pub enum RetryAdvice {
     SameRefIdOnly,
 }
 
+/// What a call was about, for reading an error answer whose `error.code` we do not know
+/// (Dintero documents no Wallets error codes: every real one may be unknown to us).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// The token endpoint.
+    Auth,
+    /// Reading a card: `/info` by token (with or without the customer's PIN) or by id.
+    Lookup { by_token: bool, pin: bool },
+    /// Activating a sold card.
+    Activate,
+    /// A drawdown or fund on a card, with or without the customer's PIN.
+    Transaction { pin: bool },
+    /// Capturing or voiding a pending drawdown.
+    Settle,
+    /// Checkout (sessions and payment transactions).
+    Payments,
+    /// Administration: creating cards and batches, listing.
+    Admin,
+}
+
+impl Call {
+    /// Reading a card (or its transactions) by its id.
+    pub const BY_ID: Call = Call::Lookup {
+        by_token: false,
+        pin: false,
+    };
+
+    /// Whether the call is about one card, so that a refusal is the card's.
+    fn is_card(self) -> bool {
+        matches!(
+            self,
+            Call::Lookup { .. } | Call::Activate | Call::Transaction { .. } | Call::Settle
+        )
+    }
+
+    fn has_pin(self) -> bool {
+        matches!(
+            self,
+            Call::Lookup { pin: true, .. } | Call::Transaction { pin: true }
+        )
+    }
+}
+
 /// What went wrong talking to Dintero.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DinteroError {
@@ -71,6 +114,14 @@ pub enum DinteroError {
     Server { status: u16 },
     #[error("Dintero answered HTTP {status} with code '{code}'")]
     OtherApi { status: u16, code: String },
+    /// A card operation Dintero refused with a code we do not know: shown with Dintero's
+    /// own message (card numbers and PINs redacted).
+    #[error("Dintero refused this for the card: {message}")]
+    CardRefused {
+        status: u16,
+        code: String,
+        message: String,
+    },
     #[error("no answer from Dintero in time")]
     Timeout,
     #[error("Dintero's address refused the connection")]
@@ -81,14 +132,66 @@ pub enum DinteroError {
     ConnectionLost,
     #[error("the secure connection to Dintero failed: {0}")]
     Tls(String),
-    #[error("Dintero's answer could not be read: {0}")]
-    MalformedBody(String),
+    /// A 2xx answer the terminal cannot read even tolerantly. Not "offline": Dintero is
+    /// there, and the request may have acted.
+    #[error("Dintero's answer to {op} (HTTP {status}) could not be read: {what}")]
+    Unreadable {
+        op: String,
+        status: u16,
+        what: String,
+    },
 }
 
 impl DinteroError {
-    /// Maps an HTTP error answer to its typed error.
-    pub fn from_api(status: u16, code: &str, message: &str, retry_after: Option<Duration>) -> Self {
-        match code {
+    /// Maps an HTTP error answer to its typed error. Our own codes (the sandbox's, in
+    /// `wire::codes`) are recognised extras; any other code is read by its HTTP status
+    /// and what the call was about (`call`): a 4xx on a card call is the card's refusal,
+    /// never a configuration fault — a customer's wrong PIN must not send the clerk to IT.
+    pub fn from_api(
+        status: u16,
+        code: &str,
+        message: &str,
+        retry_after: Option<Duration>,
+        call: Call,
+    ) -> Self {
+        if let Some(known) = Self::from_known_code(code, message, retry_after) {
+            return known;
+        }
+        let refused = || DinteroError::CardRefused {
+            status,
+            code: code.chars().take(64).collect(),
+            message: if message.trim().is_empty() {
+                format!("HTTP {status}")
+            } else {
+                redact(message)
+            },
+        };
+        match (status, call) {
+            (401, Call::Auth) => DinteroError::InvalidClient,
+            (401, _) => DinteroError::Unauthorized,
+            (429, _) => DinteroError::RateLimited { retry_after },
+            (500..=599, _) => DinteroError::Server { status },
+            (403, c) if c.has_pin() => refused(),
+            (403, _) => DinteroError::Forbidden,
+            (404, Call::Lookup { by_token: true, .. }) => DinteroError::TokenNotFound,
+            (404, Call::Lookup { .. } | Call::Activate) => DinteroError::CardNotFound,
+            (404, Call::Settle) => DinteroError::TransactionNotFound,
+            (404, Call::Transaction { .. }) => refused(),
+            (404, _) => DinteroError::NotFound,
+            // Reconciled by reading the card: our own activation, or someone else's.
+            (409, Call::Activate) => DinteroError::CardAlreadyActive,
+            (409, Call::Payments) => DinteroError::PaymentState(redact(message)),
+            (400, c) if !c.is_card() => DinteroError::Validation(redact(message)),
+            (400..=499, c) if c.is_card() => refused(),
+            _ => DinteroError::OtherApi {
+                status,
+                code: code.chars().take(64).collect(),
+            },
+        }
+    }
+
+    fn from_known_code(code: &str, message: &str, retry_after: Option<Duration>) -> Option<Self> {
+        Some(match code {
             codes::INVALID_CLIENT => DinteroError::InvalidClient,
             codes::UNAUTHORIZED => DinteroError::Unauthorized,
             codes::FORBIDDEN => DinteroError::Forbidden,
@@ -112,18 +215,8 @@ impl DinteroError {
             codes::NOT_FOUND => DinteroError::NotFound,
             codes::PAYMENT_STATE => DinteroError::PaymentState(redact(message)),
             codes::RATE_LIMITED => DinteroError::RateLimited { retry_after },
-            _ => match status {
-                401 => DinteroError::Unauthorized,
-                403 => DinteroError::Forbidden,
-                404 => DinteroError::NotFound,
-                429 => DinteroError::RateLimited { retry_after },
-                500..=599 => DinteroError::Server { status },
-                _ => DinteroError::OtherApi {
-                    status,
-                    code: code.chars().take(64).collect(),
-                },
-            },
-        }
+            _ => return None,
+        })
     }
 
     /// Whether sending the same request again is safe.
@@ -133,11 +226,21 @@ impl DinteroError {
             // Nothing was acted on.
             ConnectionRefused | Unreachable(_) | RateLimited { .. } => RetryAdvice::Safe,
             // Sent, and perhaps acted on: the answer is what we lack.
-            Timeout | ConnectionLost | Server { .. } | MalformedBody(_) => {
+            Timeout | ConnectionLost | Server { .. } | Unreadable { .. } => {
                 RetryAdvice::SameRefIdOnly
             }
             _ => RetryAdvice::Never,
         }
+    }
+
+    /// Whether the failure is the network's: the connection failed or broke, so Dintero
+    /// may simply be out of reach (the terminal shows "offline" and probes).
+    pub fn is_connection(&self) -> bool {
+        use DinteroError::*;
+        matches!(
+            self,
+            ConnectionRefused | Unreachable(_) | Timeout | ConnectionLost
+        )
     }
 
     /// Whether the failure is the network's or the server's (the terminal should treat
@@ -185,12 +288,13 @@ impl DinteroError {
             RateLimited { .. } => "rate_limited",
             Server { .. } => "server_error",
             OtherApi { .. } => "api_error",
+            CardRefused { .. } => "card_refused",
             Timeout => "timeout",
             ConnectionRefused => "connection_refused",
             Unreachable(_) => "unreachable",
             ConnectionLost => "connection_lost",
             Tls(_) => "tls",
-            MalformedBody(_) => "malformed_answer",
+            Unreadable { .. } => "dintero_unreadable",
         }
     }
 }
@@ -232,6 +336,7 @@ mod tests {
             codes::VALIDATION,
             "request body: invalid type: string \"9578000000001001\", pin 4321, at line 1",
             None,
+            Call::Admin,
         );
         let text = e.to_string();
         assert!(
@@ -249,7 +354,7 @@ mod tests {
     fn every_agreed_code_maps_to_its_own_error() {
         let mut seen = std::collections::HashSet::new();
         for (code, status) in codes::ALL {
-            let e = DinteroError::from_api(*status, code, "m", None);
+            let e = DinteroError::from_api(*status, code, "m", None, Call::Admin);
             assert!(
                 !matches!(e, DinteroError::OtherApi { .. }),
                 "{code} unmapped"
@@ -261,15 +366,84 @@ mod tests {
     #[test]
     fn unknown_codes_fall_back_on_the_status() {
         assert_eq!(
-            DinteroError::from_api(503, "X", "", None),
+            DinteroError::from_api(503, "X", "", None, Call::Settle),
             DinteroError::Server { status: 503 }
         );
         assert_eq!(
-            DinteroError::from_api(418, "TEAPOT", "", None),
+            DinteroError::from_api(418, "TEAPOT", "", None, Call::Admin),
             DinteroError::OtherApi {
                 status: 418,
                 code: "TEAPOT".into()
             }
+        );
+    }
+
+    #[test]
+    fn an_unknown_refusal_of_a_pin_call_is_the_cards_not_the_configurations() {
+        for call in [
+            Call::Transaction { pin: true },
+            Call::Lookup {
+                by_token: true,
+                pin: true,
+            },
+        ] {
+            let e = DinteroError::from_api(
+                403,
+                "wallet.pin.mismatch",
+                "PIN does not match for card 9578000000001001",
+                None,
+                call,
+            );
+            match &e {
+                DinteroError::CardRefused { message, .. } => {
+                    assert!(message.contains("PIN does not match"), "{message}");
+                    assert!(!message.contains("9578000000001001"), "{message}");
+                }
+                other => panic!("{call:?}: {other:?}"),
+            }
+            assert_eq!(e.retry_advice(), RetryAdvice::Never);
+        }
+        // Without a PIN, a 403 is about the API client's grants.
+        assert_eq!(
+            DinteroError::from_api(403, "x", "", None, Call::Admin),
+            DinteroError::Forbidden
+        );
+        // Any other 4xx on a card call is the card's refusal too, with Dintero's words.
+        assert!(matches!(
+            DinteroError::from_api(
+                422,
+                "balance_too_low",
+                "Not enough funds",
+                None,
+                Call::Transaction { pin: false }
+            ),
+            DinteroError::CardRefused { status: 422, .. }
+        ));
+        // Contextual not-founds and conflicts.
+        assert_eq!(
+            DinteroError::from_api(
+                404,
+                "",
+                "",
+                None,
+                Call::Lookup {
+                    by_token: true,
+                    pin: false
+                }
+            ),
+            DinteroError::TokenNotFound
+        );
+        assert_eq!(
+            DinteroError::from_api(404, "", "", None, Call::Settle),
+            DinteroError::TransactionNotFound
+        );
+        assert_eq!(
+            DinteroError::from_api(409, "already_active", "", None, Call::Activate),
+            DinteroError::CardAlreadyActive
+        );
+        assert_eq!(
+            DinteroError::from_api(401, "", "", None, Call::Auth),
+            DinteroError::InvalidClient
         );
     }
 

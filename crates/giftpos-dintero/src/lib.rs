@@ -12,8 +12,9 @@ pub mod checkout;
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod lenient;
 pub mod wire;
 
 pub use client::{ClientConfig, DinteroClient, Probe};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{DinteroError, RetryAdvice};
+pub use error::{Call, DinteroError, RetryAdvice};

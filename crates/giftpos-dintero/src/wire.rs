@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 use giftpos_core::{CardStatus, TokenFormat};
 use serde::{Deserialize, Serialize};
 
+use crate::lenient;
+
 /// Free-form metadata as Dintero stores it.
 pub type Metadata = BTreeMap<String, serde_json::Value>;
 
@@ -100,9 +102,9 @@ pub struct ErrorBody {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorDetail {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     pub code: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     pub message: String,
 }
 
@@ -172,9 +174,11 @@ pub struct TokenRequest {
 #[derive(Clone, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     pub token_type: String,
-    pub expires_in: u64,
+    /// Seconds; unreadable or absent, the client assumes a short life and refreshes.
+    #[serde(default, deserialize_with = "lenient::opt")]
+    pub expires_in: Option<u64>,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -190,7 +194,11 @@ impl fmt::Debug for TokenResponse {
 #[derive(Clone, Default, Serialize, Deserialize)]
 pub struct ShownOnce {
     pub value: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub barcode_128: Option<String>,
 }
 
@@ -203,29 +211,53 @@ impl fmt::Debug for ShownOnce {
 /// `pin` on a card: its format, and its value where Dintero shows it once.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PinField {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub format: Option<TokenFormat>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub pin: Option<ShownOnce>,
 }
 
 /// `card_token` on a created card: the token shown once.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CardTokenField {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub format: Option<TokenFormat>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub token: Option<ShownOnce>,
 }
 
 /// One of a card's tokens as a card shows it (masked).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TokenInfo {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub expires_at: Option<DateTime<Utc>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     pub masked_code: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub format: Option<TokenFormat>,
 }
 
@@ -233,50 +265,124 @@ pub struct TokenInfo {
 /// the amounts are absent (our decision: a token alone does not reveal the balance).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Card {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     pub id: String,
+    /// The one field a card answer is useless without.
     pub card_id: String,
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub card_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::or_default")]
     pub status: CardStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub customer_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub originated_by: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::or_default")]
     pub metadata: Metadata,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub created_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub created_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::minor"
+    )]
     pub amount: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub currency: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::minor"
+    )]
     pub amount_balance: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::minor"
+    )]
     pub amount_available: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::minor"
+    )]
     pub amount_funds: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::minor"
+    )]
     pub amount_drawdown: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::minor"
+    )]
     pub amount_pending: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::minor"
+    )]
     pub amount_reserved: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub active_from: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub expires_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub pin: Option<PinField>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient::list"
+    )]
     pub tokens: Vec<TokenInfo>,
     /// Present only in the answer that created the card (shown once).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub card_token: Option<CardTokenField>,
 }
 
@@ -335,8 +441,12 @@ pub struct CreateCardRequest {
     pub active_from: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// PIN generation, at the top level as the single-card guide shows it
+    /// (G-create); batch creation nests it under `options` instead (AR-batch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<BatchOptions>,
+    pub pin: Option<FormatOption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_token: Option<FormatOption>,
 }
 
 /// `POST /cards/{card_id}/activate`.
@@ -401,6 +511,13 @@ impl TransactionType {
             "fund" => TransactionType::Fund,
             o => TransactionType::Other(o.to_string()),
         }
+    }
+}
+
+impl Default for TransactionType {
+    /// What an answer without a readable `type` is taken as.
+    fn default() -> Self {
+        TransactionType::Other(String::new())
     }
 }
 
@@ -480,53 +597,95 @@ pub struct VoidRequest {
 /// A transaction.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Transaction {
+    /// The one field a transaction answer is useless without (capture and void use it).
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     pub ref_id: String,
+    #[serde(default, deserialize_with = "lenient::minor_or_zero")]
     pub amount: i64,
+    #[serde(default, deserialize_with = "lenient::text")]
     pub currency: String,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default, deserialize_with = "lenient::or_default")]
     pub kind: TransactionType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub created_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub created_by: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::or_default")]
     pub metadata: Metadata,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub originated_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub parent_id: Option<String>,
     /// The card the transaction belongs to (not in Dintero's field list; our sandbox
     /// sends it, the client does not rely on it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub card_id: Option<String>,
 }
 
 /// `GET /cards`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CardList {
+    #[serde(default, deserialize_with = "lenient::list")]
     pub cards: Vec<Card>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub starting_after: Option<String>,
 }
 
 /// `GET /cards/{card_id}/transactions`: Dintero does not document the envelope, so the
-/// client accepts both a bare array and `{"transactions": […]}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum TransactionList {
-    Wrapped { transactions: Vec<Transaction> },
-    Bare(Vec<Transaction>),
+/// client accepts both a bare array and `{"transactions": […]}` (the sandbox sends the
+/// latter); entries that cannot be read are dropped.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TransactionList {
+    pub transactions: Vec<Transaction>,
+}
+
+impl<'de> Deserialize<'de> for TransactionList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let items = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Array(items) => items,
+            serde_json::Value::Object(mut o) => match o.remove("transactions") {
+                Some(serde_json::Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        Ok(TransactionList {
+            transactions: items
+                .into_iter()
+                .filter_map(|v| serde_json::from_value(v).ok())
+                .collect(),
+        })
+    }
 }
 
 impl TransactionList {
     pub fn into_vec(self) -> Vec<Transaction> {
-        match self {
-            TransactionList::Wrapped { transactions } | TransactionList::Bare(transactions) => {
-                transactions
-            }
-        }
+        self.transactions
     }
 }
 

@@ -114,10 +114,10 @@ fn activation(amount: i64, tx: &str) -> ActivateRequest {
 async fn sells_a_printed_card_end_to_end() {
     let sb = sandbox().await;
     let c = client(&sb);
-    // Scan: the token finds the card, without amounts (no PIN at the sale).
+    // Scan: the token finds the card (no PIN at the sale); an unsold card holds nothing.
     let card = c.info(&token(STOCK_01), None).await.unwrap();
     assert_eq!(card.status, CardStatus::Inactive);
-    assert_eq!(card.amount_available, None);
+    assert_eq!(card.amount_available, Some(0));
     let active = c
         .activate(&card.card_id, &activation(50_000, "T12345678.pay-1"))
         .await
@@ -156,6 +156,22 @@ async fn redeems_partly_captures_voids_and_tops_up() {
         .await
         .unwrap();
     assert_eq!(cap.parent_id.as_deref(), Some(p.id.as_str()));
+    // MD-capture: the rest of a partial capture stays pending until it is voided.
+    assert_eq!(
+        c.card("demo-live-500").await.unwrap().amount_pending,
+        Some(2_050)
+    );
+    let rest = c
+        .void(
+            &p.id,
+            &VoidRequest {
+                ref_id: "v-rest".into(),
+                metadata: Metadata::new(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((rest.kind, rest.amount), (TransactionType::Voided, 2_050));
     let p2 = c
         .transaction(&drawdown("r-2", LIVE_500, 5_000, true, "6001"))
         .await
@@ -180,7 +196,11 @@ async fn redeems_partly_captures_voids_and_tops_up() {
     assert_eq!(card.amount_available, Some(50_000 - 10_000 + 20_000));
     assert_eq!(card.status, CardStatus::Active);
     let history = c.card_transactions("demo-live-500").await.unwrap();
-    assert_eq!(history.len(), 5, "pending, capture, pending, void, fund");
+    assert_eq!(
+        history.len(),
+        6,
+        "pending, capture, void of the rest, pending, void, fund"
+    );
 }
 
 #[tokio::test]
@@ -198,7 +218,8 @@ async fn creates_single_cards_and_batches_and_lists_them() {
             metadata: Metadata::new(),
             active_from: None,
             expires_at: None,
-            options: None,
+            pin: None,
+            card_token: None,
         })
         .await
         .unwrap();
@@ -364,7 +385,8 @@ async fn every_error_code_reaches_its_typed_error() {
         metadata: Metadata::new(),
         active_from: None,
         expires_at: None,
-        options: None,
+        pin: None,
+        card_token: None,
     };
     assert_eq!(
         c.create_card(&exists).await.unwrap_err(),
@@ -503,7 +525,8 @@ async fn lost_answers_are_safe_to_retry_with_the_same_ref_id() {
     let b = sb.snapshot("demo-live-500").unwrap().balances;
     assert_eq!(
         (b.pending, b.drawdown),
-        (before.pending, before.drawdown + 4_000)
+        (before.pending + 3_000, before.drawdown + 4_000),
+        "captured once; the rest of the 7,000 stays pending"
     );
 
     let p2 = c
@@ -522,7 +545,8 @@ async fn lost_answers_are_safe_to_retry_with_the_same_ref_id() {
     c.void(&p2.id, &v).await.unwrap();
     assert_eq!(
         sb.snapshot("demo-live-500").unwrap().balances.pending,
-        before.pending
+        before.pending + 3_000,
+        "the 1,000 released once"
     );
 
     // Dropped before acting: nothing happened, and a retry acts once.
@@ -567,8 +591,15 @@ async fn server_faults_are_typed_and_say_what_is_safe() {
 
     sb.set_faults(faults(&["malformed:count=1"]));
     let e = c.card("demo-live-500").await.unwrap_err();
-    assert!(matches!(e, DinteroError::MalformedBody(_)), "{e:?}");
+    match &e {
+        DinteroError::Unreadable { op, status, what } => {
+            assert_eq!((op.as_str(), *status), ("cards.get", 200));
+            assert!(what.starts_with("not JSON"), "{what}");
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(e.retry_advice(), RetryAdvice::SameRefIdOnly);
+    assert!(!e.is_connection(), "an unreadable answer is not offline");
 
     // Slower than the client's timeout.
     sb.set_faults(faults(&["latency=800"]));

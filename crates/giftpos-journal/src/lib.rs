@@ -24,7 +24,10 @@ use sha2::{Digest, Sha256};
 pub use plan::{PlanItem, plan};
 
 /// Forward-only migrations, applied in order; `PRAGMA user_version` records the last.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_journal.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_journal.sql"),
+    include_str!("../migrations/0002_failures.sql"),
+];
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -156,6 +159,10 @@ pub struct Entry {
     pub balance_after: Option<i64>,
     pub last_error: Option<String>,
     pub updated_at: DateTime<Utc>,
+    /// Failures where Dintero answered but the entry could not complete (see
+    /// [`Journal::retry_later`]); offline attempts are not counted here.
+    pub failures: i64,
+    pub first_failure_at: Option<DateTime<Utc>>,
 }
 
 impl fmt::Debug for Entry {
@@ -509,6 +516,8 @@ impl Journal {
             balance_after: None,
             last_error: None,
             updated_at: parse_ts(&created),
+            failures: 0,
+            first_failure_at: None,
         })
     }
 
@@ -516,7 +525,8 @@ impl Journal {
         "SELECT e.seq, e.id, e.terminal_id, e.kind, e.card_key, e.card_masked,
         e.card_token, s.card_id, e.amount, e.currency, e.clerk, e.metadata, e.ref_id, e.parent_id,
         e.created_at, e.hash, e.prev_hash, s.state, s.reason, s.attempts, s.next_attempt_at,
-        s.server_transaction_id, s.balance_after, s.last_error, s.updated_at
+        s.server_transaction_id, s.balance_after, s.last_error, s.updated_at, s.failures,
+        s.first_failure_at
         FROM entries e JOIN entry_state s ON s.entry_id = e.id";
 
     fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
@@ -551,6 +561,8 @@ impl Journal {
             balance_after: r.get(22)?,
             last_error: r.get(23)?,
             updated_at: parse_ts(&r.get::<_, String>(24)?),
+            failures: r.get(25)?,
+            first_failure_at: r.get::<_, Option<String>>(26)?.map(|s| parse_ts(&s)),
         })
     }
 
@@ -727,6 +739,24 @@ impl Journal {
         self.set_state(
             id,
             "UPDATE entry_state SET next_attempt_at = ?2, last_error = ?3, updated_at = ?4
+             WHERE entry_id = ?1",
+            &[&id, &ts(at), &error, &ts(now)],
+        )
+    }
+
+    /// Like [`Journal::retry_later`], for a failure where Dintero answered (unreadable,
+    /// 5xx, 429): also counted, and the first such failure's time kept.
+    pub fn retry_after_failure(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), JournalError> {
+        self.set_state(
+            id,
+            "UPDATE entry_state SET next_attempt_at = ?2, last_error = ?3, updated_at = ?4,
+                 failures = failures + 1, first_failure_at = COALESCE(first_failure_at, ?4)
              WHERE entry_id = ?1",
             &[&id, &ts(at), &error, &ts(now)],
         )

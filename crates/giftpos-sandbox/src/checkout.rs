@@ -1,17 +1,33 @@
 //! The sandbox's Dintero Checkout: sessions made from a session profile, a payer who
-//! pays or cancels (through `/_sandbox/checkout/...` or the small page at the session's
-//! URL), and the payment transactions with capture, refund and void. Pure state and
-//! rules; the server routes to it.
+//! pays, is held for approval, is declined or cancels (through the small page at the
+//! session's URL), and the payment transactions with capture, refund and void. Pure
+//! state and rules; the server routes to it.
 //!
-//! Profiles: any id is accepted; one whose id contains `manual-capture` only authorizes
-//! (the terminal captures), every other profile captures at once (auto-capture).
+//! Documented (SPEC = `../shared/dintero/checkout-openapi-v3.yaml`): the statuses
+//! (`Transaction.status`), events with `event_reference` (the merchant's
+//! `capture_reference`/`refund_reference`), 202 Accepted for capture/refund with the
+//! outcome arriving later as an event carrying `correlation_request_id`, cancel voiding
+//! only an INITIATED/AUTHORIZED transaction, captures never above what was authorized,
+//! refunds never above what was captured.
+//!
+//! Ours (the sandbox's choices where the contract is silent):
+//! - Profiles: an id containing `manual-capture` only authorizes (the terminal
+//!   captures); every other profile captures at once (auto-capture). An id containing
+//!   `async` answers capture and refund with `202 Accepted`; the operation completes when
+//!   the transaction is next read.
+//! - A payer held for approval leaves the transaction `ON_HOLD` until
+//!   `POST /_sandbox/payments/{id}/approve` (→ AUTHORIZED, captured if auto) or
+//!   `/decline` (→ DECLINED). A declined payer leaves a `DECLINED` transaction.
+//! - `capture_reference` and `refund_reference` are not de-duplicated (Dintero promises
+//!   no idempotency for them, U17): a repeated capture or refund is a new one. The
+//!   client must read the transaction's events before resending.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use giftpos_dintero::checkout::{
     CaptureBody, PaymentTransaction, RefundBody, Session, SessionCreated, SessionProfileRequest,
-    TransactionEvent, status,
+    TransactionEvent, event as ev, status,
 };
 use giftpos_dintero::wire::codes;
 use serde::{Deserialize, Serialize};
@@ -35,6 +51,25 @@ pub struct Checkout {
     seq: u64,
 }
 
+/// What the payer does on the session's page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayerAction {
+    /// Pays: authorized (and captured with auto-capture).
+    Pay,
+    /// Pays, but the payment waits for approval: `ON_HOLD`.
+    PayOnHold,
+    /// The payer's payment is declined: `DECLINED`.
+    Decline,
+}
+
+/// A capture or refund answer: the transaction, and the `event-request-id` when it was
+/// only accepted (202).
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub transaction: PaymentTransaction,
+    pub accepted: Option<String>,
+}
+
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(codes::VALIDATION, message)
 }
@@ -43,18 +78,29 @@ fn conflict(message: impl Into<String>) -> ApiError {
     ApiError::new(codes::PAYMENT_STATE, message)
 }
 
+fn uuidish(seq: u64, kind: u8) -> String {
+    format!("00000000-0000-4000-8{kind:03}-{seq:012}")
+}
+
 fn event(
+    seq: u64,
     now: DateTime<Utc>,
     kind: &str,
     amount: i64,
     reference: Option<String>,
+    after: &str,
 ) -> TransactionEvent {
     TransactionEvent {
+        id: Some(uuidish(seq, 1)),
         event: kind.into(),
         amount: Some(amount),
-        success: true,
-        created_at: now,
-        reference,
+        success: Some(true),
+        error: None,
+        transaction_status: Some(after.into()),
+        created_at: Some(now),
+        event_reference: reference,
+        request_id: Some(uuidish(seq, 2)),
+        correlation_request_id: None,
     }
 }
 
@@ -62,6 +108,11 @@ impl Checkout {
     fn next_id(&mut self, prefix: &str) -> String {
         self.seq += 1;
         format!("{prefix}{:010}", self.seq)
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
     }
 
     /// `POST /v1/sessions-profile`. The order must add up (strict-session-amounts).
@@ -94,7 +145,7 @@ impl Checkout {
         let id = self.next_id("T00000000.sbx");
         let session = Session {
             id: id.clone(),
-            created_at: now,
+            created_at: Some(now),
             expires_at: Some(req.expires_at.unwrap_or(now + SESSION_TTL)),
             order: req.order,
             transaction_id: None,
@@ -139,8 +190,28 @@ impl Checkout {
         Ok(rec)
     }
 
-    /// The payer (or the merchant) cancels an unpaid session.
+    /// The payer (or the merchant) cancels a session. With a transaction, only an
+    /// INITIATED or AUTHORIZED one may be cancelled (it is voided, SPEC:L274).
     pub fn cancel(&mut self, now: DateTime<Utc>, id: &str, by: &str) -> ApiResult<Session> {
+        let tx_id = self
+            .sessions
+            .get(id)
+            .and_then(|r| r.session.transaction_id.clone());
+        if let Some(tx_id) = tx_id {
+            let seq = self.next_seq();
+            let tx = self.tx_mut(&tx_id)?;
+            if tx.status != status::AUTHORIZED && tx.status != status::INITIATED {
+                return Err(conflict(format!(
+                    "a session whose transaction is {} cannot be cancelled",
+                    tx.status
+                )));
+            }
+            void_authorization(tx, seq, now);
+            let rec = self.sessions.get_mut(id).expect("session seen above");
+            rec.session.cancelled_at = Some(now);
+            rec.session.cancelled_by = Some(by.into());
+            return Ok(rec.session.clone());
+        }
         let rec = self.open_session(now, id)?;
         rec.session.cancelled_at = Some(now);
         rec.session.cancelled_by = Some(by.into());
@@ -150,35 +221,110 @@ impl Checkout {
     /// The payer pays: a transaction is authorized, and captured at once unless the
     /// profile is a manual-capture one.
     pub fn pay(&mut self, now: DateTime<Utc>, id: &str) -> ApiResult<PaymentTransaction> {
+        self.payer(now, id, PayerAction::Pay)
+    }
+
+    /// What the payer did, as a transaction on the session.
+    pub fn payer(
+        &mut self,
+        now: DateTime<Utc>,
+        id: &str,
+        action: PayerAction,
+    ) -> ApiResult<PaymentTransaction> {
         let tx_id = self.next_id("T00000000.tx");
+        let seq = self.next_seq();
         let rec = self.open_session(now, id)?;
         let auto = !rec.profile_id.contains("manual-capture");
-        let o = &rec.session.order;
-        let mut events = vec![event(now, "AUTHORIZE", o.amount, None)];
-        if auto {
-            events.push(event(now, "CAPTURE", o.amount, None));
-        }
-        let tx = PaymentTransaction {
+        let o = rec.session.order.clone();
+        let mut tx = PaymentTransaction {
             id: tx_id.clone(),
-            status: if auto {
-                status::CAPTURED
-            } else {
-                status::AUTHORIZED
-            }
-            .into(),
+            status: status::INITIATED.into(),
             amount: o.amount,
             currency: o.currency.clone(),
-            merchant_reference: o.merchant_reference.clone(),
+            merchant_reference: Some(o.merchant_reference.clone()),
             session_id: Some(id.into()),
-            payment_product: Some("sandbox.card".into()),
-            events,
+            payment_product: Some("payex".into()),
+            payment_product_type: Some("payex.creditcard".into()),
+            created_at: Some(now),
+            events: Vec::new(),
         };
         rec.session.transaction_id = Some(tx_id.clone());
+        match action {
+            PayerAction::Pay => authorize(&mut tx, seq, now, auto),
+            PayerAction::PayOnHold => tx.status = status::ON_HOLD.into(),
+            PayerAction::Decline => tx.status = status::DECLINED.into(),
+        }
         self.transactions.insert(tx_id, tx.clone());
         Ok(tx)
     }
 
-    pub fn transaction(&self, id: &str) -> ApiResult<PaymentTransaction> {
+    /// Sandbox control: an `ON_HOLD` payment is approved (authorized, and captured with
+    /// auto-capture) or declined.
+    pub fn decide(
+        &mut self,
+        now: DateTime<Utc>,
+        tx_id: &str,
+        approve: bool,
+    ) -> ApiResult<PaymentTransaction> {
+        let seq = self.next_seq();
+        let auto = self
+            .transactions
+            .get(tx_id)
+            .and_then(|t| t.session_id.as_ref())
+            .and_then(|s| self.sessions.get(s))
+            .is_none_or(|r| !r.profile_id.contains("manual-capture"));
+        let tx = self.tx_mut(tx_id)?;
+        if tx.status != status::ON_HOLD {
+            return Err(conflict(format!("a {} payment is not on hold", tx.status)));
+        }
+        if approve {
+            authorize(tx, seq, now, auto);
+        } else {
+            tx.status = status::DECLINED.into();
+        }
+        Ok(tx.clone())
+    }
+
+    /// `GET /v1/transactions/{id}`. Operations accepted with 202 complete here, on the
+    /// first read after them.
+    pub fn transaction(&mut self, now: DateTime<Utc>, id: &str) -> ApiResult<PaymentTransaction> {
+        let seq = self.next_seq();
+        let tx = self.tx_mut(id)?;
+        let open: Vec<TransactionEvent> = tx
+            .events
+            .iter()
+            .filter(|e| {
+                (e.event == ev::INITIATE_CAPTURE || e.event == ev::INITIATE_REFUND)
+                    && !tx.events.iter().any(|d| {
+                        d.correlation_request_id.is_some()
+                            && d.correlation_request_id == e.request_id
+                    })
+            })
+            .cloned()
+            .collect();
+        for (i, init) in open.into_iter().enumerate() {
+            let capture = init.event == ev::INITIATE_CAPTURE;
+            let amount = init.amount.unwrap_or(0);
+            let mut done = event(
+                seq * 100 + i as u64,
+                now,
+                if capture { ev::CAPTURE } else { ev::REFUND },
+                amount,
+                init.event_reference.clone(),
+                "",
+            );
+            done.correlation_request_id = init.request_id.clone();
+            tx.events.push(done);
+            tx.status = settled_status(tx).into();
+            if let Some(last) = tx.events.last_mut() {
+                last.transaction_status = Some(tx.status.clone());
+            }
+        }
+        Ok(tx.clone())
+    }
+
+    /// A transaction as it is, without completing anything (the admin view).
+    pub fn peek(&self, id: &str) -> ApiResult<PaymentTransaction> {
         self.transactions
             .get(id)
             .cloned()
@@ -189,7 +335,7 @@ impl Checkout {
     pub fn by_reference(&self, merchant_reference: &str) -> Vec<PaymentTransaction> {
         self.transactions
             .values()
-            .filter(|t| t.merchant_reference == merchant_reference)
+            .filter(|t| t.merchant_reference.as_deref() == Some(merchant_reference))
             .cloned()
             .collect()
     }
@@ -200,56 +346,79 @@ impl Checkout {
             .ok_or_else(|| ApiError::new(codes::NOT_FOUND, format!("no transaction {id}")))
     }
 
-    /// Captures an authorized transaction. A capture reference seen before answers with
-    /// the transaction as it is (a retry).
+    fn is_async(&self, tx_id: &str) -> bool {
+        self.transactions
+            .get(tx_id)
+            .and_then(|t| t.session_id.as_ref())
+            .and_then(|s| self.sessions.get(s))
+            .is_some_and(|r| r.profile_id.contains("async"))
+    }
+
+    /// Money captured or refunded, counting operations accepted (202) but not done yet.
+    fn committed(tx: &PaymentTransaction, done: &str, initiate: &str) -> i64 {
+        let finished: i64 = tx
+            .events
+            .iter()
+            .filter(|e| e.succeeded() && e.event == done)
+            .map(|e| e.amount.unwrap_or(0))
+            .sum();
+        let waiting: i64 = tx
+            .events
+            .iter()
+            .filter(|e| {
+                e.event == initiate
+                    && !tx.events.iter().any(|d| {
+                        d.correlation_request_id.is_some()
+                            && d.correlation_request_id == e.request_id
+                    })
+            })
+            .map(|e| e.amount.unwrap_or(0))
+            .sum();
+        finished + waiting
+    }
+
+    /// Captures (part of) an authorized transaction, never above what was authorized.
     pub fn capture(
         &mut self,
         now: DateTime<Utc>,
         id: &str,
         body: CaptureBody,
-    ) -> ApiResult<PaymentTransaction> {
+    ) -> ApiResult<Operation> {
+        let asynchronous = self.is_async(id);
+        let seq = self.next_seq();
         let tx = self.tx_mut(id)?;
-        if let Some(r) = &body.capture_reference
-            && tx.has("CAPTURE", r)
-        {
-            return Ok(tx.clone());
-        }
         if tx.status != status::AUTHORIZED && tx.status != status::PARTIALLY_CAPTURED {
             return Err(conflict(format!(
                 "a {} transaction cannot be captured",
                 tx.status
             )));
         }
-        let left = tx.amount - tx.captured();
+        let left = tx.amount - Self::committed(tx, ev::CAPTURE, ev::INITIATE_CAPTURE);
         if body.amount <= 0 || body.amount > left {
             return Err(invalid(format!("capture between 1 and {left}")));
         }
-        tx.events
-            .push(event(now, "CAPTURE", body.amount, body.capture_reference));
-        tx.status = if tx.captured() == tx.amount {
-            status::CAPTURED
-        } else {
-            status::PARTIALLY_CAPTURED
-        }
-        .into();
-        Ok(tx.clone())
+        Ok(operate(
+            tx,
+            seq,
+            now,
+            asynchronous,
+            (ev::CAPTURE, ev::INITIATE_CAPTURE),
+            body.amount,
+            body.capture_reference,
+        ))
     }
 
-    /// Refunds captured money, at most what was captured and not yet refunded. A refund
-    /// reference seen before answers with the transaction as it is (a retry).
+    /// Refunds captured money, at most what was captured and not yet refunded.
     pub fn refund(
         &mut self,
         now: DateTime<Utc>,
         id: &str,
         body: RefundBody,
-    ) -> ApiResult<PaymentTransaction> {
+    ) -> ApiResult<Operation> {
+        let asynchronous = self.is_async(id);
+        let seq = self.next_seq();
         let tx = self.tx_mut(id)?;
-        if let Some(r) = &body.refund_reference
-            && tx.has("REFUND", r)
-        {
-            return Ok(tx.clone());
-        }
-        let left = tx.captured() - tx.refunded();
+        let left = tx.captured() - Self::committed(tx, ev::REFUND, ev::INITIATE_REFUND);
         if left <= 0 {
             return Err(conflict(format!(
                 "a {} transaction has nothing to refund",
@@ -259,19 +428,20 @@ impl Checkout {
         if body.amount <= 0 || body.amount > left {
             return Err(invalid(format!("refund between 1 and {left}")));
         }
-        tx.events
-            .push(event(now, "REFUND", body.amount, body.refund_reference));
-        tx.status = if tx.refunded() == tx.captured() {
-            status::REFUNDED
-        } else {
-            status::PARTIALLY_REFUNDED
-        }
-        .into();
-        Ok(tx.clone())
+        Ok(operate(
+            tx,
+            seq,
+            now,
+            asynchronous,
+            (ev::REFUND, ev::INITIATE_REFUND),
+            body.amount,
+            body.refund_reference,
+        ))
     }
 
     /// Voids an authorization nothing was captured from.
     pub fn void(&mut self, now: DateTime<Utc>, id: &str) -> ApiResult<PaymentTransaction> {
+        let seq = self.next_seq();
         let tx = self.tx_mut(id)?;
         if tx.status == status::AUTHORIZATION_VOIDED {
             return Ok(tx.clone());
@@ -282,9 +452,88 @@ impl Checkout {
                 tx.status
             )));
         }
-        tx.events.push(event(now, "VOID", tx.amount, None));
-        tx.status = status::AUTHORIZATION_VOIDED.into();
+        void_authorization(tx, seq, now);
         Ok(tx.clone())
+    }
+}
+
+fn void_authorization(tx: &mut PaymentTransaction, seq: u64, now: DateTime<Utc>) {
+    let amount = tx.amount;
+    tx.events.push(event(
+        seq,
+        now,
+        ev::VOID,
+        amount,
+        None,
+        status::AUTHORIZATION_VOIDED,
+    ));
+    tx.status = status::AUTHORIZATION_VOIDED.into();
+}
+
+fn authorize(tx: &mut PaymentTransaction, seq: u64, now: DateTime<Utc>, auto: bool) {
+    tx.events.push(event(
+        seq * 10,
+        now,
+        ev::AUTHORIZE,
+        tx.amount,
+        None,
+        status::AUTHORIZED,
+    ));
+    tx.status = status::AUTHORIZED.into();
+    if auto {
+        tx.events.push(event(
+            seq * 10 + 1,
+            now,
+            ev::CAPTURE,
+            tx.amount,
+            None,
+            status::CAPTURED,
+        ));
+        tx.status = status::CAPTURED.into();
+    }
+}
+
+/// A capture or refund: done at once (200), or accepted (202) with an `INITIATE_*` event
+/// that the next read completes.
+fn operate(
+    tx: &mut PaymentTransaction,
+    seq: u64,
+    now: DateTime<Utc>,
+    asynchronous: bool,
+    (done, initiate): (&str, &str),
+    amount: i64,
+    reference: Option<String>,
+) -> Operation {
+    if asynchronous {
+        let e = event(seq, now, initiate, amount, reference, &tx.status.clone());
+        let request_id = e.request_id.clone().unwrap_or_default();
+        tx.events.push(e);
+        return Operation {
+            transaction: tx.clone(),
+            accepted: Some(request_id),
+        };
+    }
+    tx.events.push(event(seq, now, done, amount, reference, ""));
+    tx.status = settled_status(tx).into();
+    if let Some(last) = tx.events.last_mut() {
+        last.transaction_status = Some(tx.status.clone());
+    }
+    Operation {
+        transaction: tx.clone(),
+        accepted: None,
+    }
+}
+
+/// The status after captures and refunds (D-status).
+fn settled_status(tx: &PaymentTransaction) -> &'static str {
+    let (captured, refunded) = (tx.captured(), tx.refunded());
+    match (captured, refunded) {
+        (0, _) => status::AUTHORIZED,
+        (c, 0) if c < tx.amount => status::PARTIALLY_CAPTURED,
+        (_, 0) => status::CAPTURED,
+        (c, r) if r >= c && c == tx.amount => status::REFUNDED,
+        (c, r) if r < c && c == tx.amount => status::PARTIALLY_REFUNDED,
+        _ => status::PARTIALLY_CAPTURED_REFUNDED,
     }
 }
 
@@ -318,6 +567,21 @@ mod tests {
             profile_id: profile.into(),
             expires_at: None,
             metadata: Default::default(),
+        }
+    }
+
+    fn capture(amount: i64, r: &str) -> CaptureBody {
+        CaptureBody {
+            amount,
+            capture_reference: Some(r.into()),
+        }
+    }
+
+    fn refund(amount: i64, r: &str) -> RefundBody {
+        RefundBody {
+            amount,
+            reason: None,
+            refund_reference: Some(r.into()),
         }
     }
 
@@ -368,38 +632,91 @@ mod tests {
             .unwrap();
         let tx = c.pay(now, &s.id).unwrap();
         assert_eq!(tx.status, status::AUTHORIZED);
-        assert!(
-            c.refund(
-                now,
-                &tx.id,
-                RefundBody {
-                    amount: 1,
-                    reason: None,
-                    refund_reference: None
-                }
-            )
-            .is_err()
-        );
-        let body = CaptureBody {
-            amount: 300,
-            capture_reference: Some("c1".into()),
-        };
-        assert_eq!(
-            c.capture(now, &tx.id, body.clone()).unwrap().status,
-            status::CAPTURED
-        );
-        // A retried capture with the same reference changes nothing.
-        assert_eq!(c.capture(now, &tx.id, body).unwrap().captured(), 300);
-        let r = RefundBody {
-            amount: 300,
-            reason: None,
-            refund_reference: Some("r1".into()),
-        };
-        assert_eq!(
-            c.refund(now, &tx.id, r.clone()).unwrap().status,
-            status::REFUNDED
-        );
-        assert_eq!(c.refund(now, &tx.id, r).unwrap().refunded(), 300);
+        assert!(c.refund(now, &tx.id, refund(1, "r0")).is_err());
+        let done = c.capture(now, &tx.id, capture(300, "c1")).unwrap();
+        assert_eq!(done.accepted, None);
+        assert_eq!(done.transaction.status, status::CAPTURED);
+        assert!(done.transaction.has(ev::CAPTURE, "c1"));
+        // Not idempotent: a second capture with the same reference is a new capture,
+        // refused here because nothing is left to capture.
+        assert!(c.capture(now, &tx.id, capture(300, "c1")).is_err());
+        let r = c.refund(now, &tx.id, refund(100, "r1")).unwrap();
+        assert_eq!(r.transaction.status, status::PARTIALLY_REFUNDED);
+        // A resent refund is a second refund: the client must look before resending.
+        let r = c.refund(now, &tx.id, refund(100, "r1")).unwrap();
+        assert_eq!(r.transaction.refunded(), 200);
+        let r = c.refund(now, &tx.id, refund(100, "r2")).unwrap();
+        assert_eq!(r.transaction.status, status::REFUNDED);
         assert!(c.void(now, &tx.id).is_err());
+    }
+
+    #[test]
+    fn on_hold_payments_wait_for_a_decision() {
+        let mut c = Checkout::default();
+        let now = Utc::now();
+        let s = c.create(now, req("P-auto", 500, 500), "http://sb").unwrap();
+        let tx = c.payer(now, &s.id, PayerAction::PayOnHold).unwrap();
+        assert_eq!(tx.status, status::ON_HOLD);
+        assert!(status::is_undecided(&tx.status));
+        let tx = c.decide(now, &tx.id, true).unwrap();
+        assert_eq!((tx.status.as_str(), tx.captured()), (status::CAPTURED, 500));
+        assert!(c.decide(now, &tx.id, false).is_err(), "decided already");
+
+        let s = c.create(now, req("P-auto", 500, 500), "http://sb").unwrap();
+        let tx = c.payer(now, &s.id, PayerAction::PayOnHold).unwrap();
+        assert_eq!(
+            c.decide(now, &tx.id, false).unwrap().status,
+            status::DECLINED
+        );
+
+        let s = c.create(now, req("P-auto", 500, 500), "http://sb").unwrap();
+        let tx = c.payer(now, &s.id, PayerAction::Decline).unwrap();
+        assert!(status::is_dead(&tx.status));
+    }
+
+    #[test]
+    fn async_operations_are_accepted_then_completed_on_the_next_read() {
+        let mut c = Checkout::default();
+        let now = Utc::now();
+        let s = c
+            .create(now, req("P-manual-capture-async", 400, 400), "http://sb")
+            .unwrap();
+        let tx = c.pay(now, &s.id).unwrap();
+        let op = c.capture(now, &tx.id, capture(400, "c1")).unwrap();
+        let request = op.accepted.expect("202");
+        assert_eq!(op.transaction.status, status::AUTHORIZED);
+        assert!(op.transaction.initiated(ev::INITIATE_CAPTURE, "c1"));
+        assert_eq!(op.transaction.outcome(ev::CAPTURE, "c1"), None);
+        // While it is under way, nothing more can be captured.
+        assert!(c.capture(now, &tx.id, capture(1, "c2")).is_err());
+        let read = c.transaction(now, &tx.id).unwrap();
+        assert_eq!(read.status, status::CAPTURED);
+        assert_eq!(read.outcome(ev::CAPTURE, "c1"), Some(true));
+        let done = read.events.iter().find(|e| e.event == ev::CAPTURE).unwrap();
+        assert_eq!(
+            done.correlation_request_id.as_deref(),
+            Some(request.as_str())
+        );
+        // Reading again completes nothing twice.
+        assert_eq!(c.transaction(now, &tx.id).unwrap().captured(), 400);
+    }
+
+    #[test]
+    fn cancelling_a_session_voids_only_an_authorized_transaction() {
+        let mut c = Checkout::default();
+        let now = Utc::now();
+        let s = c
+            .create(now, req("P-manual-capture", 300, 300), "http://sb")
+            .unwrap();
+        c.pay(now, &s.id).unwrap();
+        let tx_id = c.session(&s.id).unwrap().transaction_id.unwrap();
+        c.cancel(now, &s.id, "merchant").unwrap();
+        assert_eq!(c.peek(&tx_id).unwrap().status, status::AUTHORIZATION_VOIDED);
+        let s = c.create(now, req("P-auto", 300, 300), "http://sb").unwrap();
+        c.pay(now, &s.id).unwrap();
+        assert_eq!(
+            c.cancel(now, &s.id, "merchant").unwrap_err().code,
+            codes::PAYMENT_STATE
+        );
     }
 }

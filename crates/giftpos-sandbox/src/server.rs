@@ -32,6 +32,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::SandboxConfig;
+use crate::checkout::PayerAction;
 use crate::faults::{FaultKind, Faults};
 use crate::store::{ApiError, ApiResult, Store};
 
@@ -100,6 +101,32 @@ impl Shared {
             return error_response(&ApiError::new(codes::SERVER_ERROR, "state not saved"));
         }
         respond(out)
+    }
+
+    /// A Checkout capture or refund: 200 with the transaction, or 202 Accepted with the
+    /// `event-request-id` header (SPEC:L2651) when it is only under way.
+    fn operation(
+        &self,
+        f: impl FnOnce(&mut Store, DateTime<Utc>) -> ApiResult<crate::checkout::Operation>,
+    ) -> Response {
+        let mut accepted = None;
+        let resp = self.mutate(|st, now, _| {
+            f(st, now).map(|op| {
+                accepted = op.accepted;
+                op.transaction
+            })
+        });
+        match accepted {
+            Some(id) if resp.status().is_success() => {
+                let mut resp = resp;
+                *resp.status_mut() = StatusCode::ACCEPTED;
+                if let Ok(v) = HeaderValue::from_str(&id) {
+                    resp.headers_mut().insert("event-request-id", v);
+                }
+                resp
+            }
+            _ => resp,
+        }
     }
 
     fn read<T: Serialize>(&self, f: impl FnOnce(&Store) -> ApiResult<T>) -> Response {
@@ -191,6 +218,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         // The payer's side of a Checkout session: a page with Pay and Cancel.
         .route("/checkout/{id}", get(payer_page))
         .route("/checkout/{id}/pay", post(payer_pay))
+        .route("/checkout/{id}/hold", post(payer_hold))
+        .route("/checkout/{id}/decline", post(payer_decline))
+        .route("/_sandbox/payments/{id}/approve", post(approve_payment))
+        .route("/_sandbox/payments/{id}/decline", post(decline_payment))
         .route("/checkout/{id}/cancel", post(payer_cancel))
         .fallback(|| async { error_response(&ApiError::new(codes::NOT_FOUND, "no such endpoint")) })
         .with_state(shared)
@@ -368,7 +399,7 @@ async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
     axum::Json(TokenResponse {
         access_token: value,
         token_type: "Bearer".into(),
-        expires_in: s.cfg.token_ttl_secs,
+        expires_in: Some(s.cfg.token_ttl_secs),
     })
     .into_response()
 }
@@ -566,7 +597,7 @@ async fn get_payment(
     State(s): State<Arc<Shared>>,
     Path(p): Path<HashMap<String, String>>,
 ) -> Response {
-    s.read(|st| st.checkout.transaction(&path_id(&p)))
+    s.mutate(|st, now, _| st.checkout.transaction(now, &path_id(&p)))
 }
 
 async fn capture_payment(
@@ -575,7 +606,7 @@ async fn capture_payment(
     body: Bytes,
 ) -> Response {
     match parse::<giftpos_dintero::checkout::CaptureBody>(&body) {
-        Ok(req) => s.mutate(|st, now, _| st.checkout.capture(now, &path_id(&p), req)),
+        Ok(req) => s.operation(|st, now| st.checkout.capture(now, &path_id(&p), req)),
         Err(e) => error_response(&e),
     }
 }
@@ -586,7 +617,7 @@ async fn refund_payment(
     body: Bytes,
 ) -> Response {
     match parse::<giftpos_dintero::checkout::RefundBody>(&body) {
-        Ok(req) => s.mutate(|st, now, _| st.checkout.refund(now, &path_id(&p), req)),
+        Ok(req) => s.operation(|st, now| st.checkout.refund(now, &path_id(&p), req)),
         Err(e) => error_response(&e),
     }
 }
@@ -628,6 +659,8 @@ async fn payer_page(
             let forms = if state == "open" {
                 format!(
                     "<form method=\"post\" action=\"/checkout/{id}/pay\"><button id=\"pay\">Pay {amount}</button></form>\
+                     <form method=\"post\" action=\"/checkout/{id}/hold\"><button id=\"hold\">Pay, pending approval</button></form>\
+                     <form method=\"post\" action=\"/checkout/{id}/decline\"><button id=\"decline\">Pay with a card that is declined</button></form>\
                      <form method=\"post\" action=\"/checkout/{id}/cancel\"><button id=\"cancel\">Cancel</button></form>"
                 )
             } else {
@@ -648,17 +681,53 @@ async fn payer_page(
     }
 }
 
-async fn payer_pay(
+async fn payer_pay(s: State<Arc<Shared>>, p: Path<HashMap<String, String>>) -> Response {
+    payer(s, p, PayerAction::Pay).await
+}
+
+async fn payer_hold(s: State<Arc<Shared>>, p: Path<HashMap<String, String>>) -> Response {
+    payer(s, p, PayerAction::PayOnHold).await
+}
+
+async fn payer_decline(s: State<Arc<Shared>>, p: Path<HashMap<String, String>>) -> Response {
+    payer(s, p, PayerAction::Decline).await
+}
+
+/// Sandbox control: decide an `ON_HOLD` payment.
+async fn approve_payment(
     State(s): State<Arc<Shared>>,
     Path(p): Path<HashMap<String, String>>,
 ) -> Response {
+    s.mutate(|st, now, _| st.checkout.decide(now, &path_id(&p), true))
+}
+
+async fn decline_payment(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    s.mutate(|st, now, _| st.checkout.decide(now, &path_id(&p), false))
+}
+
+async fn payer(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    action: PayerAction,
+) -> Response {
     let id = path_id(&p);
-    let r = s.mutate(|st, now, _| st.checkout.pay(now, &id));
+    let r = s.mutate(|st, now, _| st.checkout.payer(now, &id, action));
     if r.status().is_success() {
-        page(
-            "Paid",
-            "<h1 id=\"result\">Paid</h1><p>Thank you. The gift card is being activated.</p>",
-        )
+        let text = match action {
+            PayerAction::Pay => {
+                "<h1 id=\"result\">Paid</h1><p>Thank you. The gift card is being activated.</p>"
+            }
+            PayerAction::PayOnHold => {
+                "<h1 id=\"result\">Pending approval</h1><p>The payment waits for approval.</p>"
+            }
+            PayerAction::Decline => {
+                "<h1 id=\"result\">Declined</h1><p>The payment was declined.</p>"
+            }
+        };
+        page("Paid", text)
     } else {
         (
             r.status(),

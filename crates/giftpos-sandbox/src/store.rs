@@ -88,6 +88,8 @@ struct CardRec {
     pin_failures: u32,
     locked_until: Option<DateTime<Utc>>,
     transactions: Vec<String>,
+    #[serde(default)]
+    activations: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,6 +98,10 @@ struct TxRec {
     card_id: String,
     /// For a pending drawdown: still waiting for capture or void.
     open: bool,
+    /// For a pending drawdown: how much has been captured so far. Capturing less than
+    /// the pending amount leaves the rest pending (MD-capture).
+    #[serde(default)]
+    captured: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -138,6 +144,9 @@ pub struct CardSnapshot {
     pub balances: Balances,
     pub metadata: Metadata,
     pub transactions: usize,
+    /// How many times the card was activated (the sandbox's own count: Dintero's
+    /// activation makes no transaction, and refuses a second one).
+    pub activations: u32,
 }
 
 const MAX_REF_ID: usize = 128;
@@ -200,6 +209,7 @@ impl Store {
                 pin_failures: 0,
                 locked_until: None,
                 transactions: Vec::new(),
+                activations: 0,
             },
         );
     }
@@ -213,6 +223,7 @@ impl Store {
             balances: balances(c),
             metadata: c.metadata.clone(),
             transactions: c.transactions.len(),
+            activations: c.activations,
         })
     }
 
@@ -289,13 +300,14 @@ impl Store {
         }
         check_amount(req.amount)?;
         check_currency(&req.currency)?;
-        let opts = req.options.clone().unwrap_or_default();
-        let token_format = opts
+        let token_format = req
             .card_token
+            .clone()
             .map(|f| f.format)
             .unwrap_or_else(TokenFormat::numeric16);
-        let pin_format = opts
+        let pin_format = req
             .pin
+            .clone()
             .map(|f| f.format)
             .unwrap_or_else(default_pin_format);
         check_format(&token_format, "card_token")?;
@@ -334,7 +346,6 @@ impl Store {
                 "expires_at is in the past",
             ));
         }
-        let id = self.next_id("tx");
         let card = self
             .cards
             .get_mut(card_id)
@@ -355,48 +366,26 @@ impl Store {
         card.active_from = Some(req.active_from.unwrap_or(now));
         card.expires_at = req.expires_at;
         card.metadata.extend(req.metadata.clone());
-        card.transactions.push(id.clone());
-        let tx = Transaction {
-            id: id.clone(),
-            ref_id: format!("activation:{card_id}"),
-            amount: req.amount,
-            currency: req.currency.to_ascii_uppercase(),
-            kind: TransactionType::Fund,
-            created_at: Some(now),
-            created_by: None,
-            metadata: req.metadata.clone(),
-            originated_by: req.originated_by.clone(),
-            parent_id: None,
-            card_id: Some(card_id.to_string()),
-        };
-        self.transactions.insert(
-            id,
-            TxRec {
-                tx,
-                card_id: card_id.to_string(),
-                open: false,
-            },
-        );
+        card.activations += 1;
+        // Activation sets the balance; Dintero documents no transaction for it, so the
+        // card's history starts empty (ours: the sandbox invents none).
         self.view(card_id, true)
     }
 
-    /// `POST /info`: the card behind a token; amounts only with the right PIN (or when
-    /// the card has no PIN).
+    /// `POST /info`: the card behind a token, with its amounts ("use the info endpoint
+    /// to get available funds", G-pay). A PIN, when given, is checked and counted
+    /// (documented: a PIN may be included, 2024-02-01; whether it is required is not —
+    /// ours: optional).
     pub fn info(&mut self, now: DateTime<Utc>, token: &str, pin: Option<&str>) -> ApiResult<Card> {
         let card_id = self
             .by_token
             .get(token)
             .cloned()
             .ok_or_else(|| ApiError::new(codes::TOKEN_NOT_FOUND, "no card has this token"))?;
-        let has_pin = self.cards.get(&card_id).is_some_and(|c| c.pin.is_some());
-        let show = match pin {
-            Some(p) => {
-                self.check_pin(now, &card_id, Some(p), false)?;
-                true
-            }
-            None => !has_pin,
-        };
-        self.view(&card_id, show)
+        if pin.is_some() {
+            self.check_pin(now, &card_id, pin, false)?;
+        }
+        self.view(&card_id, true)
     }
 
     /// `GET /cards/{card_id}`.
@@ -544,6 +533,7 @@ impl Store {
                 tx: tx.clone(),
                 card_id,
                 open: kind == TransactionType::PendingCapture,
+                captured: 0,
             },
         );
         Ok(tx)
@@ -559,7 +549,8 @@ impl Store {
         self.settle(now, parent_id, &req.ref_id, req.amount, &req.metadata, true)
     }
 
-    /// `POST /transactions/{id}/void`: releases a pending drawdown.
+    /// `POST /transactions/{id}/void`: releases what is still pending of a drawdown (all
+    /// of it, or the rest after partial captures).
     pub fn void(
         &mut self,
         now: DateTime<Utc>,
@@ -598,13 +589,13 @@ impl Store {
                 "the transaction is not a pending drawdown",
             ));
         }
-        let full = parent.tx.amount;
+        let remaining = parent.tx.amount - parent.captured;
         let amount = match (capture, amount) {
-            (false, _) => full,
-            (true, None) => full,
+            (false, _) => remaining,
+            (true, None) => remaining,
             (true, Some(a)) => {
                 check_amount(a)?;
-                if a > full {
+                if a > remaining {
                     return Err(ApiError::new(
                         codes::CAPTURE_EXCEEDS_PENDING,
                         "the capture is larger than the pending amount",
@@ -618,7 +609,9 @@ impl Store {
             .cards
             .get_mut(&parent.card_id)
             .ok_or_else(|| ApiError::new(codes::CARD_NOT_FOUND, "no such card"))?;
-        card.pending -= full;
+        // A capture takes its amount out of pending; the rest stays pending until it
+        // is captured or voided (MD-capture). A void releases all that is left.
+        card.pending -= amount;
         if capture {
             card.drawdown += amount;
         }
@@ -641,7 +634,12 @@ impl Store {
             card_id: Some(parent.card_id.clone()),
         };
         if let Some(p) = self.transactions.get_mut(parent_id) {
-            p.open = false;
+            if capture {
+                p.captured += amount;
+                p.open = p.captured < p.tx.amount;
+            } else {
+                p.open = false;
+            }
         }
         self.remember(&parent.card_id, ref_id, fingerprint, &id);
         self.transactions.insert(
@@ -650,6 +648,7 @@ impl Store {
                 tx: tx.clone(),
                 card_id: parent.card_id,
                 open: false,
+                captured: 0,
             },
         );
         Ok(tx)
@@ -1030,7 +1029,7 @@ mod tests {
     }
 
     #[test]
-    fn pending_drawdown_then_partial_capture_releases_the_rest() {
+    fn a_partial_capture_leaves_the_rest_pending_until_captured_or_voided() {
         let mut s = store();
         let p = s
             .transaction(t0(), &draw("r1", 12_050, true, Some("4321")))
@@ -1045,20 +1044,75 @@ mod tests {
         };
         let c = s.capture(t0(), &p.id, &cap).unwrap();
         assert_eq!(c.parent_id.as_deref(), Some(p.id.as_str()));
+        // MD-capture: "the remaining amount will still be reserved/pending".
         let b = s.snapshot("live").unwrap().balances;
-        assert_eq!((b.pending, b.drawdown, b.available), (0, 10_000, 40_000));
+        assert_eq!(
+            (b.pending, b.drawdown, b.available),
+            (2_050, 10_000, 37_950)
+        );
         assert_eq!(s.snapshot("live").unwrap().status, "active");
-        // Capturing or voiding again is refused (with a new ref_id) ...
-        let again = CaptureRequest {
+        // The same ref_id replays the first result.
+        assert_eq!(s.capture(t0(), &p.id, &cap).unwrap().id, c.id);
+        // More than what is left is refused; the rest can be captured later ...
+        let over = CaptureRequest {
             ref_id: "c2".into(),
-            ..cap.clone()
+            amount: Some(2_051),
+            metadata: Metadata::new(),
+        };
+        assert_eq!(
+            code(s.capture(t0(), &p.id, &over)),
+            codes::CAPTURE_EXCEEDS_PENDING
+        );
+        let some = CaptureRequest {
+            ref_id: "c3".into(),
+            amount: Some(50),
+            metadata: Metadata::new(),
+        };
+        s.capture(t0(), &p.id, &some).unwrap();
+        // ... and a void releases what is still pending.
+        let v = VoidRequest {
+            ref_id: "v1".into(),
+            metadata: Metadata::new(),
+        };
+        let voided = s.void(t0(), &p.id, &v).unwrap();
+        assert_eq!(
+            (voided.kind, voided.amount),
+            (TransactionType::Voided, 2_000)
+        );
+        let b = s.snapshot("live").unwrap().balances;
+        assert_eq!((b.pending, b.drawdown, b.available), (0, 10_050, 39_950));
+        // Settled: nothing more can be captured or voided.
+        let again = CaptureRequest {
+            ref_id: "c4".into(),
+            amount: None,
+            metadata: Metadata::new(),
         };
         assert_eq!(
             code(s.capture(t0(), &p.id, &again)),
             codes::TRANSACTION_NOT_PENDING
         );
-        // ... but the same ref_id replays the first result.
-        assert_eq!(s.capture(t0(), &p.id, &cap).unwrap().id, c.id);
+    }
+
+    #[test]
+    fn a_full_capture_settles_the_drawdown() {
+        let mut s = store();
+        let p = s
+            .transaction(t0(), &draw("r1", 1_000, true, Some("4321")))
+            .unwrap();
+        let all = CaptureRequest {
+            ref_id: "c1".into(),
+            amount: None,
+            metadata: Metadata::new(),
+        };
+        assert_eq!(s.capture(t0(), &p.id, &all).unwrap().amount, 1_000);
+        let v = VoidRequest {
+            ref_id: "v1".into(),
+            metadata: Metadata::new(),
+        };
+        assert_eq!(
+            code(s.void(t0(), &p.id, &v)),
+            codes::TRANSACTION_NOT_PENDING
+        );
     }
 
     #[test]
@@ -1160,11 +1214,15 @@ mod tests {
     }
 
     #[test]
-    fn info_hides_amounts_without_the_pin() {
+    fn info_answers_amounts_and_checks_a_pin_when_given() {
         let mut s = store();
         let c = s.info(t0(), "5555666677778888", None).unwrap();
         assert_eq!(c.card_id, "live");
-        assert_eq!(c.amount_available, None);
+        assert_eq!(c.amount_available, Some(50_000));
+        assert_eq!(
+            code(s.info(t0(), "5555666677778888", Some("0000"))),
+            codes::PIN_INVALID
+        );
         let c = s.info(t0(), "5555666677778888", Some("4321")).unwrap();
         assert_eq!(c.amount_available, Some(50_000));
         assert_eq!(c.tokens[0].masked_code, "************8888");
