@@ -269,7 +269,12 @@ pub struct Card {
     pub id: String,
     /// The one field a card answer is useless without.
     pub card_id: String,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "type",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
     pub card_type: Option<String>,
     #[serde(default, deserialize_with = "lenient::or_default")]
     pub status: CardStatus,
