@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use common::{clean, env_for, sandbox_at};
+use common::{clean, env_for, press, sandbox_at};
 use giftpos_sandbox::Sandbox;
 use serde_json::Value;
 
@@ -22,21 +21,6 @@ fn giftpos(sb: &Sandbox, home: &Path) -> Command {
     cmd.envs(env_for(sb, &home.join("till")))
         .env("GIFTPOS_PAYMENT_PROFILE", "P00000000.giftcards-till");
     cmd
-}
-
-/// The customer presses a button on the payer page: `pay` or `cancel`.
-fn press(url: &str, button: &str) -> String {
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut s = TcpStream::connect(host).unwrap();
-    write!(
-        s,
-        "POST /{path}/{button} HTTP/1.1\r\nhost: {host}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }
 
 /// Starts `giftpos sell … --pay dintero` and returns the process and the payer URL it

@@ -59,11 +59,21 @@ pub fn env_for(sb: &Sandbox, data: &Path) -> Vec<(String, String)> {
 
 /// A terminal on `sb` with a fast sync policy (short backoff, quick timeouts).
 pub async fn terminal(sb: &Sandbox, data: &Path) -> Terminal {
+    terminal_with(sb, data, |_| {}).await
+}
+
+/// Like [`terminal`], with the configuration changed by `tweak` first.
+pub async fn terminal_with(
+    sb: &Sandbox,
+    data: &Path,
+    tweak: impl FnOnce(&mut config::Config),
+) -> Terminal {
     let opts = LoadOptions {
         env: env_for(sb, data).into_iter().collect(),
         ..LoadOptions::default()
     };
     let mut cfg = config::load(&opts).unwrap();
+    tweak(&mut cfg);
     cfg.timeout = std::time::Duration::from_secs(2);
     cfg.connect_timeout = std::time::Duration::from_millis(500);
     Terminal::open_with(
@@ -267,4 +277,21 @@ pub fn check_exactly_once(journal: &Journal, sb: &Sandbox, base: &Baseline) {
             e.state
         );
     }
+}
+
+/// POSTs nothing to `url` + `/` + `action` (the sandbox's payer page buttons and its
+/// control endpoints) and returns the raw answer.
+pub fn press(url: &str, action: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "POST /{path}/{action} HTTP/1.1\r\nhost: {host}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
 }

@@ -118,7 +118,7 @@ pub struct SessionOrder {
     pub items: Vec<OrderItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionUrls {
     pub return_url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -164,6 +164,20 @@ pub struct Session {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "lenient::or_default")]
     pub order: SessionOrder,
+    /// Required in Dintero's answers (SessionOptions, SPEC:L7554); not used by the
+    /// terminal.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub url: Option<SessionUrls>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub configuration: Option<serde_json::Value>,
     /// Set once the payer paid (the transaction exists).
     #[serde(
         default,

@@ -638,8 +638,8 @@ pub struct Transaction {
         deserialize_with = "lenient::opt"
     )]
     pub parent_id: Option<String>,
-    /// The card the transaction belongs to (not in Dintero's field list; our sandbox
-    /// sends it, the client does not rely on it).
+    /// The card the transaction belongs to: not in Dintero's field list (§3.2), so the
+    /// sandbox does not send it and the client does not rely on it; read if present.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

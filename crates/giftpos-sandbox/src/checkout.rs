@@ -148,6 +148,8 @@ impl Checkout {
             created_at: Some(now),
             expires_at: Some(req.expires_at.unwrap_or(now + SESSION_TTL)),
             order: req.order,
+            url: Some(req.url),
+            configuration: Some(serde_json::json!({})),
             transaction_id: None,
             cancelled_at: None,
             cancelled_by: None,

@@ -34,7 +34,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use faults::{FaultKind, FaultRule, Faults};
-pub use server::StatsView;
+pub use server::{Exchange, StatsView};
 pub use store::{Balances, CardSnapshot, PinPolicy, Store};
 
 /// The account and credentials the sandbox accepts by default. Not secret: the sandbox
@@ -134,6 +134,7 @@ impl Sandbox {
             cfg,
             clock,
             stats: Default::default(),
+            exchanges: Mutex::new(None),
         });
         let (shutdown, rx) = watch::channel(false);
         let app = server::router(shared.clone());
@@ -194,6 +195,26 @@ impl Sandbox {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+    }
+
+    /// Starts (or restarts) recording every Dintero request and answer, for checking
+    /// them against the published contract.
+    pub fn record(&self) {
+        *self
+            .shared
+            .exchanges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+    }
+
+    /// What was recorded since [`Sandbox::record`].
+    pub fn exchanges(&self) -> Vec<server::Exchange> {
+        self.shared
+            .exchanges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_default()
     }
 
     /// Reads the store (for tests and tools).

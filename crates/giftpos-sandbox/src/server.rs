@@ -48,6 +48,18 @@ pub(crate) struct Stats {
     pub faults: AtomicU64,
 }
 
+/// One request and its answer, as JSON, for checking both against Dintero's contract
+/// (recorded only when asked: [`crate::Sandbox::record`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Exchange {
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    pub request: Option<serde_json::Value>,
+    pub status: u16,
+    pub response: Option<serde_json::Value>,
+}
+
 /// What the admin endpoint and the handle report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsView {
@@ -68,6 +80,8 @@ pub(crate) struct Shared {
     pub state_file: Option<PathBuf>,
     pub stats: Stats,
     pub rng: Mutex<StdRng>,
+    /// `Some` while exchanges are recorded.
+    pub exchanges: Mutex<Option<Vec<Exchange>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -204,6 +218,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let dintero = Router::new()
         .nest("/v1/accounts/{aid}", api)
         .nest("/v1", checkout)
+        .layer(middleware::from_fn_with_state(shared.clone(), record))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
             inject_faults,
@@ -263,6 +278,38 @@ async fn serve_connection(stream: tokio::net::TcpStream, app: Router) {
         // Dropping the connection closes the socket with no answer.
         _ = kill.notified() => {}
     }
+}
+
+/// Keeps each exchange (what the handlers saw and answered, inside the fault layer)
+/// while recording is on.
+async fn record(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    if lock(&s.exchanges).is_none() {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let method = parts.method.to_string();
+    let path = parts.uri.path().to_string();
+    let request = serde_json::from_slice(&bytes).ok();
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    if let Some(list) = lock(&s.exchanges).as_mut() {
+        list.push(Exchange {
+            method,
+            path,
+            request,
+            status: parts.status.as_u16(),
+            response: serde_json::from_slice(&bytes).ok(),
+        });
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 async fn inject_faults(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {

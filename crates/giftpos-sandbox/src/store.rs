@@ -524,7 +524,7 @@ impl Store {
             metadata: req.metadata.clone(),
             originated_by: req.originated_by.clone(),
             parent_id: None,
-            card_id: Some(card_id.clone()),
+            card_id: None,
         };
         self.remember(&card_id, &req.ref_id, fingerprint, &id);
         self.transactions.insert(
@@ -631,7 +631,7 @@ impl Store {
             metadata: metadata.clone(),
             originated_by: None,
             parent_id: Some(parent_id.to_string()),
-            card_id: Some(parent.card_id.clone()),
+            card_id: None,
         };
         if let Some(p) = self.transactions.get_mut(parent_id) {
             if capture {
