@@ -360,6 +360,8 @@ fn training_mode_runs_on_an_embedded_sandbox_that_remembers() {
             "printer",
             "api_reachable",
             "token",
+            "checkout_token",
+            "dintero_answers",
             "clock"
         ]
     );

@@ -465,3 +465,125 @@ async fn a_full_disk_refuses_the_operation_before_anything_is_sent() {
     );
     assert!(t.journal().verify().unwrap().ok);
 }
+
+/// A terminal on `sb` that gives an entry to a manager after three failures where
+/// Dintero answered.
+async fn terminal_giving_up_after_3(
+    sb: &giftpos_sandbox::Sandbox,
+    data: &std::path::Path,
+) -> giftpos_app::Terminal {
+    let opts = giftpos_app::config::LoadOptions {
+        env: env_for(sb, data).into_iter().collect(),
+        ..Default::default()
+    };
+    let cfg = giftpos_app::config::load(&opts).unwrap();
+    giftpos_app::Terminal::open_with(
+        cfg,
+        std::sync::Arc::new(giftpos_dintero::SystemClock),
+        giftpos_app::sync::SyncPolicy {
+            backoff_base: std::time::Duration::from_millis(20),
+            backoff_cap: std::time::Duration::from_millis(200),
+            max_failures: 3,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_answer_is_not_offline_is_reconciled_and_never_waits_for_ever() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let t = terminal_giving_up_after_3(&sb, dir.path()).await;
+    let cards = stock(&t, "unr", 2).await;
+
+    // A sale whose answer cannot be read: not "saved — will sync", but its own error,
+    // and the status bar says so while Dintero stays online.
+    sb.set_faults(faults(&["malformed:count=1:path=/activate"]));
+    let e = t
+        .activate(Activation {
+            token: t.parse_token(&cards[0].0).unwrap(),
+            amount: t.parse_amount("300").unwrap(),
+            transaction_id: "T12345678.unr-1".into(),
+            customer_id: None,
+            expires_at: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::DinteroUnreadable, "{e}");
+    assert_eq!(e.class().exit_code(), 7);
+    assert!(e.message.contains("cards.activate"), "{e}");
+    let status = t.sync_status().unwrap();
+    assert!(status.online, "an unreadable answer is not offline");
+    assert!(
+        status
+            .unreadable
+            .as_deref()
+            .is_some_and(|u| u.contains("cards.activate")),
+        "{status:?}"
+    );
+    // Once answers are readable the entry is reconciled by reading the card first, and
+    // the card is activated exactly once.
+    drain_all(&t, 10).await;
+    let snap = sb.snapshot("unr-0000").unwrap();
+    assert_eq!((snap.activations, snap.balances.available), (1, 30_000));
+    assert_eq!(t.sync_status().unwrap().unreadable, None);
+
+    // A top-up whose answers stay unreadable: retried a bounded number of times, then
+    // handed to a manager with the reason — never left waiting for ever.
+    sb.set_faults(faults(&["malformed:path=/wallets/transactions"]));
+    let card = t.parse_token(&cards[0].0).unwrap();
+    let e = t
+        .top_up(&card, t.parse_amount("10").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::DinteroUnreadable, "{e}");
+    for _ in 0..6 {
+        t.engine().drain(true).await.unwrap();
+    }
+    let top = t
+        .journal()
+        .list(None, None)
+        .unwrap()
+        .into_iter()
+        .find(|x| x.kind == OperationKind::TopUp)
+        .unwrap();
+    assert_eq!(top.state, EntryState::NeedsAttention, "{top:?}");
+    let reason = top.reason.unwrap();
+    assert!(
+        reason.contains("3 failed attempts") && reason.contains("may have been applied"),
+        "{reason}"
+    );
+    assert_eq!(t.sync_status().unwrap().needs_attention, 1);
+
+    // The doctor names the endpoint and the field.
+    sb.set_faults(Faults::default());
+    let opts = giftpos_app::config::LoadOptions {
+        env: env_for(&sb, &dir.path().join("doctor"))
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    sb.set_faults(faults(&["malformed:path=/wallets/cards"]));
+    let report = giftpos_app::doctor::run(
+        giftpos_app::config::load(&opts),
+        std::sync::Arc::new(giftpos_dintero::SystemClock),
+    )
+    .await;
+    let answers = report
+        .checks
+        .iter()
+        .find(|c| c.name == "dintero_answers")
+        .unwrap();
+    assert_eq!(
+        answers.status,
+        giftpos_app::doctor::CheckStatus::Fail,
+        "{answers:?}"
+    );
+    assert!(
+        answers.detail.contains("cards.list") && answers.detail.contains("not JSON"),
+        "{answers:?}"
+    );
+    assert!(answers.fix.is_some());
+}

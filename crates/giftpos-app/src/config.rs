@@ -33,6 +33,9 @@ pub const ENV_VARS: &[&str] = &[
     "GIFTPOS_SYSTEM_CONFIG",
     "GIFTPOS_SCANNER_PORT",
     "GIFTPOS_PAYMENT_PROFILE",
+    "GIFTPOS_CHECKOUT_CLIENT_ID",
+    "GIFTPOS_CHECKOUT_CLIENT_SECRET",
+    "GIFTPOS_CHECKOUT_CLIENT_SECRET_FILE",
 ];
 
 /// One configuration file's contents. Unknown keys are errors (a typo must not be
@@ -56,6 +59,30 @@ pub struct FileConfig {
     pub logging: LoggingSection,
     #[serde(default)]
     pub update: UpdateSection,
+    #[serde(default)]
+    pub sync: SyncSection,
+}
+
+/// How long sync keeps trying an entry Dintero answers but cannot complete, before a
+/// manager must look at it. Being offline never counts.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSection {
+    /// Failed attempts where Dintero answered (unreadable, 5xx, 429). Default 10.
+    pub max_failures: Option<u32>,
+    /// Seconds since the first such failure. Default 86400.
+    pub max_failure_age_secs: Option<u64>,
+    /// Seconds an entry may wait for Dintero to decide (a payment pending approval, an
+    /// operation accepted with 202). Default 86400.
+    pub max_wait_secs: Option<u64>,
+}
+
+/// The resolved sync limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncLimits {
+    pub max_failures: u32,
+    pub max_failure_age: Duration,
+    pub max_wait: Duration,
 }
 
 /// Signed updates. Only the system file may have this section: a user file cannot point
@@ -127,6 +154,10 @@ pub struct DinteroSection {
     /// The Payments API's base; default `https://checkout.dintero.com` (a loopback
     /// `api_base` — a sandbox — serves both).
     pub checkout_base: Option<String>,
+    /// A separate API client for Checkout (Dintero advises one for Wallets and another
+    /// for the payment side). Both or neither; none: the main client does both.
+    pub checkout_client_id: Option<String>,
+    pub checkout_client_secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -276,6 +307,28 @@ pub struct Config {
     pub payment_profile: Option<String>,
     /// The Payments API's base, when not the default.
     pub checkout_base: Option<String>,
+    /// The separate Checkout API client, when configured (live mode only).
+    pub checkout_client: Option<CheckoutClient>,
+    /// How long sync keeps trying before a manager must look.
+    pub sync: SyncLimits,
+}
+
+/// A separate API client for Checkout.
+#[derive(Clone)]
+pub struct CheckoutClient {
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Where the secret came from (never the secret).
+    pub secret_source: Source,
+}
+
+impl fmt::Debug for CheckoutClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CheckoutClient")
+            .field("client_id", &self.client_id)
+            .field("secret_source", &self.secret_source)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -349,6 +402,12 @@ struct Layered {
     connect_timeout_ms: Option<Val<u64>>,
     payment_profile: Option<Val<String>>,
     checkout_base: Option<Val<String>>,
+    checkout_client_id: Option<Val<String>>,
+    checkout_client_secret: Option<Val<Secret>>,
+    checkout_client_secret_file: Option<Val<PathBuf>>,
+    sync_max_failures: Option<Val<u32>>,
+    sync_max_failure_age: Option<Val<u64>>,
+    sync_max_wait: Option<Val<u64>>,
     terminal_id: Option<Val<String>>,
     store_name: Option<Val<String>>,
     currency: Option<Val<String>>,
@@ -393,6 +452,23 @@ impl Layered {
             &src,
         );
         set(&mut self.checkout_base, f.dintero.checkout_base, &src);
+        set(
+            &mut self.checkout_client_id,
+            f.dintero.checkout_client_id,
+            &src,
+        );
+        set(
+            &mut self.checkout_client_secret_file,
+            f.dintero.checkout_client_secret_file,
+            &src,
+        );
+        set(&mut self.sync_max_failures, f.sync.max_failures, &src);
+        set(
+            &mut self.sync_max_failure_age,
+            f.sync.max_failure_age_secs,
+            &src,
+        );
+        set(&mut self.sync_max_wait, f.sync.max_wait_secs, &src);
         set(
             &mut self.connect_timeout_ms,
             f.dintero.connect_timeout_ms,
@@ -450,6 +526,12 @@ impl Layered {
         set(&mut self.account_id, d.account_id, src);
         set(&mut self.client_id, d.client_id, src);
         set(&mut self.client_secret_file, d.client_secret_file, src);
+        set(&mut self.checkout_client_id, d.checkout_client_id, src);
+        set(
+            &mut self.checkout_client_secret_file,
+            d.checkout_client_secret_file,
+            src,
+        );
         let stricter = |mine: &mut Option<Val<String>>, theirs: Option<String>, key: &str| {
             let Some(sys_v) = theirs else { return Ok(()) };
             // Amounts compare in minor units, whatever the currency's exponent.
@@ -557,6 +639,21 @@ impl Layered {
             &mut self.scanner_port,
             get("GIFTPOS_SCANNER_PORT"),
             &src("GIFTPOS_SCANNER_PORT"),
+        );
+        set(
+            &mut self.checkout_client_id,
+            get("GIFTPOS_CHECKOUT_CLIENT_ID"),
+            &src("GIFTPOS_CHECKOUT_CLIENT_ID"),
+        );
+        set(
+            &mut self.checkout_client_secret,
+            get("GIFTPOS_CHECKOUT_CLIENT_SECRET").map(Secret::new),
+            &src("GIFTPOS_CHECKOUT_CLIENT_SECRET"),
+        );
+        set(
+            &mut self.checkout_client_secret_file,
+            get("GIFTPOS_CHECKOUT_CLIENT_SECRET_FILE").map(PathBuf::from),
+            &src("GIFTPOS_CHECKOUT_CLIENT_SECRET_FILE"),
         );
     }
 }
@@ -736,6 +833,67 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
             secret_source,
         }
     };
+    let checkout_client = match (
+        l.checkout_client_id,
+        l.checkout_client_secret,
+        l.checkout_client_secret_file,
+    ) {
+        (None, None, None) => None,
+        (Some(id), secret, file) if secret.is_some() || file.is_some() => {
+            if matches!(mode, Mode::Training) {
+                return Err(invalid(
+                    &id.src,
+                    "dintero.checkout_client_id",
+                    "no separate Checkout client in training mode (set the main credentials too)",
+                ));
+            }
+            if id.v.trim().is_empty() {
+                return Err(invalid(
+                    &id.src,
+                    "dintero.checkout_client_id",
+                    "a non-empty client id",
+                ));
+            }
+            let (client_secret, secret_source) = match (secret, file) {
+                (Some(s), _) => (s.v, s.src),
+                (None, Some(f)) => (read_secret_file(&f.v)?, Source::File(f.v)),
+                (None, None) => unreachable!(),
+            };
+            Some(CheckoutClient {
+                client_id: id.v.trim().to_string(),
+                client_secret,
+                secret_source,
+            })
+        }
+        (id, secret, file) => {
+            let src = id
+                .map(|v| v.src)
+                .or(secret.map(|v| v.src))
+                .or(file.map(|v| v.src))
+                .unwrap_or(Source::Default);
+            return Err(invalid(
+                &src,
+                "dintero.checkout_client_id",
+                "both checkout_client_id and its secret (GIFTPOS_CHECKOUT_CLIENT_SECRET or checkout_client_secret_file), or neither",
+            ));
+        }
+    };
+    let positive = |v: Option<Val<u64>>, key: &str, default: u64| match v {
+        Some(v) if v.v == 0 => Err(invalid(&v.src, key, "a number of seconds above 0")),
+        Some(v) => Ok(Duration::from_secs(v.v)),
+        None => Ok(Duration::from_secs(default)),
+    };
+    let sync = SyncLimits {
+        max_failures: match l.sync_max_failures {
+            Some(v) if v.v == 0 => {
+                return Err(invalid(&v.src, "sync.max_failures", "a count above 0"));
+            }
+            Some(v) => v.v,
+            None => 10,
+        },
+        max_failure_age: positive(l.sync_max_failure_age, "sync.max_failure_age_secs", 86_400)?,
+        max_wait: positive(l.sync_max_wait, "sync.max_wait_secs", 86_400)?,
+    };
     let currency = match l.currency {
         Some(c) => Currency::parse(&c.v).map_err(|_| {
             invalid(
@@ -862,6 +1020,8 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         dir: data_dir.join("updates"),
     };
     Ok(Config {
+        checkout_client,
+        sync,
         payment_profile: l.payment_profile.map(|p| p.v).filter(|p| !p.is_empty()),
         checkout_base: l
             .checkout_base
@@ -1012,6 +1172,50 @@ mod tests {
             ("GIFTPOS_CLIENT_ID", "cid"),
             ("GIFTPOS_CLIENT_SECRET", "s3cr3t"),
         ]
+    }
+
+    #[test]
+    fn a_separate_checkout_client_is_both_or_neither_and_live_only() {
+        let mut env = live_env();
+        env.push(("GIFTPOS_CHECKOUT_CLIENT_ID", "pay-client"));
+        let e = load(&opts(&env)).unwrap_err().to_string();
+        assert!(
+            e.contains("GIFTPOS_CHECKOUT_CLIENT_ID") && e.contains("both"),
+            "{e}"
+        );
+        env.push(("GIFTPOS_CHECKOUT_CLIENT_SECRET", "pay-s3cr3t"));
+        let c = load(&opts(&env)).unwrap();
+        let cc = c.checkout_client.as_ref().unwrap();
+        assert_eq!(cc.client_id, "pay-client");
+        assert!(!format!("{c:?}").contains("pay-s3cr3t"));
+        let e = load(&opts(&[
+            ("GIFTPOS_CHECKOUT_CLIENT_ID", "pay-client"),
+            ("GIFTPOS_CHECKOUT_CLIENT_SECRET", "x"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("training"), "{e}");
+        assert!(load(&opts(&live_env())).unwrap().checkout_client.is_none());
+    }
+
+    #[test]
+    fn sync_limits_have_defaults_and_refuse_zero() {
+        let c = load(&opts(&[])).unwrap();
+        assert_eq!(c.sync.max_failures, 10);
+        assert_eq!(c.sync.max_failure_age, Duration::from_secs(86_400));
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "[sync]\nmax_failures = 3\nmax_wait_secs = 600\n").unwrap();
+        let mut o = opts(&[]);
+        o.explicit = Some(f.clone());
+        let c = load(&o).unwrap();
+        assert_eq!(
+            (c.sync.max_failures, c.sync.max_wait),
+            (3, Duration::from_secs(600))
+        );
+        std::fs::write(&f, "[sync]\nmax_failure_age_secs = 0\n").unwrap();
+        let e = load(&o).unwrap_err().to_string();
+        assert!(e.contains("sync.max_failure_age_secs"), "{e}");
     }
 
     #[test]

@@ -148,7 +148,13 @@ impl Terminal {
     /// Opens the terminal: the journal (refusing a corrupt one), and in training mode
     /// the embedded sandbox.
     pub async fn open(cfg: Config, clock: Arc<dyn Clock>) -> Result<Terminal, AppError> {
-        Terminal::open_with(cfg, clock, SyncPolicy::default()).await
+        let policy = SyncPolicy {
+            max_failures: i64::from(cfg.sync.max_failures),
+            max_failure_age: cfg.sync.max_failure_age,
+            max_wait: cfg.sync.max_wait,
+            ..SyncPolicy::default()
+        };
+        Terminal::open_with(cfg, clock, policy).await
     }
 
     /// Like [`Terminal::open`], with a sync policy (tests and benchmarks).
@@ -187,6 +193,10 @@ impl Terminal {
             client_cfg.checkout_base = client_cfg.api_base.clone();
         }
         client_cfg.connect_timeout = cfg.connect_timeout;
+        client_cfg.checkout_client = cfg
+            .checkout_client
+            .as_ref()
+            .map(|c| (c.client_id.clone(), c.client_secret.clone()));
         let api_base = client_cfg.api_base.clone();
         let account_id = client_cfg.account_id.to_string();
         let client = DinteroClient::new(client_cfg, clock.clone()).map_err(AppError::from)?;

@@ -50,6 +50,10 @@ pub struct ClientConfig {
     /// Where the Payments (Checkout) API is: `https://checkout.dintero.com` for real
     /// accounts, the sandbox's own address in training and tests.
     pub checkout_base: String,
+    /// A separate API client for Checkout (Dintero advises one client for Wallets and
+    /// another for the system that takes payments, G-create). None: one client for
+    /// both.
+    pub checkout_client: Option<(String, Secret)>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -59,6 +63,10 @@ impl fmt::Debug for ClientConfig {
             .field("account_id", &self.account_id)
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
+            .field(
+                "checkout_client_id",
+                &self.checkout_client.as_ref().map(|(id, _)| id),
+            )
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -83,6 +91,7 @@ impl ClientConfig {
             system_version: env!("CARGO_PKG_VERSION").into(),
             refresh_margin: Duration::from_secs(300),
             checkout_base: "https://checkout.dintero.com".into(),
+            checkout_client: None,
         }
     }
 }
@@ -105,7 +114,10 @@ struct Inner {
     cfg: ClientConfig,
     base: String,
     clock: Arc<dyn Clock>,
+    /// The Wallets client's token (also Checkout's when there is one client).
     token: Mutex<Option<CachedToken>>,
+    /// The Checkout client's token, when it is a client of its own.
+    checkout_token: Mutex<Option<CachedToken>>,
     token_fetches: AtomicU64,
 }
 
@@ -150,6 +162,7 @@ impl DinteroClient {
                 base,
                 clock,
                 token: Mutex::new(None),
+                checkout_token: Mutex::new(None),
                 token_fetches: AtomicU64::new(0),
             }),
         })
@@ -191,26 +204,42 @@ impl DinteroClient {
 
     /// Makes sure a valid access token is at hand, fetching one if needed.
     pub async fn ensure_token(&self) -> Result<(), DinteroError> {
-        self.bearer().await.map(|_| ())
+        self.bearer(Call::Admin).await.map(|_| ())
     }
 
-    async fn bearer(&self) -> Result<Arc<str>, DinteroError> {
-        let mut slot = self.inner.token.lock().await;
+    /// Makes sure the Checkout client (the same one, or its own) has a token.
+    pub async fn ensure_checkout_token(&self) -> Result<(), DinteroError> {
+        self.bearer(Call::Payments).await.map(|_| ())
+    }
+
+    /// The token slot and credentials for a call: Checkout's own client when there is
+    /// one, else the (Wallets) client.
+    fn slot(&self, ctx: Call) -> (&Mutex<Option<CachedToken>>, &str, &Secret) {
+        let cfg = &self.inner.cfg;
+        match (&cfg.checkout_client, ctx) {
+            (Some((id, secret)), Call::Payments) => (&self.inner.checkout_token, id, secret),
+            _ => (&self.inner.token, &cfg.client_id, &cfg.client_secret),
+        }
+    }
+
+    async fn bearer(&self, ctx: Call) -> Result<Arc<str>, DinteroError> {
+        let (slot, id, secret) = self.slot(ctx);
+        let mut slot = slot.lock().await;
         let now = self.inner.clock.now();
         if let Some(t) = slot.as_ref()
             && now < t.refresh_at
         {
             return Ok(t.bearer.clone());
         }
-        let fresh = self.fetch_token().await?;
+        let fresh = self.fetch_token(id, secret).await?;
         let bearer = fresh.bearer.clone();
         *slot = Some(fresh);
         Ok(bearer)
     }
 
     /// Drops the cached token if it is still the one that was refused.
-    async fn invalidate(&self, refused: &Arc<str>) {
-        let mut slot = self.inner.token.lock().await;
+    async fn invalidate(&self, ctx: Call, refused: &Arc<str>) {
+        let mut slot = self.slot(ctx).0.lock().await;
         if slot
             .as_ref()
             .is_some_and(|t| Arc::ptr_eq(&t.bearer, refused))
@@ -219,7 +248,11 @@ impl DinteroClient {
         }
     }
 
-    async fn fetch_token(&self) -> Result<CachedToken, DinteroError> {
+    async fn fetch_token(
+        &self,
+        client_id: &str,
+        secret: &Secret,
+    ) -> Result<CachedToken, DinteroError> {
         let cfg = &self.inner.cfg;
         let url = format!(
             "{}/v1/accounts/{}/auth/token",
@@ -235,7 +268,7 @@ impl DinteroClient {
             .inner
             .http
             .post(&url)
-            .basic_auth(&cfg.client_id, Some(cfg.client_secret.expose()))
+            .basic_auth(client_id, Some(secret.expose()))
             .json(&body)
             .send()
             .instrument(span.clone())
@@ -333,7 +366,7 @@ impl DinteroClient {
             let started = Instant::now();
             let mut refreshed = false;
             loop {
-                let bearer = self.bearer().await?;
+                let bearer = self.bearer(ctx).await?;
                 let mut req = self
                     .inner
                     .http
@@ -349,7 +382,7 @@ impl DinteroClient {
                 tracing::Span::current().record("status", status);
                 if status == 401 && !refreshed {
                     tracing::debug!("access token refused; refreshing once");
-                    self.invalidate(&bearer).await;
+                    self.invalidate(ctx, &bearer).await;
                     refreshed = true;
                     continue;
                 }

@@ -637,3 +637,44 @@ async fn refused_connections_and_tls_failures_are_told_apart() {
     assert!(matches!(e, DinteroError::Tls(_)), "{e:?}");
     let _ = addr;
 }
+
+#[tokio::test]
+async fn wallets_and_checkout_can_use_separate_api_clients() {
+    // Dintero advises a separate API client for Wallets (G-create): this sandbox lets
+    // its main client call only Wallets and a second one only Checkout.
+    let sb = sandbox_with(
+        SandboxConfig {
+            checkout_client: Some(("pay-client".into(), Secret::new("pay-secret"))),
+            ..SandboxConfig::default()
+        },
+        Arc::new(SystemClock),
+    )
+    .await;
+    let mut one = client_cfg(&sb);
+    one.checkout_base = sb.base_url();
+    let single = DinteroClient::new(one.clone(), Arc::new(SystemClock)).unwrap();
+    single.card("demo-live-500").await.unwrap();
+    assert_eq!(
+        single.session("T00000000.sbx-none").await.unwrap_err(),
+        DinteroError::Forbidden,
+        "one client for both is refused where the APIs are split"
+    );
+
+    let mut two = one;
+    two.checkout_client = Some(("pay-client".into(), Secret::new("pay-secret")));
+    assert!(!format!("{two:?}").contains("pay-secret"));
+    let split = DinteroClient::new(two, Arc::new(SystemClock)).unwrap();
+    split.card("demo-live-500").await.unwrap();
+    assert_eq!(
+        split.session("T00000000.sbx-none").await.unwrap_err(),
+        DinteroError::NotFound,
+        "the Checkout client got through to the (unknown) session"
+    );
+    split.card("demo-live-500").await.unwrap();
+    split.ensure_checkout_token().await.unwrap();
+    assert_eq!(
+        split.token_fetches(),
+        2,
+        "one token per client, each cached"
+    );
+}

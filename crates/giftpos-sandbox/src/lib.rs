@@ -59,6 +59,10 @@ pub struct SandboxConfig {
     pub faults: Faults,
     /// Seed for the sandbox's random numbers (tokens, PINs, fault rolls).
     pub rng_seed: u64,
+    /// A second API client, for Checkout only (Dintero advises a separate client for
+    /// Wallets, G-create). When set, the main client may call only Wallets and this one
+    /// only Checkout: a token used on the wrong API is refused (403).
+    pub checkout_client: Option<(String, Secret)>,
 }
 
 impl Default for SandboxConfig {
@@ -71,6 +75,7 @@ impl Default for SandboxConfig {
             pin_policy: PinPolicy::default(),
             seed_demo: true,
             state_file: None,
+            checkout_client: None,
             faults: Faults::default(),
             rng_seed: 0x5eed,
         }

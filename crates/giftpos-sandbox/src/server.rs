@@ -48,6 +48,20 @@ pub(crate) struct Stats {
     pub faults: AtomicU64,
 }
 
+/// Which API an access token may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Api {
+    Both,
+    Wallets,
+    Checkout,
+}
+
+impl Api {
+    fn allows(self, want: Api) -> bool {
+        self == Api::Both || self == want
+    }
+}
+
 /// One request and its answer, as JSON, for checking both against Dintero's contract
 /// (recorded only when asked: [`crate::Sandbox::record`]).
 #[derive(Debug, Clone, Serialize)]
@@ -74,7 +88,8 @@ pub(crate) struct Shared {
     pub base_url: String,
     pub store: Mutex<Store>,
     pub faults: Mutex<Faults>,
-    pub tokens: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Issued access tokens: when each expires, and which API it may call.
+    pub tokens: Mutex<HashMap<String, (DateTime<Utc>, Api)>>,
     pub cfg: SandboxConfig,
     pub clock: Arc<dyn Clock>,
     pub state_file: Option<PathBuf>,
@@ -200,7 +215,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/transactions", post(transaction))
         .route("/transactions/{id}/capture", post(capture))
         .route("/transactions/{id}/void", post(void))
-        .route_layer(middleware::from_fn_with_state(shared.clone(), bearer_auth));
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            bearer_wallets,
+        ));
     let api = Router::new()
         .route("/auth/token", post(token))
         .nest("/wallets", wallets)
@@ -214,7 +232,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/transactions/{id}/capture", post(capture_payment))
         .route("/transactions/{id}/refund", post(refund_payment))
         .route("/transactions/{id}/void", post(void_payment))
-        .route_layer(middleware::from_fn_with_state(shared.clone(), bearer_auth));
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            bearer_checkout,
+        ));
     let dintero = Router::new()
         .nest("/v1/accounts/{aid}", api)
         .nest("/v1", checkout)
@@ -378,28 +399,47 @@ async fn account(
     next.run(req).await
 }
 
+async fn bearer_wallets(s: State<Arc<Shared>>, h: HeaderMap, req: Request, next: Next) -> Response {
+    bearer_auth(s, h, req, next, Api::Wallets).await
+}
+
+async fn bearer_checkout(
+    s: State<Arc<Shared>>,
+    h: HeaderMap,
+    req: Request,
+    next: Next,
+) -> Response {
+    bearer_auth(s, h, req, next, Api::Checkout).await
+}
+
 async fn bearer_auth(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     req: Request,
     next: Next,
+    want: Api,
 ) -> Response {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let valid = bearer.is_some_and(|b| {
+    let grant = bearer.and_then(|b| {
         lock(&s.tokens)
             .get(b)
-            .is_some_and(|exp| *exp > s.clock.now())
+            .filter(|(exp, _)| *exp > s.clock.now())
+            .map(|(_, api)| *api)
     });
-    if !valid {
-        return error_response(&ApiError::new(
+    match grant {
+        None => error_response(&ApiError::new(
             codes::UNAUTHORIZED,
             "missing, unknown or expired access token",
-        ));
+        )),
+        Some(api) if !api.allows(want) => error_response(&ApiError::new(
+            codes::FORBIDDEN,
+            "this API client has no access to this API",
+        )),
+        Some(_) => next.run(req).await,
     }
-    next.run(req).await
 }
 
 async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -409,18 +449,27 @@ async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
         .and_then(|v| v.strip_prefix("Basic "))
         .and_then(|b| base64_decode(b.trim()))
         .and_then(|b| String::from_utf8(b).ok());
-    let ok = basic
+    let split = s.cfg.checkout_client.is_some();
+    let api = basic
         .as_deref()
         .and_then(|b| b.split_once(':'))
-        .is_some_and(|(id, secret)| {
-            id == s.cfg.client_id && secret == s.cfg.client_secret.expose()
+        .and_then(|(id, secret)| {
+            if id == s.cfg.client_id && secret == s.cfg.client_secret.expose() {
+                Some(if split { Api::Wallets } else { Api::Both })
+            } else {
+                s.cfg
+                    .checkout_client
+                    .as_ref()
+                    .filter(|(cid, cs)| id == cid && secret == cs.expose())
+                    .map(|_| Api::Checkout)
+            }
         });
-    if !ok {
+    let Some(api) = api else {
         return error_response(&ApiError::new(
             codes::INVALID_CLIENT,
             "invalid client credentials",
         ));
-    }
+    };
     let req: TokenRequest = match parse(&body) {
         Ok(r) => r,
         Err(e) => return error_response(&e),
@@ -441,7 +490,7 @@ async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
             .collect()
     };
     let exp = s.clock.now() + chrono::Duration::seconds(s.cfg.token_ttl_secs as i64);
-    lock(&s.tokens).insert(value.clone(), exp);
+    lock(&s.tokens).insert(value.clone(), (exp, api));
     s.stats.tokens_issued.fetch_add(1, Ordering::Relaxed);
     axum::Json(TokenResponse {
         access_token: value,
