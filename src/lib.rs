@@ -102,6 +102,28 @@ enum Command {
         #[command(flatten)]
         pin: PinArgs,
     },
+    /// Reserve an amount on the card (a pending drawdown, checking the PIN), as the app's
+    /// Redeem screen does before "Complete sale". Prints the reservation's operation id.
+    Reserve {
+        token: String,
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        #[command(flatten)]
+        pin: PinArgs,
+    },
+    /// Complete a reservation: capture all of it, or less with --amount (the rest is
+    /// released, so nothing stays reserved on the card).
+    Complete {
+        /// The reservation's operation id (from `giftpos reserve`).
+        reservation: String,
+        #[arg(long, allow_hyphen_values = true)]
+        amount: Option<String>,
+    },
+    /// Cancel a reservation: the reserved amount is released.
+    Cancel {
+        /// The reservation's operation id (from `giftpos reserve`).
+        reservation: String,
+    },
     /// Load more money onto an activated card.
     Topup {
         token: String,
@@ -285,6 +307,7 @@ struct SandboxArgs {
 enum Output {
     Balance(BalanceView),
     Operation(OperationResult),
+    Reservation(giftpos_app::terminal::Reservation),
     Doctor(doctor::DoctorReport),
     Info(giftpos_app::TerminalInfo),
     Sync(SyncReport),
@@ -308,6 +331,7 @@ impl Output {
     fn exit_code(&self) -> u8 {
         match self {
             Output::Operation(o) if o.queued => 4,
+            Output::Reservation(r) if r.queued => 4,
             Output::Payment(_) => 4,
             Output::Sync(r) if r.status.pending > 0 || r.status.needs_attention > 0 => 4,
             Output::Verify(v) if !v.ok => 1,
@@ -486,6 +510,31 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
                 )
             })?;
             Ok(Output::Operation(till.redeem(&token, amount, &pin).await?))
+        }
+        Command::Reserve { token, amount, pin } => {
+            let token = till.parse_token(&token)?;
+            let amount = till.parse_amount(&amount)?;
+            let pin = read_pin(&pin)?.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidPinEntry,
+                    "reserving needs the card's PIN (--pin or --pin-stdin)",
+                )
+            })?;
+            Ok(Output::Reservation(
+                till.reserve(&token, amount, &pin).await?,
+            ))
+        }
+        Command::Complete {
+            reservation,
+            amount,
+        } => {
+            let r = till.reservation(&reservation)?;
+            let amount = amount.map(|a| till.parse_amount(&a)).transpose()?;
+            Ok(Output::Operation(till.complete(&r, amount).await?))
+        }
+        Command::Cancel { reservation } => {
+            let r = till.reservation(&reservation)?;
+            Ok(Output::Operation(till.cancel(&r).await?))
         }
         Command::Topup { token, amount } => {
             let token = till.parse_token(&token)?;
@@ -771,6 +820,7 @@ fn print_ok(json: bool, training: bool, out: &Output) {
         let result = match out {
             Output::Balance(b) => serde_json::to_value(b),
             Output::Operation(o) => serde_json::to_value(o),
+            Output::Reservation(r) => serde_json::to_value(r),
             Output::Doctor(d) => serde_json::to_value(d),
             Output::Info(i) => serde_json::to_value(i),
             Output::Sync(r) => serde_json::to_value(r),
@@ -847,6 +897,26 @@ fn print_ok(json: bool, training: bool, out: &Output) {
                 println!("  transaction {t}");
             }
             println!("  operation   {}", o.operation_id);
+        }
+        Output::Reservation(r) => {
+            println!(
+                "{} {} on {}",
+                if r.queued {
+                    "RESERVED OFFLINE (within the caps) — WILL SYNC:"
+                } else {
+                    "Reserved"
+                },
+                r.amount.display(loc),
+                r.card
+            );
+            if let Some(t) = &r.transaction_id {
+                println!("  transaction {t}");
+            }
+            println!("  reservation {}", r.operation_id);
+            println!(
+                "  next: giftpos complete {} [--amount A]  or  giftpos cancel {}",
+                r.operation_id, r.operation_id
+            );
         }
         Output::Doctor(d) => {
             for c in &d.checks {

@@ -623,3 +623,83 @@ fn the_cli_joins_the_training_sandbox_the_app_already_runs() {
     assert_eq!(card.amount_available, Some(30_000));
     assert_eq!(card.metadata["dintero_transaction_id"], "T12345678.join");
 }
+
+#[test]
+fn reserve_complete_and_cancel_reproduce_the_clerks_redeem_screen() {
+    let home = tempfile::tempdir().unwrap();
+    let sb = start_sandbox(home.path(), &[]);
+    let run = |args: &[&str], pin: Option<&str>| giftpos(home.path(), &sb.env, args, pin);
+    let pending = |home: &Path| {
+        let bal = json(&giftpos(
+            home,
+            &sb.env,
+            &["balance", "9578000000002002", "--pin", "6002", "--json"],
+            None,
+        ));
+        (
+            bal["result"]["available"]["amount"].as_i64().unwrap(),
+            bal["result"]["pending"]["amount"].as_i64().unwrap_or(0),
+        )
+    };
+    assert_eq!(pending(home.path()), (100_000, 0));
+
+    // Reserve 300, complete 120: the rest is released, nothing stays reserved.
+    let r = run(
+        &[
+            "reserve",
+            "9578000000002002",
+            "--amount",
+            "300",
+            "--pin-stdin",
+            "--json",
+        ],
+        Some("6002\n"),
+    );
+    assert_eq!(code(&r), 0, "{}", String::from_utf8_lossy(&r.stdout));
+    let id = json(&r)["result"]["operation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(pending(home.path()), (70_000, 30_000));
+    let done = run(&["complete", &id, "--amount", "120", "--json"], None);
+    assert_eq!(code(&done), 0, "{}", String::from_utf8_lossy(&done.stdout));
+    assert_eq!(json(&done)["result"]["available_after"]["amount"], 88_000);
+    assert_eq!(pending(home.path()), (88_000, 0));
+    // Completing it again is refused, with the reservation named.
+    let again = run(&["complete", &id, "--json"], None);
+    assert_eq!(code(&again), 3);
+    assert_eq!(json(&again)["error"]["code"], "transaction_not_pending");
+    assert!(
+        json(&again)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already completed")
+    );
+
+    // Reserve and cancel: all of it comes back.
+    let r = run(
+        &[
+            "reserve",
+            "9578000000002002",
+            "--amount",
+            "50",
+            "--pin",
+            "6002",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(code(&r), 0, "{}", String::from_utf8_lossy(&r.stdout));
+    let id = json(&r)["result"]["operation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(pending(home.path()), (83_000, 5_000));
+    let c = run(&["cancel", &id], None);
+    assert_eq!(code(&c), 0);
+    assert!(String::from_utf8_lossy(&c.stdout).contains("Cancelled"));
+    assert_eq!(pending(home.path()), (88_000, 0));
+    // Not a reservation: a clear refusal.
+    let bad = run(&["cancel", "no-such-entry", "--json"], None);
+    assert_eq!(json(&bad)["ok"], false);
+}

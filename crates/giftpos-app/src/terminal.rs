@@ -889,6 +889,33 @@ impl Terminal {
             .get(&r.operation_id)
             .map_err(journal_err)?
             .ok_or_else(|| AppError::new(ErrorCode::TransactionNotFound, "unknown reservation"))?;
+        // Settled already (completed, cancelled, or its rest released): refused before
+        // anything is recorded, so a second "complete" never blocks the card's queue.
+        if let Some(done) = self
+            .journal()
+            .list(Some(parent.created_at), None)
+            .map_err(journal_err)?
+            .into_iter()
+            .find(|x| {
+                x.parent_id.as_deref() == Some(parent.id.as_str())
+                    && matches!(x.kind, OperationKind::Capture | OperationKind::Void)
+                    && x.state != EntryState::Refused
+            })
+        {
+            return Err(AppError::new(
+                ErrorCode::TransactionNotPending,
+                format!(
+                    "reservation {} was already {} (entry {})",
+                    parent.id,
+                    if done.kind == OperationKind::Capture {
+                        "completed"
+                    } else {
+                        "cancelled"
+                    },
+                    done.id
+                ),
+            ));
+        }
         let mut metadata = serde_json::Map::new();
         if parent.recorded_offline() {
             metadata.insert("offline".into(), true.into());
