@@ -258,6 +258,31 @@ pub fn check_exactly_once(journal: &Journal, sb: &Sandbox, base: &Baseline) {
         implied.is_empty(),
         "journal implies cards the sandbox never saw: {implied:?}"
     );
+    // Checkout payments: a confirmed payment entry is one transaction (its
+    // merchant_reference is the entry's id), captured exactly its amount — never twice.
+    sb.with_store(|s| {
+        for e in entries.iter().filter(|e| e.kind == OperationKind::Payment) {
+            let txs = s.checkout.by_reference(&e.id);
+            assert!(
+                txs.len() <= 1,
+                "payment {} has {} transactions",
+                e.id,
+                txs.len()
+            );
+            if let Some(tx) = txs.first()
+                && e.state == EntryState::Confirmed
+            {
+                assert_eq!(tx.captured(), e.amount.minor(), "payment {} captured", e.id);
+                *applied.entry(e.id.clone()).or_default() += 1;
+            }
+        }
+        for id in s.card_ids() {
+            assert!(
+                s.snapshot(id).unwrap().activations <= 1,
+                "card {id} activated twice"
+            );
+        }
+    });
     for e in entries.iter().filter(|e| e.state == EntryState::Confirmed) {
         assert_eq!(
             applied.get(&e.id).copied().unwrap_or(0),

@@ -478,6 +478,9 @@ impl Terminal {
                 self.remember(token, &card);
                 Ok(Some(card))
             }
+            // Dintero answered, unreadably: that is not "offline" (never fall back on
+            // the last known balance as if the network were down).
+            Ok(Err(e @ giftpos_dintero::DinteroError::Unreadable { .. })) => Err(e.into()),
             Ok(Err(e)) if e.is_transient() => Ok(None),
             Ok(Err(e)) => Err(e.into()),
             Err(_) => Ok(None),
