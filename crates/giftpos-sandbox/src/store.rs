@@ -1,16 +1,30 @@
 //! The sandbox's state and rules, with no IO: every operation takes the time and the
 //! request and returns the answer, so the rules are unit-tested directly.
 //!
-//! Rules (from the digest and our decisions, `docs/dintero-decisions.md`):
-//! - a batch card starts `inactive` with no balance; activation makes it `unused`;
-//!   its first transaction makes it `active`;
-//! - before `active_from` drawdowns are refused, funding is allowed; after `expires_at`
-//!   nothing is allowed;
-//! - a drawdown by token needs the PIN when the card has one; wrong PINs are counted and
-//!   lock the card for a while after too many;
-//! - `ref_id` is idempotent per card: the same parameters get the first result, other
-//!   parameters get `WALLET_REF_ID_CONFLICT`; only successes are remembered;
-//! - available = balance − pending − reserved, where balance = funds − drawdowns.
+//! Each rule is DOCUMENTED (with its source tag in `../shared/dintero/wallets-reference.md`)
+//! or OURS (where the reference is silent, with why); `docs/dintero-decisions.md` has
+//! the same list.
+//! - DOCUMENTED (MD-batch, G-batch): a batch card starts `inactive` with no balance;
+//!   activation makes it `unused` (AR-activate). OURS: its first transaction makes it
+//!   `active` (the full status enum is not visible, U7; the client keeps any status).
+//! - DOCUMENTED (AR-activate): activation sets the balance and merges metadata. OURS:
+//!   it writes no transaction (none is documented; the card's history starts empty).
+//! - DOCUMENTED (WA-*, AR-activate): before `active_from` drawdowns are refused, funding
+//!   is allowed; after `expires_at` nothing is allowed. OURS: the bounds are exclusive
+//!   and in UTC (U15).
+//! - DOCUMENTED (AR-txn): `pending: true` only for drawdowns; token xor card_id.
+//! - DOCUMENTED (MD-capture): a capture of less than the pending amount leaves the rest
+//!   pending, capturable later; (MD-void) a void releases what is still pending. OURS:
+//!   a capture above what is left is refused (U6).
+//! - OURS (U2, U9, U10): a drawdown by token needs the PIN when the card has one; `/info`
+//!   answers the amounts with or without a PIN and checks one when given; wrong PINs are
+//!   counted and lock the card for a while after too many.
+//! - DOCUMENTED (AR-txn): `ref_id` makes retries safe. OURS (U5): unique per card; the
+//!   same parameters get the first result, other parameters `WALLET_REF_ID_CONFLICT`;
+//!   only successes are remembered.
+//! - OURS (U8): available = balance − pending − reserved, balance = funds − drawdowns.
+//! - OURS (U1): every error code (`wire::codes`) — Dintero documents none for Wallets;
+//!   the client reads unknown codes by HTTP status and call.
 
 use std::collections::BTreeMap;
 
