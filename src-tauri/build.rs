@@ -1,7 +1,32 @@
 //! Declares the app's own commands — read from the UI's contract, `ui/src/contract.json`
-//! — so the capability file can grant exactly them.
+//! — so the capability file can grant exactly them; and makes sure `ui/dist` (what Tauri
+//! embeds) is there, so a plain `cargo build` works on a fresh clone without Node.
+
+use std::path::Path;
+
+/// Mirrors `ui/src` into `ui/dist` (what `ui/build.mjs` does: the UI has no bundler yet),
+/// writing only changed files.
+fn mirror(src: &Path, dist: &Path) {
+    println!("cargo:rerun-if-changed={}", src.display());
+    for entry in std::fs::read_dir(src).expect("read ui/src") {
+        let entry = entry.expect("read ui/src");
+        let from = entry.path();
+        let to = dist.join(entry.file_name());
+        if from.is_dir() {
+            mirror(&from, &to);
+            continue;
+        }
+        println!("cargo:rerun-if-changed={}", from.display());
+        let data = std::fs::read(&from).expect("read a UI file");
+        if std::fs::read(&to).ok().as_deref() != Some(&data[..]) {
+            std::fs::create_dir_all(dist).expect("create ui/dist");
+            std::fs::write(&to, data).expect("write ui/dist");
+        }
+    }
+}
 
 fn main() {
+    mirror(Path::new("../ui/src"), Path::new("../ui/dist"));
     let path = "../ui/src/contract.json";
     println!("cargo:rerun-if-changed={path}");
     let text = std::fs::read_to_string(path).expect("read ui/src/contract.json");

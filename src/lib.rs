@@ -576,27 +576,14 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
                 status: till.sync_status()?,
             }))
         }
-        Command::Journal(JournalCommand::List { limit }) => {
-            let mut all = till.journal().list(None, None).map_err(journal_err)?;
-            if let Some(n) = limit {
-                let skip = all.len().saturating_sub(n as usize);
-                all.drain(..skip);
-            }
-            Ok(Output::Entries(all))
+        Command::Journal(JournalCommand::List { limit }) => Ok(Output::Entries(
+            till.journal_entries(limit.map(|n| n as usize))?,
+        )),
+        Command::Journal(JournalCommand::Show { entry_id }) => {
+            Ok(Output::Entry(Box::new(till.journal_entry(&entry_id)?)))
         }
-        Command::Journal(JournalCommand::Show { entry_id }) => till
-            .journal()
-            .get(&entry_id)
-            .map_err(journal_err)?
-            .map(|e| Output::Entry(Box::new(e)))
-            .ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::InvalidInput,
-                    format!("no journal entry {entry_id}"),
-                )
-            }),
         Command::Journal(JournalCommand::Export { format, out }) => {
-            let all = till.journal().list(None, None).map_err(journal_err)?;
+            let all = till.journal_entries(None)?;
             let text = if format == "json" {
                 serde_json::to_string_pretty(&all).map_err(|e| AppError::internal(e.to_string()))?
             } else {
@@ -623,9 +610,7 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
             &approved_by,
             &note,
         )?))),
-        Command::Journal(JournalCommand::Verify) => Ok(Output::Verify(
-            till.journal().verify().map_err(journal_err)?,
-        )),
+        Command::Journal(JournalCommand::Verify) => Ok(Output::Verify(till.verify_journal()?)),
         Command::Receipt {
             entry_id,
             out,
@@ -1088,10 +1073,6 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), AppError> {
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))
-}
-
-fn journal_err(e: giftpos_journal::JournalError) -> AppError {
-    AppError::new(ErrorCode::JournalUnreadable, e.to_string())
 }
 
 #[derive(Serialize)]

@@ -119,6 +119,42 @@ fn verify(pin: &Pin, phc: &str) -> bool {
     })
 }
 
+/// Forward-only migrations of `clerks.db`, applied in order; `PRAGMA user_version`
+/// records the last. Never edited once landed. (A database made before versioning has
+/// version 0 and the same table: the first migration is written to accept it.)
+const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS clerks (
+        number       TEXT PRIMARY KEY,
+        name         TEXT NOT NULL,
+        role         TEXT NOT NULL CHECK (role IN ('clerk', 'manager')),
+        pin_hash     TEXT NOT NULL,
+        failures     INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT
+     );"];
+
+fn migrate(db: &Connection, path: &Path) -> Result<(), AppError> {
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db_err)?;
+    if version > MIGRATIONS.len() as i64 {
+        return Err(AppError::new(
+            ErrorCode::Internal,
+            format!(
+                "{} is from a newer giftpos (schema {version}, this one knows {}): update giftpos; the file is left as it is",
+                path.display(),
+                MIGRATIONS.len()
+            ),
+        ));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = db.unchecked_transaction().map_err(db_err)?;
+        tx.execute_batch(sql).map_err(db_err)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+    }
+    Ok(())
+}
+
 impl Clerks {
     /// Opens (creating) the clerk list at `path`.
     pub fn open(path: &Path) -> Result<Clerks, AppError> {
@@ -131,18 +167,9 @@ impl Clerks {
             })?;
         }
         let db = Connection::open(path).map_err(db_err)?;
-        db.execute_batch(
-            "PRAGMA journal_mode=WAL;
-             CREATE TABLE IF NOT EXISTS clerks (
-                number       TEXT PRIMARY KEY,
-                name         TEXT NOT NULL,
-                role         TEXT NOT NULL CHECK (role IN ('clerk', 'manager')),
-                pin_hash     TEXT NOT NULL,
-                failures     INTEGER NOT NULL DEFAULT 0,
-                locked_until TEXT
-             );",
-        )
-        .map_err(db_err)?;
+        db.execute_batch("PRAGMA journal_mode=WAL;")
+            .map_err(db_err)?;
+        migrate(&db, path)?;
         Ok(Clerks {
             db: Mutex::new(db),
             decoy: std::sync::OnceLock::new(),
@@ -325,6 +352,22 @@ impl Clerks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clerk_list_is_versioned_and_a_newer_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clerks.db");
+        drop(Clerks::open(&path).unwrap());
+        let db = Connection::open(&path).unwrap();
+        let v: i64 = db
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        db.pragma_update(None, "user_version", 99).unwrap();
+        drop(db);
+        let e = Clerks::open(&path).unwrap_err();
+        assert!(e.message.contains("newer giftpos"), "{e}");
+    }
 
     fn pin(s: &str) -> Pin {
         Pin::parse(s).unwrap()

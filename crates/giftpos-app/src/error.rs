@@ -320,6 +320,20 @@ impl From<ConfigError> for AppError {
     }
 }
 
+/// The one mapping of journal failures: a full disk is `storage_full` (nothing was
+/// recorded), a corrupt or newer journal `journal_unreadable`, anything else internal.
+impl From<giftpos_journal::JournalError> for AppError {
+    fn from(e: giftpos_journal::JournalError) -> Self {
+        use giftpos_journal::JournalError as J;
+        let code = match e {
+            J::Full { .. } => ErrorCode::StorageFull,
+            J::Corrupt { .. } | J::TooNew { .. } => ErrorCode::JournalUnreadable,
+            _ => ErrorCode::Internal,
+        };
+        AppError::new(code, e.to_string())
+    }
+}
+
 impl From<DinteroError> for AppError {
     fn from(e: DinteroError) -> Self {
         use DinteroError as D;

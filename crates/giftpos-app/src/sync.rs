@@ -190,7 +190,7 @@ impl Engine {
 
     /// The status bar's figures.
     pub fn status(&self) -> Result<SyncStatus, AppError> {
-        let counts = self.journal.counts().map_err(journal_err)?;
+        let counts = self.journal.counts()?;
         let net = lock(&self.net);
         let now = self.clock.now();
         Ok(SyncStatus {
@@ -255,8 +255,7 @@ impl Engine {
     pub async fn send_now(&self, entry_id: &str, pin: Option<&Pin>) -> Result<Outcome, AppError> {
         let target = self
             .journal
-            .get(entry_id)
-            .map_err(journal_err)?
+            .get(entry_id)?
             .ok_or_else(|| AppError::internal(format!("no journal entry {entry_id}")))?;
         // Wait (briefly) if the background loop is sending this card right now.
         while !self.try_claim(&target.card_key) {
@@ -266,7 +265,7 @@ impl Engine {
             engine: self,
             key: target.card_key.clone(),
         };
-        let open = self.journal.open_entries().map_err(journal_err)?;
+        let open = self.journal.open_entries()?;
         let mut last = None;
         for e in open
             .iter()
@@ -301,8 +300,7 @@ impl Engine {
     fn recorded_outcome(&self, entry_id: &str) -> Result<Outcome, AppError> {
         let e = self
             .journal
-            .get(entry_id)
-            .map_err(journal_err)?
+            .get(entry_id)?
             .ok_or_else(|| AppError::internal(format!("no journal entry {entry_id}")))?;
         Ok(match e.state {
             EntryState::Confirmed => Outcome::Confirmed {
@@ -329,7 +327,7 @@ impl Engine {
         // The round's view of the open entries: read once, then kept current entry by
         // entry as sends finish (re-reading everything per send would be quadratic).
         // Entries appended meanwhile are picked up by the next round.
-        let mut open = self.journal.open_entries().map_err(journal_err)?;
+        let mut open = self.journal.open_entries()?;
         // Cards this round is sending to. A card leaves this set only once its result is
         // folded into `open` (the global claim is released earlier, when the send ends),
         // so the planner never sees a stale entry as sendable.
@@ -364,7 +362,7 @@ impl Engine {
                 Some(r) => {
                     let (id, card) =
                         r.map_err(|e| AppError::internal(format!("sync task: {e}")))??;
-                    let now = self.journal.get(&id).map_err(journal_err)?;
+                    let now = self.journal.get(&id)?;
                     match (open.iter().position(|e| e.id == id), now) {
                         (Some(i), Some(e))
                             if e.state.is_open() || e.state == EntryState::NeedsAttention =>
@@ -399,18 +397,18 @@ impl Engine {
     /// backoff waits are cleared first (the operator asked for it).
     pub async fn drain(self: &Arc<Self>, ignore_waits: bool) -> Result<usize, AppError> {
         if ignore_waits {
-            self.journal.clear_waits().map_err(journal_err)?;
+            self.journal.clear_waits()?;
         }
         let mut sent = self.run_round().await?;
         // A round may record what the next one sends (a paid card's activation).
         for _ in 0..4 {
-            let before = self.journal.counts().map_err(journal_err)?.pending;
+            let before = self.journal.counts()?.pending;
             if before == 0 {
                 break;
             }
             let more = self.run_round().await?;
             sent += more;
-            if more == 0 || self.journal.counts().map_err(journal_err)?.pending >= before {
+            if more == 0 || self.journal.counts()?.pending >= before {
                 break;
             }
         }
@@ -460,7 +458,7 @@ impl Engine {
             Err(giftpos_journal::JournalError::WrongState(_)) => {
                 return self.recorded_outcome(&e.id);
             }
-            Err(err) => return Err(journal_err(err)),
+            Err(err) => return Err(err.into()),
         }
         self.emit(e, EntryState::Sent, None);
         let outcome = match self.apply(e, pin, sent_before).await {
@@ -477,24 +475,19 @@ impl Engine {
                 self.contact(true);
                 self.readable(None);
                 self.journal
-                    .confirm(&e.id, transaction_id.as_deref(), *available_after, now)
-                    .map_err(journal_err)?;
+                    .confirm(&e.id, transaction_id.as_deref(), *available_after, now)?;
                 self.emit(e, EntryState::Confirmed, None);
             }
             Outcome::Refused(err) => {
                 self.contact(true);
                 let reason = format!("{}: {}", err.code.as_str(), err.message);
-                self.journal
-                    .refuse(&e.id, &reason, now)
-                    .map_err(journal_err)?;
+                self.journal.refuse(&e.id, &reason, now)?;
                 self.emit(e, EntryState::Refused, Some(reason));
                 self.close_settlements(e, now)?;
             }
             Outcome::NeedsAttention(reason) => {
                 self.contact(true);
-                self.journal
-                    .needs_attention(&e.id, reason, now)
-                    .map_err(journal_err)?;
+                self.journal.needs_attention(&e.id, reason, now)?;
                 self.emit(e, EntryState::NeedsAttention, Some(reason.clone()));
                 self.close_settlements(e, now)?;
             }
@@ -508,9 +501,7 @@ impl Engine {
                     return self.give_up(e, reason, now);
                 }
                 let at = now + chrono_of(self.policy.probe_every);
-                self.journal
-                    .retry_later(&e.id, at, why, now)
-                    .map_err(journal_err)?;
+                self.journal.retry_later(&e.id, at, why, now)?;
                 tracing::info!(entry = %e.id, "waiting: {why}");
             }
             Outcome::Retry(err) => {
@@ -521,9 +512,7 @@ impl Engine {
                     self.contact(false);
                     let wait = self.backoff(e.attempts + 1);
                     let at = now + chrono_of(wait);
-                    self.journal
-                        .retry_later(&e.id, at, &err.to_string(), now)
-                        .map_err(journal_err)?;
+                    self.journal.retry_later(&e.id, at, &err.to_string(), now)?;
                     tracing::info!(entry = %e.id, attempt = e.attempts + 1, wait_ms = wait.as_millis() as u64, "will retry: {err}");
                     return Ok(outcome);
                 }
@@ -553,8 +542,7 @@ impl Engine {
                     .unwrap_or_else(|| self.backoff(e.attempts + 1));
                 let at = now + chrono_of(wait);
                 self.journal
-                    .retry_after_failure(&e.id, at, &err.to_string(), now)
-                    .map_err(journal_err)?;
+                    .retry_after_failure(&e.id, at, &err.to_string(), now)?;
                 tracing::warn!(entry = %e.id, failures, wait_ms = wait.as_millis() as u64, "will retry: {err}");
             }
         }
@@ -564,9 +552,7 @@ impl Engine {
     /// Retries are exhausted: the entry needs a manager, with the reason.
     fn give_up(&self, e: &Entry, reason: String, now: DateTime<Utc>) -> Result<Outcome, AppError> {
         tracing::error!(entry = %e.id, "needs attention: {reason}");
-        self.journal
-            .needs_attention(&e.id, &reason, now)
-            .map_err(journal_err)?;
+        self.journal.needs_attention(&e.id, &reason, now)?;
         self.emit(e, EntryState::NeedsAttention, Some(reason.clone()));
         self.close_settlements(e, now)?;
         self.publish_status();
@@ -579,7 +565,7 @@ impl Engine {
         if e.kind != OperationKind::Redeem {
             return Ok(());
         }
-        let open = self.journal.open_entries().map_err(journal_err)?;
+        let open = self.journal.open_entries()?;
         for child in open
             .iter()
             .filter(|c| c.parent_id.as_deref() == Some(e.id.as_str()) && c.state.is_open())
@@ -588,9 +574,7 @@ impl Engine {
                 "not sent: the redemption it settles ({}) was not applied",
                 e.id
             );
-            self.journal
-                .refuse(&child.id, &reason, now)
-                .map_err(journal_err)?;
+            self.journal.refuse(&child.id, &reason, now)?;
             self.emit(child, EntryState::Refused, Some(reason));
         }
         Ok(())
@@ -1008,13 +992,12 @@ impl Engine {
         let Some(parent_id) = capture.parent_id.as_deref() else {
             return Ok(());
         };
-        let Some(parent) = self.journal.get(parent_id).map_err(journal_err)? else {
+        let Some(parent) = self.journal.get(parent_id)? else {
             return Ok(());
         };
         let settlements: Vec<Entry> = self
             .journal
-            .list(Some(parent.created_at), None)
-            .map_err(journal_err)?
+            .list(Some(parent.created_at), None)?
             .into_iter()
             .filter(|x| x.parent_id.as_deref() == Some(parent_id) && x.state != EntryState::Refused)
             .collect();
@@ -1040,23 +1023,21 @@ impl Engine {
         }
         let amount = giftpos_core::Money::from_minor(rest, parent.amount.currency())
             .map_err(|e| AppError::internal(e.to_string()))?;
-        self.journal
-            .append(
-                giftpos_journal::NewEntry {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    kind: OperationKind::Void,
-                    card_token: None,
-                    card_masked: parent.card.clone(),
-                    card_id: parent.card_id.clone(),
-                    card_key: parent.card_key.clone(),
-                    amount,
-                    clerk: capture.clerk.clone(),
-                    metadata,
-                    parent_id: Some(parent_id.to_string()),
-                },
-                self.clock.now(),
-            )
-            .map_err(journal_err)?;
+        self.journal.append(
+            giftpos_journal::NewEntry {
+                id: uuid::Uuid::new_v4().to_string(),
+                kind: OperationKind::Void,
+                card_token: None,
+                card_masked: parent.card.clone(),
+                card_id: parent.card_id.clone(),
+                card_key: parent.card_key.clone(),
+                amount,
+                clerk: capture.clerk.clone(),
+                metadata,
+                parent_id: Some(parent_id.to_string()),
+            },
+            self.clock.now(),
+        )?;
         self.wake();
         Ok(())
     }
@@ -1070,8 +1051,7 @@ impl Engine {
     ) -> Result<(), AppError> {
         let done = self
             .journal
-            .list(Some(payment.created_at), None)
-            .map_err(journal_err)?
+            .list(Some(payment.created_at), None)?
             .iter()
             .any(|x| {
                 x.kind == OperationKind::Activate && x.parent_id.as_deref() == Some(&payment.id)
@@ -1085,23 +1065,21 @@ impl Engine {
             tx_id.into(),
         );
         metadata.insert("payment_entry".into(), payment.id.clone().into());
-        self.journal
-            .append(
-                giftpos_journal::NewEntry {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    kind: OperationKind::Activate,
-                    card_token: payment.card_token.clone(),
-                    card_masked: payment.card.clone(),
-                    card_id: Some(card_id.to_string()),
-                    card_key: payment.card_key.clone(),
-                    amount: payment.amount,
-                    clerk: payment.clerk.clone(),
-                    metadata,
-                    parent_id: Some(payment.id.clone()),
-                },
-                self.clock.now(),
-            )
-            .map_err(journal_err)?;
+        self.journal.append(
+            giftpos_journal::NewEntry {
+                id: uuid::Uuid::new_v4().to_string(),
+                kind: OperationKind::Activate,
+                card_token: payment.card_token.clone(),
+                card_masked: payment.card.clone(),
+                card_id: Some(card_id.to_string()),
+                card_key: payment.card_key.clone(),
+                amount: payment.amount,
+                clerk: payment.clerk.clone(),
+                metadata,
+                parent_id: Some(payment.id.clone()),
+            },
+            self.clock.now(),
+        )?;
         self.wake();
         Ok(())
     }
@@ -1147,14 +1125,4 @@ fn meta_str(e: &Entry, key: &str) -> Option<String> {
         .get(key)
         .and_then(|v| v.as_str())
         .map(str::to_string)
-}
-
-pub(crate) fn journal_err(e: giftpos_journal::JournalError) -> AppError {
-    use giftpos_journal::JournalError as J;
-    let code = match e {
-        J::Full { .. } => ErrorCode::StorageFull,
-        J::Corrupt { .. } | J::TooNew { .. } => ErrorCode::JournalUnreadable,
-        _ => ErrorCode::Internal,
-    };
-    AppError::new(code, e.to_string())
 }

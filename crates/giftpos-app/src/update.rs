@@ -73,48 +73,63 @@ pub enum UpdateOutcome {
     },
 }
 
-/// The platform keys this build looks for, most specific first (Tauri's names).
+/// The platform keys this installation looks for, most specific first (Tauri's names):
+/// the package type it was installed from (`linux-x86_64-deb` or `-rpm`), then the bare
+/// platform.
 pub fn platform_keys() -> Vec<String> {
-    let os = match std::env::consts::OS {
-        "macos" => "darwin",
-        other => other,
-    };
-    let arch = std::env::consts::ARCH;
-    let installer = match os {
-        "linux" => "deb",
-        "windows" => "nsis",
-        _ => "app",
-    };
-    vec![format!("{os}-{arch}-{installer}"), format!("{os}-{arch}")]
+    platform_keys_for(
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        installed_bundle(),
+    )
 }
 
-/// Compares dotted version numbers ("0.10.2" > "0.9.9"); a pre-release suffix sorts
-/// below its release.
+/// The package type this installation came from: dpkg or rpm knows the package.
+fn installed_bundle() -> Option<&'static str> {
+    match std::env::consts::OS {
+        "linux" if Path::new("/var/lib/dpkg/info/giftpos.list").exists() => Some("deb"),
+        "linux" => std::process::Command::new("rpm")
+            .args(["-q", "--quiet", "giftpos"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()
+            .filter(std::process::ExitStatus::success)
+            .map(|_| "rpm"),
+        "windows" => Some("nsis"),
+        "macos" => Some("app"),
+        _ => None,
+    }
+}
+
+fn platform_keys_for(os: &str, arch: &str, bundle: Option<&str>) -> Vec<String> {
+    let os = if os == "macos" { "darwin" } else { os };
+    let mut keys = Vec::new();
+    if let Some(b) = bundle {
+        keys.push(format!("{os}-{arch}-{b}"));
+    }
+    keys.push(format!("{os}-{arch}"));
+    keys
+}
+
+/// Semantic versions ("0.10.2" > "0.9.9"; a pre-release is older than its release; a
+/// leading `v` and missing minor/patch parts are accepted). A version that is not one
+/// is never newer.
 pub fn is_newer(candidate: &str, current: &str) -> bool {
-    fn parts(v: &str) -> (Vec<u64>, bool) {
+    fn parse(v: &str) -> Option<semver::Version> {
         let v = v.trim().trim_start_matches('v');
-        let (core, pre) = match v.split_once('-') {
-            Some((c, _)) => (c, true),
-            None => (v, false),
+        let (core, rest) = match v.find(['-', '+']) {
+            Some(i) => v.split_at(i),
+            None => (v, ""),
         };
-        (
-            core.split('.').map(|p| p.parse().unwrap_or(0)).collect(),
-            pre,
-        )
+        let dots = core.matches('.').count();
+        let padded = format!("{core}{}{rest}", ".0".repeat(2usize.saturating_sub(dots)));
+        semver::Version::parse(&padded).ok()
     }
-    let (a, a_pre) = parts(candidate);
-    let (b, b_pre) = parts(current);
-    let n = a.len().max(b.len());
-    for i in 0..n {
-        let (x, y) = (
-            a.get(i).copied().unwrap_or(0),
-            b.get(i).copied().unwrap_or(0),
-        );
-        if x != y {
-            return x > y;
-        }
+    match (parse(candidate), parse(current)) {
+        (Some(a), Some(b)) => a > b,
+        _ => false,
     }
-    b_pre && !a_pre
 }
 
 fn refused(message: impl Into<String>) -> AppError {
@@ -292,6 +307,26 @@ mod tests {
         assert!(!is_newer("0.1.0", "0.1.0"));
         assert!(!is_newer("0.1.0-rc.2", "0.1.0"));
         assert!(!is_newer("0.0.9", "0.1.0"));
+    }
+
+    #[test]
+    fn not_a_version_is_never_newer() {
+        assert!(!is_newer("latest", "0.1.0"));
+        assert!(!is_newer("", "0.1.0"));
+        assert!(is_newer("0.1.0+build.7", "0.0.9"));
+    }
+
+    #[test]
+    fn the_installed_package_type_is_asked_for_first() {
+        assert_eq!(
+            platform_keys_for("linux", "x86_64", Some("rpm")),
+            ["linux-x86_64-rpm", "linux-x86_64"]
+        );
+        assert_eq!(platform_keys_for("linux", "x86_64", None), ["linux-x86_64"]);
+        assert_eq!(
+            platform_keys_for("macos", "aarch64", Some("app")),
+            ["darwin-aarch64-app", "darwin-aarch64"]
+        );
     }
 
     #[test]

@@ -678,3 +678,131 @@ async fn wallets_and_checkout_can_use_separate_api_clients() {
         "one token per client, each cached"
     );
 }
+
+#[tokio::test]
+async fn a_malformed_answer_on_every_endpoint_is_unreadable_and_names_the_call() {
+    use giftpos_dintero::checkout::{CaptureBody, RefundBody};
+    let sb = sandbox().await;
+    let mut cfg = client_cfg(&sb);
+    cfg.checkout_base = sb.base_url();
+    let c = DinteroClient::new(cfg, Arc::new(SystemClock)).unwrap();
+    c.ensure_token().await.unwrap();
+    sb.set_faults(faults(&["malformed:path=/v1/"]));
+    let check = |op: &str, e: DinteroError| match e {
+        DinteroError::Unreadable {
+            op: got, status, ..
+        } => {
+            assert_eq!((got.as_str(), status), (op, 200));
+            assert!(
+                !DinteroError::Unreadable {
+                    op: got,
+                    status,
+                    what: String::new()
+                }
+                .is_connection()
+            );
+        }
+        other => panic!("{op}: {other:?}"),
+    };
+    check("info", c.info(&token(LIVE_500), None).await.unwrap_err());
+    check("cards.get", c.card("demo-live-500").await.unwrap_err());
+    check("cards.list", c.list_cards(5, None).await.unwrap_err());
+    check(
+        "cards.transactions",
+        c.card_transactions("demo-live-500").await.unwrap_err(),
+    );
+    check(
+        "cards.activate",
+        c.activate("demo-stock-01", &activation(100, "T12345678.m"))
+            .await
+            .unwrap_err(),
+    );
+    check(
+        "transactions.create",
+        c.transaction(&fund("m-1", "demo-live-500", 100))
+            .await
+            .unwrap_err(),
+    );
+    let cap = CaptureRequest {
+        ref_id: "m-c".into(),
+        amount: None,
+        metadata: Metadata::new(),
+    };
+    check(
+        "transactions.capture",
+        c.capture("tx_1", &cap).await.unwrap_err(),
+    );
+    let v = VoidRequest {
+        ref_id: "m-v".into(),
+        metadata: Metadata::new(),
+    };
+    check("transactions.void", c.void("tx_1", &v).await.unwrap_err());
+    check(
+        "sessions.get",
+        c.session("T00000000.sbx1").await.unwrap_err(),
+    );
+    check(
+        "sessions.cancel",
+        c.cancel_session("T00000000.sbx1").await.unwrap_err(),
+    );
+    check(
+        "payments.get",
+        c.payment("T00000000.tx1").await.unwrap_err(),
+    );
+    check(
+        "payments.capture",
+        c.capture_payment(
+            "T00000000.tx1",
+            &CaptureBody {
+                amount: 1,
+                capture_reference: None,
+            },
+        )
+        .await
+        .unwrap_err(),
+    );
+    check(
+        "payments.refund",
+        c.refund_payment(
+            "T00000000.tx1",
+            &RefundBody {
+                amount: 1,
+                reason: None,
+                refund_reference: None,
+            },
+        )
+        .await
+        .unwrap_err(),
+    );
+    check(
+        "cards.batch",
+        c.create_batch(&BatchRequest {
+            cards: vec![BatchCard {
+                card_id: "m-b".into(),
+                card_type: "gift_card".into(),
+            }],
+            options: Default::default(),
+        })
+        .await
+        .unwrap_err(),
+    );
+    let session = giftpos_dintero::checkout::SessionProfileRequest {
+        url: Default::default(),
+        order: giftpos_dintero::checkout::SessionOrder {
+            amount: 100,
+            currency: "NOK".into(),
+            merchant_reference: "m-s".into(),
+            ..Default::default()
+        },
+        profile_id: "P00000000.p".into(),
+        expires_at: None,
+        metadata: Metadata::new(),
+    };
+    check(
+        "sessions.create",
+        c.create_session(&session).await.unwrap_err(),
+    );
+    // The token endpoint too (a fresh client must fetch one).
+    let fresh = DinteroClient::new(client_cfg(&sb), Arc::new(SystemClock)).unwrap();
+    check("auth.token", fresh.ensure_token().await.unwrap_err());
+}

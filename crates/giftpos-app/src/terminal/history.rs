@@ -1,0 +1,257 @@
+//! History, the needs-attention resolution, receipts and the end-of-day report.
+
+use super::*;
+
+/// One line of the History screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryItem {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub kind: OperationKind,
+    pub card: String,
+    pub amount: Money,
+    pub state: EntryState,
+    /// True while it waits to sync (recorded or sent).
+    pub pending: bool,
+    pub reason: Option<String>,
+    pub clerk: Option<String>,
+    pub approved_by: Option<String>,
+    /// Dintero's transaction id.
+    pub transaction_id: Option<String>,
+    /// The payment that sold the card (activation only).
+    pub dintero_transaction_id: Option<String>,
+    pub balance_after: Option<Money>,
+    /// The entry this one settles or undoes.
+    pub parent_id: Option<String>,
+    pub attempts: i64,
+}
+
+/// Where a printed receipt went.
+#[derive(Debug, Clone, Serialize)]
+pub struct Printed {
+    /// The PDF, always saved.
+    pub saved_to: String,
+    /// The CUPS job, when a printer is configured and took it.
+    pub print_job: Option<String>,
+    /// Why the printer did not take it (the receipt stays saved for a reprint).
+    pub printer_error: Option<String>,
+}
+
+impl Terminal {
+    /// The journal's entries in order, or only the last `last` of them (IT's
+    /// `giftpos journal list` and `export`).
+    pub fn journal_entries(&self, last: Option<usize>) -> Result<Vec<Entry>, AppError> {
+        let mut all = self.journal().list(None, None)?;
+        if let Some(n) = last {
+            let skip = all.len().saturating_sub(n);
+            all.drain(..skip);
+        }
+        Ok(all)
+    }
+
+    /// One journal entry as it is recorded.
+    pub fn journal_entry(&self, entry_id: &str) -> Result<Entry, AppError> {
+        self.entry(entry_id)
+    }
+
+    /// Checks the journal's hash chain (an edited, removed or reordered entry is found).
+    pub fn verify_journal(&self) -> Result<giftpos_journal::VerifyReport, AppError> {
+        Ok(self.journal().verify()?)
+    }
+
+    /// A journal entry, or an error naming the id.
+    pub(super) fn entry(&self, entry_id: &str) -> Result<Entry, AppError> {
+        self.journal().get(entry_id)?.ok_or_else(|| {
+            AppError::new(
+                ErrorCode::InvalidInput,
+                format!("no journal entry {entry_id}"),
+            )
+        })
+    }
+
+    pub(super) fn history_item(&self, e: Entry) -> HistoryItem {
+        let text = |k: &str| {
+            e.metadata
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        HistoryItem {
+            approved_by: text("approved_by"),
+            dintero_transaction_id: text(META_TRANSACTION_ID),
+            parent_id: e.parent_id.clone().or_else(|| text("undoes")),
+            balance_after: self.money(e.balance_after),
+            pending: e.state.is_open(),
+            id: e.id,
+            created_at: e.created_at,
+            kind: e.kind,
+            card: e.card,
+            amount: e.amount,
+            state: e.state,
+            reason: e.reason,
+            clerk: e.clerk,
+            transaction_id: e.server_transaction_id,
+            attempts: e.attempts,
+        }
+    }
+
+    /// The History screen: entries made since `since` (default: local midnight), and
+    /// every entry from before that still waits to sync or needs attention. Entries
+    /// needing attention come first, then the newest.
+    pub fn history(&self, since: Option<DateTime<Utc>>) -> Result<Vec<HistoryItem>, AppError> {
+        let since = since.unwrap_or_else(|| {
+            let today = self.clock.now().with_timezone(&chrono::Local).date_naive();
+            today
+                .and_hms_opt(0, 0, 0)
+                .and_then(|d| d.and_local_timezone(chrono::Local).earliest())
+                .map(|d| d.with_timezone(&Utc))
+                .unwrap_or_else(|| self.clock.now() - chrono::Duration::hours(24))
+        });
+        let mut entries = self.journal().list(Some(since), None)?;
+        for e in self.journal().open_entries()? {
+            if e.created_at < since {
+                entries.push(e);
+            }
+        }
+        entries.sort_by(|a, b| {
+            let attention = |e: &Entry| e.state != EntryState::NeedsAttention;
+            attention(a).cmp(&attention(b)).then(b.seq.cmp(&a.seq))
+        });
+        Ok(entries.into_iter().map(|e| self.history_item(e)).collect())
+    }
+
+    /// One History entry, by id (a scanned receipt opens it).
+    pub fn history_entry(&self, entry_id: &str) -> Result<HistoryItem, AppError> {
+        Ok(self.history_item(self.entry(entry_id)?))
+    }
+
+    /// A manager settles an entry that needs attention: it is recorded as not applied,
+    /// with who decided and why, and the card's later entries may sync again.
+    pub fn resolve(&self, entry_id: &str, manager: &str, note: &str) -> Result<Entry, AppError> {
+        if manager.trim().is_empty() || note.trim().is_empty() {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                "resolving needs the approving manager and a note",
+            ));
+        }
+        self.journal()
+            .resolve_attention(
+                entry_id,
+                &format!("{note} (by {manager})"),
+                self.clock.now(),
+            )
+            .map_err(|e| match e {
+                giftpos_journal::JournalError::WrongState(_) => AppError::new(
+                    ErrorCode::InvalidInput,
+                    format!("entry {entry_id} does not need attention"),
+                ),
+                other => other.into(),
+            })?;
+        self.engine.wake();
+        self.entry(entry_id)
+    }
+
+    /// A journal entry's receipt.
+    pub fn receipt(&self, entry_id: &str) -> Result<giftpos_print::Receipt, AppError> {
+        let e = self.entry(entry_id)?;
+        Ok(giftpos_print::Receipt {
+            store: self.cfg.store_name.clone(),
+            terminal_id: e.terminal_id.clone(),
+            clerk: e.clerk.clone(),
+            time: e.created_at.with_timezone(&chrono::Local).fixed_offset(),
+            kind: e.kind,
+            card: e.card.clone(),
+            amount: e.amount,
+            balance_after: self.money(e.balance_after),
+            transaction_id: e.server_transaction_id.clone(),
+            dintero_transaction_id: e
+                .metadata
+                .get(META_TRANSACTION_ID)
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            entry_id: e.id.clone(),
+            confirmed: e.state == EntryState::Confirmed,
+            training: self.is_training(),
+            locale: self.cfg.locale,
+        })
+    }
+
+    /// The end-of-day (Z) report of one day in the terminal's local time zone (the
+    /// machine's, which a till keeps set to its store's).
+    pub fn day_report(
+        &self,
+        date: chrono::NaiveDate,
+    ) -> Result<giftpos_print::DayReport, AppError> {
+        // A day is never longer than 26 hours anywhere: read from two days before.
+        let since = date
+            .pred_opt()
+            .and_then(|d| d.pred_opt())
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc());
+        let local = |t: DateTime<Utc>| t.with_timezone(&chrono::Local).fixed_offset();
+        let entries = self
+            .journal()
+            .list(since, None)?
+            .into_iter()
+            .filter(|e| local(e.created_at).date_naive() == date)
+            .map(|e| giftpos_print::ReportEntry {
+                time: local(e.created_at),
+                kind: e.kind,
+                card: e.card.clone(),
+                amount: e.amount,
+                state: e.state.as_str().to_string(),
+                approved_by: e
+                    .metadata
+                    .get("approved_by")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                reason: e.reason.clone(),
+                entry_id: e.id,
+            })
+            .collect();
+        Ok(giftpos_print::DayReport {
+            store: self.cfg.store_name.clone(),
+            terminal_id: self.cfg.terminal_id.clone(),
+            date,
+            entries,
+            training: self.is_training(),
+            locale: self.cfg.locale,
+        })
+    }
+
+    /// Saves an entry's receipt under the receipts folder and, when a printer is
+    /// configured, prints it. A printer error is reported, never fatal: the receipt stays
+    /// saved and can be printed again.
+    pub fn print_receipt(&self, entry_id: &str) -> Result<Printed, AppError> {
+        let pdf = giftpos_print::render_receipt(&self.receipt(entry_id)?);
+        let dir = &self.cfg.receipts_dir;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            AppError::new(
+                ErrorCode::Internal,
+                format!("cannot create {}: {e}", dir.display()),
+            )
+        })?;
+        let path = dir.join(format!("receipt-{entry_id}.pdf"));
+        std::fs::write(&path, &pdf).map_err(|e| {
+            AppError::new(
+                ErrorCode::Internal,
+                format!("cannot save {}: {e}", path.display()),
+            )
+        })?;
+        let (job, error) = match &self.cfg.printer {
+            Some(p) => match giftpos_print::print(&path, Some(p)) {
+                Ok(job) => (Some(job), None),
+                Err(e) => {
+                    tracing::warn!("receipt not printed: {e}");
+                    (None, Some(e.to_string()))
+                }
+            },
+            None => (None, None),
+        };
+        Ok(Printed {
+            saved_to: path.display().to_string(),
+            print_job: job,
+            printer_error: error,
+        })
+    }
+}

@@ -1,0 +1,537 @@
+//! [`Terminal`]: the application API. The Tauri shell, the CLI and the tests all call
+//! these methods; nothing below knows which of them is calling.
+//!
+//! Every operation that moves money is written to the journal before anything is sent,
+//! then sent at once through the sync engine. The caller is told *done* only when
+//! Dintero confirmed it, and *saved — will sync* when it is queued.
+
+mod history;
+mod payment;
+mod redemption;
+mod sale;
+mod session;
+mod undo;
+
+pub use history::{HistoryItem, Printed};
+pub use payment::PaymentSession;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use giftpos_core::{CardStatus, CardToken, Currency, Locale, Money, OperationKind, Pin};
+use giftpos_dintero::wire::{Card, META_TRANSACTION_ID};
+use giftpos_dintero::{ClientConfig, Clock, DinteroClient};
+use giftpos_journal::{CachedCard, Entry, EntryState, Journal, NewEntry};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::clerks::{Clerk, Clerks, Role};
+use crate::config::{Config, Mode};
+use crate::error::{AppError, ErrorCode};
+use crate::sync::{Engine, Outcome, SyncPolicy, SyncStatus};
+use crate::training::TrainingBackend;
+
+/// What the UI and the CLI show about the terminal itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct TerminalInfo {
+    pub training: bool,
+    pub terminal_id: String,
+    pub store_name: String,
+    pub currency: Currency,
+    /// Digits after the decimal separator in `currency` (amounts travel as minor units).
+    pub currency_exponent: u8,
+    pub locale: Locale,
+    pub api_base: String,
+    pub account_id: String,
+    pub journal: String,
+    pub version: &'static str,
+}
+
+/// A card's balance as the clerk sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BalanceView {
+    pub training: bool,
+    pub card: String,
+    pub card_id: String,
+    pub status: CardStatus,
+    /// Absent when the card has a PIN and none was given.
+    pub available: Option<Money>,
+    pub balance: Option<Money>,
+    pub pending: Option<Money>,
+    pub active_from: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Set when Dintero could not be reached: the balance last seen, and when.
+    pub last_known_at: Option<DateTime<Utc>>,
+    pub last_known_age_secs: Option<i64>,
+}
+
+/// The outcome of an operation that changed (or will change) a card.
+#[derive(Debug, Clone, Serialize)]
+pub struct OperationResult {
+    pub training: bool,
+    /// The journal entry's id.
+    pub operation_id: String,
+    pub kind: OperationKind,
+    /// `confirmed` (done) or `recorded`/`sent` (saved — will sync).
+    pub state: EntryState,
+    /// True when saved to the journal and waiting to sync.
+    pub queued: bool,
+    pub card: String,
+    pub card_id: Option<String>,
+    pub amount: Money,
+    /// Dintero's transaction id (none for an activation).
+    pub transaction_id: Option<String>,
+    /// The payment that sold the card (activation only).
+    pub dintero_transaction_id: Option<String>,
+    pub status: Option<CardStatus>,
+    pub available_after: Option<Money>,
+}
+
+/// A pending drawdown waiting for "complete sale" or "cancel".
+#[derive(Debug, Clone, Serialize)]
+pub struct Reservation {
+    pub training: bool,
+    /// The journal entry of the reservation.
+    pub operation_id: String,
+    pub card: String,
+    pub card_id: Option<String>,
+    pub transaction_id: Option<String>,
+    pub amount: Money,
+    /// Accepted offline within the configured caps; it syncs later.
+    pub queued: bool,
+}
+
+/// Selling a card.
+#[derive(Debug, Clone)]
+pub struct Activation {
+    pub token: CardToken,
+    pub amount: Money,
+    /// The payment's `dintero_transaction_id`.
+    pub transaction_id: String,
+    pub customer_id: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// How long an interactive look-up waits before the terminal treats itself as offline.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// The terminal: configuration, journal, sync engine, client and (in training) sandbox.
+#[derive(Debug)]
+pub struct Terminal {
+    cfg: Config,
+    client: DinteroClient,
+    engine: Arc<Engine>,
+    clock: Arc<dyn Clock>,
+    training: Option<TrainingBackend>,
+    api_base: String,
+    account_id: String,
+    /// Opened on first use: most CLI commands never need it.
+    clerks: std::sync::OnceLock<Clerks>,
+    /// Who is signed in; recorded on the entries they make.
+    clerk: std::sync::Mutex<Option<Clerk>>,
+    /// Recently scanned cards, by handle (see [`Terminal::scan`]).
+    scans: std::sync::Mutex<std::collections::VecDeque<(String, CardToken)>>,
+}
+
+/// A scan as the UI receives it: what it is, and for a card a handle that stands for
+/// the whole token, so the card number itself never reaches the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanResult {
+    #[serde(flatten)]
+    pub view: giftpos_scanner::ScanView,
+    /// For a card: pass this back as the card (`scan:…`).
+    pub handle: Option<String>,
+}
+
+/// One line of the read-only Settings screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Setting {
+    pub key: &'static str,
+    pub value: String,
+}
+
+/// How many scanned cards the terminal remembers by handle.
+const SCANS_KEPT: usize = 32;
+
+impl Terminal {
+    /// Opens the terminal: the journal (refusing a corrupt one), and in training mode
+    /// the embedded sandbox.
+    pub async fn open(cfg: Config, clock: Arc<dyn Clock>) -> Result<Terminal, AppError> {
+        let policy = SyncPolicy {
+            max_failures: i64::from(cfg.sync.max_failures),
+            max_failure_age: cfg.sync.max_failure_age,
+            max_wait: cfg.sync.max_wait,
+            ..SyncPolicy::default()
+        };
+        Terminal::open_with(cfg, clock, policy).await
+    }
+
+    /// Like [`Terminal::open`], with a sync policy (tests and benchmarks).
+    pub async fn open_with(
+        cfg: Config,
+        clock: Arc<dyn Clock>,
+        policy: SyncPolicy,
+    ) -> Result<Terminal, AppError> {
+        let (mut client_cfg, training) = match &cfg.mode {
+            Mode::Live {
+                api_base,
+                account_id,
+                client_id,
+                client_secret,
+                ..
+            } => (
+                ClientConfig::new(
+                    api_base.clone(),
+                    account_id.clone(),
+                    client_id.clone(),
+                    client_secret.clone(),
+                ),
+                None,
+            ),
+            Mode::Training => {
+                let backend = TrainingBackend::open(&cfg.data_dir, clock.clone()).await?;
+                (backend.client_config(), Some(backend))
+            }
+        };
+        let journal_path = cfg.journal_path();
+        client_cfg.timeout = cfg.timeout;
+        // A sandbox on loopback serves the Payments API beside the wallets.
+        if let Some(base) = &cfg.checkout_base {
+            client_cfg.checkout_base = base.clone();
+        } else if crate::config::is_loopback_http(&client_cfg.api_base) {
+            client_cfg.checkout_base = client_cfg.api_base.clone();
+        }
+        client_cfg.connect_timeout = cfg.connect_timeout;
+        client_cfg.checkout_client = cfg
+            .checkout_client
+            .as_ref()
+            .map(|c| (c.client_id.clone(), c.client_secret.clone()));
+        let api_base = client_cfg.api_base.clone();
+        let account_id = client_cfg.account_id.to_string();
+        let client = DinteroClient::new(client_cfg, clock.clone()).map_err(AppError::from)?;
+        let journal = Arc::new(Journal::open(&journal_path, &cfg.terminal_id)?);
+        let engine = Arc::new(Engine::new(journal, client.clone(), clock.clone(), policy));
+        Ok(Terminal {
+            cfg,
+            client,
+            engine,
+            clock,
+            training,
+            api_base,
+            account_id,
+            clerks: std::sync::OnceLock::new(),
+            clerk: std::sync::Mutex::new(None),
+            scans: Default::default(),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// The Dintero client (for diagnostics).
+    pub fn client(&self) -> &DinteroClient {
+        &self.client
+    }
+
+    /// The sync engine (run its loop in the background; subscribe to its events).
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    pub fn journal(&self) -> &Arc<Journal> {
+        self.engine.journal()
+    }
+
+    pub fn is_training(&self) -> bool {
+        self.training.is_some()
+    }
+
+    pub fn info(&self) -> TerminalInfo {
+        TerminalInfo {
+            training: self.is_training(),
+            terminal_id: self.cfg.terminal_id.clone(),
+            store_name: self.cfg.store_name.clone(),
+            currency: self.cfg.currency,
+            currency_exponent: self.cfg.currency.exponent(),
+            locale: self.cfg.locale,
+            api_base: self.api_base.clone(),
+            account_id: self.account_id.clone(),
+            journal: self.journal().path().display().to_string(),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus, AppError> {
+        self.engine.status()
+    }
+
+    /// Checks a scanned or typed card number against the configured formats.
+    pub fn parse_token(&self, input: &str) -> Result<CardToken, AppError> {
+        Ok(CardToken::parse(input, &self.cfg.token_formats)?)
+    }
+
+    /// The configuration as the Settings screen shows it (never a secret).
+    pub fn settings(&self) -> Vec<Setting> {
+        let c = &self.cfg;
+        let d = |p: &std::path::Path| p.display().to_string();
+        let mut v = vec![
+            (
+                "mode",
+                if self.is_training() {
+                    "training".into()
+                } else {
+                    "live".into()
+                },
+            ),
+            ("terminal.id", c.terminal_id.clone()),
+            ("terminal.store_name", c.store_name.clone()),
+            ("terminal.currency", c.currency.to_string()),
+            ("terminal.locale", format!("{:?}", c.locale).to_lowercase()),
+            ("dintero.api_base", self.api_base.clone()),
+            ("dintero.account_id", self.account_id.clone()),
+            ("dintero.timeout_secs", c.timeout.as_secs().to_string()),
+            ("data_dir", d(&c.data_dir)),
+            ("journal", d(self.journal().path())),
+            ("receipts_dir", d(&c.receipts_dir)),
+            (
+                "printer",
+                c.printer
+                    .clone()
+                    .unwrap_or_else(|| "none (receipts saved as PDF)".into()),
+            ),
+            (
+                "scanner.port",
+                if c.scanner_configured {
+                    c.scanner.port.clone()
+                } else {
+                    "none (keyboard-wedge or typed)".into()
+                },
+            ),
+            ("logging.level", c.log_level.clone()),
+            ("logging.dir", d(&c.log_dir)),
+        ];
+        v.push((
+            "offline",
+            match &c.offline {
+                Some(o) => format!(
+                    "redeem at most {} per card, {} outstanding, balance at most {} s old",
+                    o.max_redeem.display(c.locale),
+                    o.max_outstanding.display(c.locale),
+                    o.max_balance_age.as_secs()
+                ),
+                None => "redemption offline not allowed".into(),
+            },
+        ));
+        v.push((
+            "config_files",
+            c.files.iter().map(|p| d(p)).collect::<Vec<_>>().join(", "),
+        ));
+        v.into_iter()
+            .map(|(key, value)| Setting { key, value })
+            .collect()
+    }
+
+    /// Parses a clerk's amount in the terminal's currency and locale; refuses zero.
+    pub fn parse_amount(&self, input: &str) -> Result<Money, AppError> {
+        Ok(Money::parse_positive(
+            input,
+            self.cfg.currency,
+            self.cfg.locale,
+        )?)
+    }
+
+    fn money(&self, minor: Option<i64>) -> Option<Money> {
+        minor.and_then(|m| Money::from_minor(m, self.cfg.currency).ok())
+    }
+
+    fn check_currency(&self, card: &Card) -> Result<(), AppError> {
+        match card.currency.as_deref() {
+            Some(c) if !c.eq_ignore_ascii_case(self.cfg.currency.code()) => Err(AppError::new(
+                ErrorCode::CurrencyMismatch,
+                format!(
+                    "the card is in {c}; this terminal takes {}",
+                    self.cfg.currency
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Looks a card up online. `Ok(None)` means Dintero could not be reached.
+    async fn lookup(&self, token: &CardToken, pin: Option<&Pin>) -> Result<Option<Card>, AppError> {
+        match tokio::time::timeout(LOOKUP_TIMEOUT, self.client.info(token, pin)).await {
+            Ok(Ok(card)) => {
+                self.check_currency(&card)?;
+                self.remember(token, &card);
+                Ok(Some(card))
+            }
+            // Dintero answered, unreadably: that is not "offline" (never fall back on
+            // the last known balance as if the network were down).
+            Ok(Err(e @ giftpos_dintero::DinteroError::Unreadable { .. })) => Err(e.into()),
+            Ok(Err(e)) if e.is_transient() => Ok(None),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn remember(&self, token: &CardToken, card: &Card) {
+        let cached = CachedCard {
+            card_id: card.card_id.clone(),
+            card: token.masked(),
+            status: card.status.to_string(),
+            available: card.amount_available,
+            currency: card.currency.clone(),
+            fetched_at: self.clock.now(),
+        };
+        // Keep the last balance seen: a look-up without the PIN shows none.
+        let key = self.journal().card_key(token.expose());
+        let keep_old = cached.available.is_none()
+            && self
+                .journal()
+                .cached_card(&key)
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.available.is_some());
+        if !keep_old && let Err(e) = self.journal().cache_card(&key, &cached) {
+            tracing::warn!("could not cache the card's balance: {e}");
+        }
+    }
+
+    fn new_entry(
+        &self,
+        kind: OperationKind,
+        token: &CardToken,
+        card_id: Option<String>,
+        amount: Money,
+        offline: bool,
+    ) -> NewEntry {
+        let mut metadata = serde_json::Map::new();
+        if offline {
+            metadata.insert("offline".into(), true.into());
+        }
+        NewEntry {
+            id: Uuid::new_v4().to_string(),
+            kind,
+            card_token: Some(token.expose().to_string()),
+            card_masked: token.masked(),
+            card_id,
+            card_key: self.journal().card_key(token.expose()),
+            amount,
+            clerk: self.clerk_number(),
+            metadata,
+            parent_id: None,
+        }
+    }
+
+    /// Writes an entry, refusing before anything is sent if the disk is full.
+    fn record(&self, e: NewEntry) -> Result<Entry, AppError> {
+        self.journal()
+            .append(e, self.clock.now())
+            .map_err(AppError::from)
+    }
+
+    fn result(&self, e: &Entry, outcome: &Outcome) -> Result<OperationResult, AppError> {
+        let (state, tx, available) = match outcome {
+            Outcome::Confirmed {
+                transaction_id,
+                available_after,
+            } => (
+                EntryState::Confirmed,
+                transaction_id.clone(),
+                *available_after,
+            ),
+            // Recorded and kept; but an unreadable answer is not "will sync": the clerk
+            // and IT must hear that Dintero's answers cannot be read.
+            Outcome::Retry(err @ giftpos_dintero::DinteroError::Unreadable { .. }) => {
+                return Err(AppError::new(
+                    ErrorCode::DinteroUnreadable,
+                    format!(
+                        "{err}. The operation is recorded (entry {}) and will be checked at Dintero before anything is sent again",
+                        e.id
+                    ),
+                ));
+            }
+            Outcome::Retry(_) | Outcome::Waiting(_) => (EntryState::Sent, None, None),
+            Outcome::Refused(err) => return Err(err.clone()),
+            Outcome::NeedsAttention(reason) => {
+                return Err(AppError::new(ErrorCode::ActivationConflict, reason.clone()));
+            }
+        };
+        Ok(OperationResult {
+            training: self.is_training(),
+            operation_id: e.id.clone(),
+            kind: e.kind,
+            state,
+            queued: state != EntryState::Confirmed,
+            card: e.card.clone(),
+            card_id: e.card_id.clone(),
+            amount: e.amount,
+            transaction_id: tx,
+            dintero_transaction_id: e
+                .metadata
+                .get(META_TRANSACTION_ID)
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            status: None,
+            available_after: self.money(available),
+        })
+    }
+
+    /// Sends a recorded entry now (or, for an operation accepted offline, leaves it
+    /// queued) and describes the outcome, with the card's new balance when confirmed.
+    async fn submit(
+        &self,
+        entry: &Entry,
+        pin: Option<&Pin>,
+        send: bool,
+    ) -> Result<OperationResult, AppError> {
+        let outcome = if send {
+            self.engine.send_now(&entry.id, pin).await?
+        } else {
+            Outcome::Retry(giftpos_dintero::DinteroError::ConnectionRefused)
+        };
+        let mut r = self.result(entry, &outcome)?;
+        self.read_back(&mut r).await;
+        Ok(r)
+    }
+
+    /// Reads the card after a confirmed operation, for the clerk's "new balance".
+    async fn read_back(&self, r: &mut OperationResult) {
+        if r.queued {
+            return;
+        }
+        let Some(id) = r.card_id.clone().or_else(|| {
+            self.journal()
+                .get(&r.operation_id)
+                .ok()
+                .flatten()
+                .and_then(|e| e.card_id)
+        }) else {
+            return;
+        };
+        if let Ok(card) = self.client.card(&id).await {
+            r.card_id = Some(card.card_id.clone());
+            r.status = Some(card.status.clone());
+            r.available_after = self.money(card.amount_available);
+            // Kept with the entry: a reprinted receipt shows the balance too.
+            if let Some(a) = card.amount_available {
+                let _ = self.journal().set_balance_after(&r.operation_id, a);
+            }
+        }
+    }
+}
+
+/// A payment reference: 1–128 visible characters, no spaces.
+fn check_transaction_id(id: &str) -> Result<(), AppError> {
+    let ok = !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ErrorCode::InvalidInput,
+            "the payment's transaction id must be 1 to 128 visible characters without spaces",
+        ))
+    }
+}

@@ -1,0 +1,308 @@
+//! Selling a card paid through Dintero Checkout, following the payment, and returns.
+
+use super::*;
+
+/// A Dintero Checkout payment waiting for the customer.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentSession {
+    pub training: bool,
+    /// The journal entry of the payment (also the order's `merchant_reference`).
+    pub operation_id: String,
+    pub session_id: String,
+    /// The page the customer opens (shown as a QR code).
+    pub url: String,
+    pub card: String,
+    pub amount: Money,
+}
+
+/// The session profile used in training (the sandbox accepts any).
+const TRAINING_PROFILE: &str = "P00000000.giftpos-sandbox";
+/// How long a customer has to pay.
+const PAYMENT_TTL: chrono::Duration = chrono::Duration::minutes(15);
+
+impl Terminal {
+    /// Starts selling a card paid through Dintero Checkout: a session for one order line
+    /// (the card, VAT 0) is made from the configured session profile, and the payment is
+    /// journaled with it. The customer pays at `url`; [`Terminal::finish_payment`] then
+    /// activates the card with the payment's transaction id.
+    pub async fn start_payment(
+        &self,
+        token: &CardToken,
+        amount: Money,
+    ) -> Result<PaymentSession, AppError> {
+        let profile = match (&self.cfg.payment_profile, self.is_training()) {
+            (Some(p), _) => p.clone(),
+            (None, true) => TRAINING_PROFILE.into(),
+            (None, false) => {
+                return Err(AppError::new(
+                    ErrorCode::Config,
+                    "pay with Dintero needs a Checkout session profile: set [dintero] payment_profile_id",
+                ));
+            }
+        };
+        let Some(card) = self.lookup(token, None).await? else {
+            return Err(AppError::new(
+                ErrorCode::OfflineNotAllowed,
+                "Dintero cannot be reached: a payment through Dintero needs the network",
+            ));
+        };
+        if !card.status.awaits_activation() {
+            return Err(AppError::new(
+                ErrorCode::CardAlreadyActive,
+                format!(
+                    "card {} is {}, not waiting to be sold",
+                    token.masked(),
+                    card.status
+                ),
+            ));
+        }
+        let id = Uuid::new_v4().to_string();
+        let req = giftpos_dintero::checkout::SessionProfileRequest {
+            url: giftpos_dintero::checkout::SessionUrls {
+                return_url: "https://giftpos.invalid/payment-done".into(),
+                callback_url: None,
+            },
+            order: giftpos_dintero::checkout::SessionOrder {
+                amount: amount.minor(),
+                currency: amount.currency().code().into(),
+                merchant_reference: id.clone(),
+                vat_amount: 0,
+                items: vec![giftpos_dintero::checkout::OrderItem {
+                    id: "gift-card".into(),
+                    line_id: "1".into(),
+                    description: format!("Gift card {}", token.masked()),
+                    quantity: 1,
+                    amount: amount.minor(),
+                    vat_amount: 0,
+                    vat: 0,
+                }],
+            },
+            profile_id: profile.clone(),
+            expires_at: Some(self.clock.now() + PAYMENT_TTL),
+            metadata: Default::default(),
+        };
+        let created = self.client.create_session(&req).await?;
+        let mut e = self.new_entry(
+            OperationKind::Payment,
+            token,
+            Some(card.card_id.clone()),
+            amount,
+            false,
+        );
+        e.id = id;
+        e.metadata
+            .insert("session_id".into(), created.id.clone().into());
+        e.metadata
+            .insert("session_url".into(), created.url.clone().into());
+        e.metadata.insert("profile_id".into(), profile.into());
+        let entry = self.record(e)?;
+        tracing::info!(entry = %entry.id, session = %created.id, "payment session started");
+        Ok(PaymentSession {
+            training: self.is_training(),
+            operation_id: entry.id,
+            session_id: created.id,
+            url: created.url,
+            card: token.masked(),
+            amount,
+        })
+    }
+
+    /// Follows a payment until the customer paid (then activates the card with the
+    /// payment's transaction id, exactly once) or cancelled, or `wait` ran out (then the
+    /// session is cancelled at Dintero). Nothing is activated unless paid.
+    pub async fn finish_payment(
+        &self,
+        operation_id: &str,
+        wait: Duration,
+    ) -> Result<OperationResult, AppError> {
+        let payment = self.entry(operation_id)?;
+        if payment.kind != OperationKind::Payment {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                format!("entry {operation_id} is not a payment"),
+            ));
+        }
+        let session_id = payment
+            .metadata
+            .get("session_id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let s = self.client.session(&session_id).await?;
+            if s.cancelled_at.is_some() {
+                break;
+            }
+            if let Some(tx_id) = &s.transaction_id {
+                // Paid, or at least begun: follow it while Dintero has not decided
+                // (pending approval is not a refusal).
+                let tx = self.client.payment(tx_id).await?;
+                if !giftpos_dintero::checkout::status::is_undecided(&tx.status)
+                    || tokio::time::Instant::now() >= deadline
+                {
+                    break;
+                }
+            } else if tokio::time::Instant::now() >= deadline {
+                // Give up at Dintero too, so a late payment cannot happen unseen.
+                if let Err(e) = self.client.cancel_session(&session_id).await {
+                    tracing::warn!("could not cancel session {session_id}: {e}");
+                }
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        match self.engine.send_now(operation_id, None).await? {
+            Outcome::Confirmed { .. } => {}
+            Outcome::Refused(err) => return Err(err),
+            Outcome::NeedsAttention(reason) => {
+                return Err(AppError::new(ErrorCode::Rejected, reason));
+            }
+            // Not decided at Dintero yet (e.g. pending approval): saved, followed in
+            // the background, and the card is activated once the payment is taken.
+            Outcome::Waiting(_) => return self.result(&payment, &Outcome::Waiting(String::new())),
+            Outcome::Retry(err) => {
+                return Err(AppError::new(
+                    if matches!(err, giftpos_dintero::DinteroError::Unreadable { .. }) {
+                        ErrorCode::DinteroUnreadable
+                    } else {
+                        ErrorCode::Offline
+                    },
+                    format!(
+                        "the payment's outcome is not known yet ({err}); it is followed in the background"
+                    ),
+                ));
+            }
+        }
+        let activation = self
+            .journal()
+            .list(Some(payment.created_at), None)?
+            .into_iter()
+            .find(|x| {
+                x.kind == OperationKind::Activate && x.parent_id.as_deref() == Some(operation_id)
+            })
+            .ok_or_else(|| AppError::internal("the paid card's activation was not recorded"))?;
+        let outcome = self.engine.send_now(&activation.id, None).await?;
+        let mut r = self.result(&activation, &outcome)?;
+        self.read_back(&mut r).await;
+        Ok(r)
+    }
+
+    /// Takes back an unused card sold through Dintero Checkout (a manager's decision):
+    /// its balance is drawn down to zero, then the payment is refunded. Refused when the
+    /// card has been used.
+    pub async fn return_card(
+        &self,
+        token: &CardToken,
+        approved_by: &str,
+    ) -> Result<OperationResult, AppError> {
+        let key = self.journal().card_key(token.expose());
+        let sale = self
+            .journal()
+            .list(None, None)?
+            .into_iter()
+            .rev()
+            .find(|e| {
+                e.card_key == key
+                    && e.kind == OperationKind::Activate
+                    && e.state == EntryState::Confirmed
+                    && e.metadata.contains_key(META_TRANSACTION_ID)
+            })
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidInput,
+                    format!("card {} was not sold at this terminal", token.masked()),
+                )
+            })?;
+        self.return_sale(&sale.id, approved_by).await
+    }
+
+    /// Cancels a payment the customer has not made (the clerk gave up).
+    pub async fn cancel_payment(&self, operation_id: &str) -> Result<(), AppError> {
+        let payment = self.entry(operation_id)?;
+        let session_id = payment
+            .metadata
+            .get("session_id")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| AppError::new(ErrorCode::InvalidInput, "not a payment entry"))?;
+        self.client.cancel_session(session_id).await?;
+        Ok(())
+    }
+
+    /// Like [`Terminal::return_card`], for the sale's journal entry (History).
+    pub async fn return_sale(
+        &self,
+        sale_id: &str,
+        approved_by: &str,
+    ) -> Result<OperationResult, AppError> {
+        let sale = self.entry(sale_id)?;
+        if sale.kind != OperationKind::Activate
+            || sale.state != EntryState::Confirmed
+            || !sale.metadata.contains_key(META_TRANSACTION_ID)
+        {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                format!("entry {sale_id} is not a confirmed sale of a card"),
+            ));
+        }
+        let already = self
+            .journal()
+            .list(Some(sale.created_at), None)?
+            .into_iter()
+            .any(|x| {
+                x.kind == OperationKind::PaymentRefund
+                    && x.state != EntryState::Refused
+                    && x.metadata.get("undoes").and_then(|v| v.as_str()) == Some(sale_id)
+            });
+        if already {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                format!("card {} was already returned", sale.card),
+            ));
+        }
+        let tx_id = sale
+            .metadata
+            .get(META_TRANSACTION_ID)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let card_id = sale.card_id.clone().unwrap_or_default();
+        let card = self.client.card(&card_id).await?;
+        let available = card.amount_available.unwrap_or(0);
+        if card.status != CardStatus::Unused || available != sale.amount.minor() {
+            return Err(AppError::new(
+                ErrorCode::CardUsed,
+                format!(
+                    "card {} has been used: {} of {} left",
+                    sale.card,
+                    self.money(Some(available))
+                        .map(|m| m.display(self.cfg.locale))
+                        .unwrap_or_default(),
+                    sale.amount.display(self.cfg.locale)
+                ),
+            ));
+        }
+        // The card first, so it cannot be spent while the money goes back.
+        self.undo(&sale.id, approved_by).await?;
+        let mut metadata = serde_json::Map::new();
+        metadata.insert(META_TRANSACTION_ID.into(), tx_id.into());
+        metadata.insert("approved_by".into(), approved_by.into());
+        metadata.insert("undoes".into(), sale.id.clone().into());
+        let entry = self.record(NewEntry {
+            id: Uuid::new_v4().to_string(),
+            kind: OperationKind::PaymentRefund,
+            card_token: None,
+            card_masked: sale.card.clone(),
+            card_id: sale.card_id.clone(),
+            card_key: sale.card_key.clone(),
+            amount: sale.amount,
+            clerk: self.clerk_number(),
+            metadata,
+            parent_id: None,
+        })?;
+        let outcome = self.engine.send_now(&entry.id, None).await?;
+        let mut r = self.result(&entry, &outcome)?;
+        self.read_back(&mut r).await;
+        Ok(r)
+    }
+}
