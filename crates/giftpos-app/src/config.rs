@@ -100,6 +100,20 @@ pub struct UpdateSection {
     pub install_command: Option<Vec<String>>,
 }
 
+/// Where updates come from and what to do with a verified one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateSettings {
+    /// The release JSON's URL (`[update] endpoint`); none: no update checks.
+    pub endpoint: Option<String>,
+    /// The trusted public key (Tauri/minisign format, base64).
+    pub pubkey: Option<String>,
+    /// Run with the verified package's path appended, e.g. `pkexec dpkg -i`; empty:
+    /// the package is only staged for IT.
+    pub install_command: Vec<String>,
+    /// Where downloads are kept.
+    pub dir: PathBuf,
+}
+
 /// The JSON log file (a human form goes to stderr besides).
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -302,7 +316,7 @@ pub struct Config {
     /// The files that were read, in order.
     pub files: Vec<PathBuf>,
     /// Where signed updates come from.
-    pub update: crate::update::UpdateSettings,
+    pub update: UpdateSettings,
     /// The Checkout session profile for "pay with Dintero".
     pub payment_profile: Option<String>,
     /// The Payments API's base, when not the default.
@@ -1013,7 +1027,7 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         .log_dir
         .map(|d| d.v)
         .unwrap_or_else(|| data_dir.join("logs"));
-    let update = crate::update::UpdateSettings {
+    let update = UpdateSettings {
         endpoint: l.update.endpoint.filter(|e| !e.is_empty()),
         pubkey: l.update.pubkey.filter(|k| !k.is_empty()),
         install_command: l.update.install_command.unwrap_or_default(),

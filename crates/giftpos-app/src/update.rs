@@ -8,7 +8,7 @@
 //! Keys and signatures are Tauri's format: the minisign text (`untrusted comment: …`
 //! and the key or signature line) wrapped in base64, as `tauri signer` writes them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -19,19 +19,7 @@ use crate::error::{AppError, ErrorCode};
 /// time); none in a developer build.
 pub const BUILT_IN_PUBKEY: Option<&str> = option_env!("GIFTPOS_UPDATE_PUBKEY");
 
-/// Where updates come from and what to do with a verified one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateSettings {
-    /// The release JSON's URL (`[update] endpoint`); none: no update checks.
-    pub endpoint: Option<String>,
-    /// The trusted public key (Tauri/minisign format, base64).
-    pub pubkey: Option<String>,
-    /// Run with the verified package's path appended, e.g. `pkexec dpkg -i`; empty:
-    /// the package is only staged for IT.
-    pub install_command: Vec<String>,
-    /// Where downloads are kept.
-    pub dir: PathBuf,
-}
+pub use crate::config::UpdateSettings;
 
 /// One platform's package in the release JSON.
 #[derive(Debug, Clone, Deserialize)]

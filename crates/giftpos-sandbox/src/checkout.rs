@@ -32,7 +32,7 @@ use giftpos_dintero::checkout::{
 use giftpos_dintero::wire::codes;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult};
 
 /// How long a session may be paid when the request names no expiry.
 const SESSION_TTL: Duration = Duration::minutes(30);

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod checkout;
+pub mod error;
 pub mod faults;
 pub mod seed;
 mod server;

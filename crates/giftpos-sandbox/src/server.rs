@@ -33,8 +33,9 @@ use tower::ServiceExt;
 
 use crate::SandboxConfig;
 use crate::checkout::PayerAction;
+use crate::error::{ApiError, ApiResult};
 use crate::faults::{FaultKind, Faults};
-use crate::store::{ApiError, ApiResult, Store};
+use crate::store::Store;
 
 /// Closes the connection a request arrived on, without an answer.
 #[derive(Clone)]

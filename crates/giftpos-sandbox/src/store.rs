@@ -38,29 +38,7 @@ use giftpos_dintero::wire::{
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-/// An error answer in Dintero's shape.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub code: &'static str,
-    pub message: String,
-    pub retry_after_secs: Option<u64>,
-}
-
-impl ApiError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            code,
-            message: message.into(),
-            retry_after_secs: None,
-        }
-    }
-
-    pub fn status(&self) -> u16 {
-        codes::status_of(self.code)
-    }
-}
-
-pub type ApiResult<T> = Result<T, ApiError>;
+pub use crate::error::{ApiError, ApiResult};
 
 /// PIN throttling: this many wrong PINs in a row lock the card for `pin_lock_secs`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
