@@ -68,6 +68,14 @@ enum Command {
         /// RFC 3339, e.g. 2027-12-31T23:59:59Z.
         #[arg(long = "expires-at")]
         expires_at: Option<String>,
+        /// A manager lets the sale through although its payment cannot be verified: the
+        /// manager's number here, their PIN on standard input, and `--reason`.
+        #[arg(long = "override-by", requires = "reason")]
+        override_by: Option<String>,
+        /// Why the payment cannot be verified (recorded on the entry, the receipt and the
+        /// Z-report).
+        #[arg(long, requires = "override_by")]
+        reason: Option<String>,
     },
     /// Sell a printed card: take payment through Dintero Checkout (`--pay dintero`: the
     /// customer pays at the printed URL / QR code) or name a payment taken elsewhere
@@ -468,6 +476,8 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
             transaction_id,
             customer_id,
             expires_at,
+            override_by,
+            reason,
         } => {
             let token = till.parse_token(&token)?;
             let currency = match currency {
@@ -489,15 +499,27 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
                         })
                 })
                 .transpose()?;
-            let r = till
-                .activate(Activation {
-                    token,
-                    amount,
-                    transaction_id,
-                    customer_id,
-                    expires_at,
-                })
-                .await?;
+            let sale = Activation {
+                token,
+                amount,
+                transaction_id,
+                customer_id,
+                expires_at,
+            };
+            let r = match (override_by, reason) {
+                (Some(manager), Some(reason)) => {
+                    let pin = read_pin(&PinArgs {
+                        pin: None,
+                        pin_stdin: true,
+                    })?
+                    .ok_or_else(|| {
+                        AppError::new(ErrorCode::InvalidPinEntry, "the manager's PIN is needed")
+                    })?;
+                    till.activate_with_override(sale, &manager, &pin, &reason)
+                        .await?
+                }
+                _ => till.activate(sale).await?,
+            };
             Ok(Output::Operation(r))
         }
         Command::Redeem { token, amount, pin } => {

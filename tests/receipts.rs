@@ -38,7 +38,7 @@ fn sell(home: &Path, token: &str) -> String {
             "--amount",
             "500",
             "--transaction-id",
-            "T12345678.rcpt",
+            "T12345678.demo-paid-500",
             "--json",
         ],
     );
@@ -84,7 +84,7 @@ fn a_sale_prints_a_receipt_with_balance_training_mark_and_a_qr_that_opens_the_en
         "************1007",
         "Amount NOK 500.00",
         "Balance after NOK 500.00",
-        "T12345678.rcpt",
+        "T12345678.demo-paid-500",
         &id,
     ] {
         assert!(text.contains(want), "missing {want:?}:\n{text}");

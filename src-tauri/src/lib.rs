@@ -32,6 +32,7 @@ pub const COMMANDS: &[&str] = &[
     "scan",
     "balance",
     "sell",
+    "sell_override",
     "top_up",
     "reserve",
     "complete",
@@ -149,6 +150,29 @@ async fn sell(
         expires_at: None,
     })
     .await
+}
+
+/// A sale whose payment cannot be verified, let through by a manager with a reason.
+#[tauri::command]
+async fn sell_override(
+    state: State<'_, AppState>,
+    card: String,
+    amount: String,
+    transaction_id: String,
+    manager: String,
+    manager_pin: String,
+    reason: String,
+) -> Res<OperationResult> {
+    let t = state.clerk_till()?;
+    let sale = giftpos_app::Activation {
+        token: t.card_input(&card)?,
+        amount: t.parse_amount(&amount)?,
+        transaction_id: transaction_id.trim().to_string(),
+        customer_id: None,
+        expires_at: None,
+    };
+    t.activate_with_override(sale, manager.trim(), &pin(&manager_pin)?, &reason)
+        .await
 }
 
 #[tauri::command]
@@ -418,6 +442,7 @@ pub fn run() {
             scan,
             balance,
             sell,
+            sell_override,
             top_up,
             reserve,
             complete,

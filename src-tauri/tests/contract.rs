@@ -150,7 +150,7 @@ async fn every_value_the_commands_return_has_the_contract_shape() {
         .activate(Activation {
             token: card.clone(),
             amount: t.parse_amount("300").unwrap(),
-            transaction_id: "pay-contract".into(),
+            transaction_id: "T12345678.demo-paid-500".into(),
             customer_id: None,
             expires_at: None,
         })

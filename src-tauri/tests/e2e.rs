@@ -369,7 +369,7 @@ async fn a_clerk_sells_checks_redeems_voids_and_works_through_an_outage() {
         "the page shows the card masked"
     );
     app.type_into("#amount", "500").await;
-    app.type_into("#txid", "pay-e2e-0001").await;
+    app.type_into("#txid", "T12345678.demo-paid-500").await;
     app.shot("04-sell").await;
     app.click("#submit").await;
     app.wait_attr("#result-state", "data-state", "confirmed", 20)
@@ -378,7 +378,10 @@ async fn a_clerk_sells_checks_redeems_voids_and_works_through_an_outage() {
     app.shot("05-sell-done").await;
     let card = sb.snapshot("demo-stock-01").unwrap();
     assert_eq!(card.balances.available, 50_000);
-    assert_eq!(card.metadata["dintero_transaction_id"], "pay-e2e-0001");
+    assert_eq!(
+        card.metadata["dintero_transaction_id"],
+        "T12345678.demo-paid-500"
+    );
 
     // Balance: scanned on another screen, it opens Balance for the card.
     app.click("#next").await;
@@ -515,12 +518,42 @@ async fn a_clerk_sells_checks_redeems_voids_and_works_through_an_outage() {
     assert_eq!(card.metadata["dintero_transaction_id"], session_tx.as_str());
     app.click("#next").await;
 
+    // A payment reference that is not a payment on this account: refused, with the
+    // reason; a manager lets it through with a reason (recorded on the entry).
+    app.key(Key::F1).await;
+    app.scan_card(&pty, "9578000000001004").await;
+    app.type_into("#amount", "200").await;
+    app.type_into("#txid", "BAX-e2e-77").await;
+    app.click("#submit").await;
+    app.wait_attr("#error", "data-code", "payment_unverified", 20)
+        .await;
+    let msg = app.text("#error").await;
+    assert!(
+        msg.contains("could not be verified") && msg.contains("does not exist"),
+        "{msg}"
+    );
+    assert_eq!(sb.snapshot("demo-stock-04").unwrap().status, "inactive");
+    app.shot("15a-payment-unverified").await;
+    app.click("#override").await;
+    app.type_into("#approve-number", "9").await;
+    app.type_into("#approve-pin", "8642").await;
+    app.type_into("#approve-reason", "paid at the card terminal")
+        .await;
+    app.shot("15b-override").await;
+    app.click("#approve-submit").await;
+    app.wait_attr("#result-state", "data-state", "confirmed", 20)
+        .await;
+    let card = sb.snapshot("demo-stock-04").unwrap();
+    assert_eq!(card.balances.available, 20_000);
+    assert_eq!(card.metadata["dintero_transaction_id"], "BAX-e2e-77");
+    app.click("#next").await;
+
     // The network fails: a sale is saved and syncs when Dintero is back.
     sb.stop().await;
     app.key(Key::F1).await;
     app.scan_card(&pty, "9578000000001002").await;
     app.type_into("#amount", "250").await;
-    app.type_into("#txid", "pay-e2e-0002").await;
+    app.type_into("#txid", "T12345678.demo-paid-1000").await;
     app.click("#submit").await;
     app.wait_js(
         "const e = document.getElementById('result-state'); return !!e && e.textContent.includes('Saved — will sync');",
@@ -536,7 +569,10 @@ async fn a_clerk_sells_checks_redeems_voids_and_works_through_an_outage() {
     app.shot("17-synced").await;
     let card = sb.snapshot("demo-stock-02").unwrap();
     assert_eq!(card.balances.available, 25_000);
-    assert_eq!(card.metadata["dintero_transaction_id"], "pay-e2e-0002");
+    assert_eq!(
+        card.metadata["dintero_transaction_id"],
+        "T12345678.demo-paid-1000"
+    );
 
     // Settings: the configuration and the doctor's checks.
     app.key(Key::F6).await;

@@ -93,6 +93,9 @@ const en = {
   "approve.pin": "Manager PIN",
   "approve.submit": "Approve",
   "approve.cancel": "Cancel",
+  "approve.reason": "Reason",
+  "sell.override": "Manager override…",
+  "sell.override_what": "sell without a verified payment",
   "settings.title": "Settings",
   "settings.readonly": "Set by IT in the configuration file; read-only here.",
   "settings.doctor": "Diagnostics",
@@ -215,6 +218,9 @@ const nb = {
   "history.payment": "Betalingsreferanse",
   "history.attempts": "Forsøk",
   "approve.title": "Godkjenning av leder",
+  "approve.reason": "Begrunnelse",
+  "sell.override": "Overstyring (leder)…",
+  "sell.override_what": "selge uten verifisert betaling",
   "approve.text": "En leder logger inn for å godkjenne: {what}",
   "approve.number": "Ledernummer",
   "approve.pin": "Lederens PIN",
@@ -298,6 +304,7 @@ const errors = {
     card_used: ["The card has been used and cannot be returned.", "A manager can refund the remaining balance another way."],
     dintero_unreadable: ["Dintero's answers cannot be read — call IT.", "What was recorded is kept and checked at Dintero before anything is sent again."],
     card_refused: ["Dintero refused this for the card.", "Check the card and the amount, or take another payment method."],
+    payment_unverified: ["The payment could not be verified: the card was not activated.", "Check the payment reference, or take payment again. A manager can override with a reason."],
     internal: ["Something went wrong in the terminal.", "Restart it; if it repeats, call support."],
   },
   nb: {
@@ -337,6 +344,7 @@ const errors = {
     card_used: ["Kortet er brukt og kan ikke returneres.", "En leder kan refundere restbeløpet på annen måte."],
     dintero_unreadable: ["Svarene fra Dintero kan ikke leses — ring IT.", "Det som er registrert, beholdes og sjekkes hos Dintero før noe sendes på nytt."],
     card_refused: ["Dintero avviste dette for kortet.", "Sjekk kortet og beløpet, eller ta betalt på en annen måte."],
+    payment_unverified: ["Betalingen kunne ikke bekreftes: kortet ble ikke aktivert.", "Sjekk betalingsreferansen, eller ta betalt på nytt. En leder kan overstyre med en begrunnelse."],
     internal: ["Noe gikk galt i terminalen.", "Start den på nytt; ring kundestøtte hvis det gjentar seg."],
   },
 };
@@ -358,7 +366,7 @@ export function translator(locale) {
 }
 
 /** Codes whose message is Dintero's own reason (redacted of card numbers in the core). */
-const QUOTED = new Set(["card_refused"]);
+const QUOTED = new Set(["card_refused", "payment_unverified"]);
 
 /**
  * An error's clerk-readable message and next step, chosen by its code (never its raw

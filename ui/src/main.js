@@ -336,8 +336,28 @@ function sellScreen(scan) {
     [card, amount, { el: field(t("field.txid"), txid, t("field.txid_hint")) }],
     "sell.submit",
     async () => {
-      const res = await invoke("sell", { card: card.value(), amount: amount.input.value, transactionId: txid.value });
-      showResult(ctl, res, "sell.done");
+      const args = { card: card.value(), amount: amount.input.value, transactionId: txid.value };
+      try {
+        showResult(ctl, await invoke("sell", args), "sell.done");
+      } catch (e) {
+        if (e?.code !== "payment_unverified") throw e;
+        // The payment could not be verified: a manager may let the sale through, with
+        // a reason (recorded on the entry, the receipt and the Z-report).
+        ctl.err.show(e);
+        const override = h("button", { id: "override", type: "button", class: "secondary" }, t("sell.override"));
+        override.onclick = () =>
+          askManager(
+            `${t("sell.override_what")} (${args.transactionId})`,
+            async (manager, managerPin, reason) =>
+              showResult(
+                ctl,
+                await invoke("sell_override", { card: args.card, amount: args.amount, transactionId: args.transactionId, manager, managerPin, reason }),
+                "sell.done",
+              ),
+            { reason: true },
+          );
+        ctl.err.el.append(override);
+      }
     },
   );
   ctl.form.querySelector(".actions").append(payDintero);
@@ -481,13 +501,14 @@ function topUpScreen(scan) {
  * and `approve(manager, pin)` runs with them. A refusal (wrong PIN, not a manager) is
  * shown in the dialog, which stays open for another try; Esc or Cancel closes it.
  */
-function askManager(what, approve) {
+function askManager(what, approve, opts = {}) {
   const number = h("input", { id: "approve-number", inputmode: "numeric", autocomplete: "off" });
   const pin = pinField("approve-pin", t("approve.pin"));
+  const reason = opts.reason ? h("input", { id: "approve-reason", autocomplete: "off", maxlength: "200" }) : null;
   const submit = h("button", { id: "approve-submit", type: "submit", class: "primary" }, t("approve.submit"));
   const cancel = h("button", { id: "approve-cancel", type: "button", class: "secondary" }, t("approve.cancel"));
   const err = errorBox();
-  const form = h("form", { class: "dialog card", role: "dialog", "aria-modal": "true" }, h("h2", {}, t("approve.title")), h("p", {}, t("approve.text", { what })), field(t("approve.number"), number), pin.el, h("div", { class: "actions" }, submit, cancel), err.el);
+  const form = h("form", { class: "dialog card", role: "dialog", "aria-modal": "true" }, h("h2", {}, t("approve.title")), h("p", {}, t("approve.text", { what })), field(t("approve.number"), number), pin.el, ...(reason ? [field(t("approve.reason"), reason)] : []), h("div", { class: "actions" }, submit, cancel), err.el);
   const overlay = h("div", { id: "dialog", class: "overlay" }, form);
   const close = () => {
     overlay.remove();
@@ -503,7 +524,7 @@ function askManager(what, approve) {
     busy(submit, async () => {
       err.clear();
       try {
-        await approve(number.value.trim(), pin.input.value);
+        await approve(number.value.trim(), pin.input.value, reason ? reason.value : undefined);
         close();
       } catch (e) {
         pin.input.value = "";

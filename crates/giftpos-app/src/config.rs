@@ -36,6 +36,7 @@ pub const ENV_VARS: &[&str] = &[
     "GIFTPOS_CHECKOUT_CLIENT_ID",
     "GIFTPOS_CHECKOUT_CLIENT_SECRET",
     "GIFTPOS_CHECKOUT_CLIENT_SECRET_FILE",
+    "GIFTPOS_PAYMENTS_VERIFY",
 ];
 
 /// One configuration file's contents. Unknown keys are errors (a typo must not be
@@ -61,6 +62,16 @@ pub struct FileConfig {
     pub update: UpdateSection,
     #[serde(default)]
     pub sync: SyncSection,
+    #[serde(default)]
+    pub payments: PaymentsSection,
+}
+
+/// Verifying the payment behind a sold card.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentsSection {
+    /// `required` (default), `warn` or `off`.
+    pub verify: Option<String>,
 }
 
 /// How long sync keeps trying an entry Dintero answers but cannot complete, before a
@@ -325,6 +336,8 @@ pub struct Config {
     pub checkout_client: Option<CheckoutClient>,
     /// How long sync keeps trying before a manager must look.
     pub sync: SyncLimits,
+    /// Whether a typed or scanned payment reference is verified before a card is sold.
+    pub payments_verify: crate::payments::VerifyMode,
 }
 
 /// A separate API client for Checkout.
@@ -422,6 +435,7 @@ struct Layered {
     sync_max_failures: Option<Val<u32>>,
     sync_max_failure_age: Option<Val<u64>>,
     sync_max_wait: Option<Val<u64>>,
+    payments_verify: Option<Val<String>>,
     terminal_id: Option<Val<String>>,
     store_name: Option<Val<String>>,
     currency: Option<Val<String>>,
@@ -483,6 +497,7 @@ impl Layered {
             &src,
         );
         set(&mut self.sync_max_wait, f.sync.max_wait_secs, &src);
+        set(&mut self.payments_verify, f.payments.verify, &src);
         set(
             &mut self.connect_timeout_ms,
             f.dintero.connect_timeout_ms,
@@ -653,6 +668,11 @@ impl Layered {
             &mut self.scanner_port,
             get("GIFTPOS_SCANNER_PORT"),
             &src("GIFTPOS_SCANNER_PORT"),
+        );
+        set(
+            &mut self.payments_verify,
+            get("GIFTPOS_PAYMENTS_VERIFY"),
+            &src("GIFTPOS_PAYMENTS_VERIFY"),
         );
         set(
             &mut self.checkout_client_id,
@@ -908,6 +928,11 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         max_failure_age: positive(l.sync_max_failure_age, "sync.max_failure_age_secs", 86_400)?,
         max_wait: positive(l.sync_max_wait, "sync.max_wait_secs", 86_400)?,
     };
+    let payments_verify = match l.payments_verify {
+        Some(v) => crate::payments::VerifyMode::parse(&v.v)
+            .ok_or_else(|| invalid(&v.src, "payments.verify", "required, warn or off"))?,
+        None => crate::payments::VerifyMode::Required,
+    };
     let currency = match l.currency {
         Some(c) => Currency::parse(&c.v).map_err(|_| {
             invalid(
@@ -1034,6 +1059,7 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         dir: data_dir.join("updates"),
     };
     Ok(Config {
+        payments_verify,
         checkout_client,
         sync,
         payment_profile: l.payment_profile.map(|p| p.v).filter(|p| !p.is_empty()),

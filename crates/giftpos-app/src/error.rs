@@ -80,6 +80,7 @@ pub enum ErrorCode {
     CardUsed,
     DinteroUnreadable,
     CardRefused,
+    PaymentUnverified,
     Internal,
 }
 
@@ -122,6 +123,7 @@ impl ErrorCode {
         ErrorCode::CardUsed,
         ErrorCode::DinteroUnreadable,
         ErrorCode::CardRefused,
+        ErrorCode::PaymentUnverified,
         ErrorCode::Internal,
     ];
 
@@ -164,6 +166,7 @@ impl ErrorCode {
             CardUsed => "card_used",
             DinteroUnreadable => "dintero_unreadable",
             CardRefused => "card_refused",
+            PaymentUnverified => "payment_unverified",
             Internal => "internal",
         }
     }
@@ -245,6 +248,9 @@ impl ErrorCode {
             }
             CardRefused => {
                 "Dintero refused this for the card (its reason is shown). Check the card and amount, or take another payment method."
+            }
+            PaymentUnverified => {
+                "The payment could not be verified, so the card was not activated. Check the payment reference, or take payment again; a manager can override with a reason."
             }
             Internal => {
                 "Something went wrong in the terminal. Restart it; if it repeats, call support."

@@ -47,6 +47,9 @@ pub struct SyncPolicy {
     /// How long an entry may wait for a decision at Dintero (a payment pending
     /// approval, a capture accepted but not finished) before it needs a manager.
     pub max_wait: Duration,
+    /// Whether an activation's typed payment reference is verified before it is sent
+    /// (`Terminal` sets it from `[payments] verify`).
+    pub verify_payments: crate::payments::VerifyMode,
 }
 
 impl Default for SyncPolicy {
@@ -59,6 +62,7 @@ impl Default for SyncPolicy {
             max_failures: 10,
             max_failure_age: Duration::from_secs(24 * 3600),
             max_wait: Duration::from_secs(24 * 3600),
+            verify_payments: crate::payments::VerifyMode::Required,
         }
     }
 }
@@ -664,6 +668,9 @@ impl Engine {
                 if sent_before && let Some(done) = self.reconcile_activation(e, &card_id).await? {
                     return Ok(done);
                 }
+                if let Some(stop) = self.verify_payment(e).await? {
+                    return Ok(stop);
+                }
                 let req = ActivateRequest {
                     amount: e.amount.minor(),
                     currency: e.amount.currency().code().to_string(),
@@ -1084,6 +1091,73 @@ impl Engine {
         Ok(())
     }
 
+    /// Verifies the payment behind a sale before its activation is sent (see
+    /// `payments.rs`): not for a card sold through our own Checkout session (the payment
+    /// entry already checked it), nor under a manager's override. `None`: go ahead.
+    /// A failure refuses a sale made online and hands one made offline to a manager; a
+    /// payment pending approval makes the sale wait.
+    async fn verify_payment(&self, e: &Entry) -> Result<Option<Outcome>, DinteroError> {
+        use crate::payments::{Verdict, VerifyMode, verify};
+        let mode = self.policy.verify_payments;
+        if mode == VerifyMode::Off
+            || e.parent_id.is_some()
+            || e.metadata.contains_key(META_OVERRIDE_BY)
+        {
+            return Ok(None);
+        }
+        let Some(id) = meta_str(e, giftpos_dintero::wire::META_TRANSACTION_ID) else {
+            return Ok(None);
+        };
+        let tx = match self.client.payment(&id).await {
+            Ok(tx) => Some(tx),
+            Err(DinteroError::NotFound) => None,
+            Err(err) if err.is_transient() => return Err(err),
+            Err(err) => {
+                let why = format!("payment {id} could not be read to verify it: {err}");
+                return Ok(self.unverified(e, mode, why));
+            }
+        };
+        let already: i64 = self
+            .journal
+            .list(None, None)
+            .map_err(|err| DinteroError::Unreachable(err.to_string()))?
+            .iter()
+            .filter(|x| {
+                x.kind == OperationKind::Activate
+                    && x.id != e.id
+                    && x.state != EntryState::Refused
+                    && meta_str(x, giftpos_dintero::wire::META_TRANSACTION_ID).as_deref()
+                        == Some(id.as_str())
+            })
+            .map(|x| x.amount.minor())
+            .sum();
+        Ok(match verify(&id, tx.as_ref(), e.amount, already) {
+            Verdict::Verified { .. } => None,
+            Verdict::Wait(why) => Some(Outcome::Waiting(why)),
+            Verdict::Refused(_, why) => self.unverified(e, mode, why),
+        })
+    }
+
+    fn unverified(
+        &self,
+        e: &Entry,
+        mode: crate::payments::VerifyMode,
+        why: String,
+    ) -> Option<Outcome> {
+        if mode == crate::payments::VerifyMode::Warn {
+            tracing::warn!(entry = %e.id, "payment not verified, activated anyway ([payments] verify = warn): {why}");
+            return None;
+        }
+        Some(if e.recorded_offline() {
+            Outcome::NeedsAttention(format!(
+                "{why}; the card was not activated ({} at stake): a manager can override",
+                e.amount
+            ))
+        } else {
+            Outcome::Refused(AppError::new(ErrorCode::PaymentUnverified, why))
+        })
+    }
+
     /// After a lost answer: did our activation take effect?
     async fn reconcile_activation(
         &self,
@@ -1119,6 +1193,10 @@ fn carries(card: &Card, entry_id: &str) -> bool {
         .and_then(|v| v.as_str())
         == Some(entry_id)
 }
+
+/// Local metadata (never sent: `_` keys) of a sale a manager let through unverified.
+pub const META_OVERRIDE_BY: &str = "_override_by";
+pub const META_OVERRIDE_REASON: &str = "_override_reason";
 
 fn meta_str(e: &Entry, key: &str) -> Option<String> {
     e.metadata

@@ -31,6 +31,8 @@ pub struct Receipt {
     pub transaction_id: Option<String>,
     /// The payment that sold the card (activation).
     pub dintero_transaction_id: Option<String>,
+    /// A sale whose payment was not verified, let through by a manager: who and why.
+    pub payment_override: Option<(String, String)>,
     pub entry_id: String,
     /// Confirmed by Dintero; false: saved, waiting to sync.
     pub confirmed: bool,
@@ -176,6 +178,18 @@ pub fn render_receipt(r: &Receipt) -> Vec<u8> {
     if let Some(p) = &r.dintero_transaction_id {
         lines.push(kv(w.payment, p));
     }
+    if let Some((by, why)) = &r.payment_override {
+        let (head, who) = match loc {
+            Locale::Nb => ("Betalingen er ikke bekreftet:", "overstyrt av leder"),
+            _ => ("Payment not verified:", "override by manager"),
+        };
+        lines.push(pdf::Line::bold(head));
+        lines.push(pdf::Line::text(&format!("{who} {by}")));
+        let chars: Vec<char> = why.chars().collect();
+        for chunk in chars.chunks(38) {
+            lines.push(pdf::Line::text(&chunk.iter().collect::<String>()));
+        }
+    }
     lines.push(pdf::Line::text(w.entry));
     lines.push(pdf::Line::text(&r.entry_id));
     lines.push(pdf::Line::gap());
@@ -197,6 +211,26 @@ pub struct ReportEntry {
     pub approved_by: Option<String>,
     pub reason: Option<String>,
     pub entry_id: String,
+    /// A sale's payment (`dintero_transaction_id`).
+    pub payment: Option<String>,
+    /// A sale a manager let through unverified: who and why.
+    pub payment_override: Option<(String, String)>,
+}
+
+/// The payments used for card sales in a report: each with the cards sold against it.
+pub fn payments(entries: &[ReportEntry]) -> Vec<(String, Vec<&ReportEntry>)> {
+    let mut out: Vec<(String, Vec<&ReportEntry>)> = Vec::new();
+    for e in entries
+        .iter()
+        .filter(|e| e.kind == OperationKind::Activate && e.state != "refused")
+    {
+        let Some(p) = &e.payment else { continue };
+        match out.iter_mut().find(|(id, _)| id == p) {
+            Some((_, cards)) => cards.push(e),
+            None => out.push((p.clone(), vec![e])),
+        }
+    }
+    out
 }
 
 /// What the end-of-day report covers.
@@ -300,6 +334,22 @@ pub fn render_day_report(r: &DayReport) -> Vec<u8> {
     for e in undone {
         let by = format!("approved by {}", e.approved_by.as_deref().unwrap_or("-"));
         lines.push(row(e, &by));
+    }
+    lines.push(pdf::Line::gap());
+    lines.push(pdf::Line::bold("Payments used for card sales"));
+    let paid = payments(&r.entries);
+    if paid.is_empty() {
+        lines.push(pdf::Line::text("  none"));
+    }
+    for (id, cards) in &paid {
+        lines.push(pdf::Line::text(&format!("  {id}")));
+        for e in cards {
+            let tail = match &e.payment_override {
+                Some((by, why)) => format!("override by {by}: {why}"),
+                None => e.state.clone(),
+            };
+            lines.push(row(e, &tail));
+        }
     }
     lines.push(pdf::Line::gap());
     lines.push(pdf::Line::bold("Pending or needing attention"));

@@ -27,6 +27,7 @@ fn receipt(locale: Locale, confirmed: bool, training: bool) -> Receipt {
         balance_after: Some(nok(123_450)),
         transaction_id: None,
         dintero_transaction_id: Some("T12345678.pay-42".into()),
+        payment_override: None,
         entry_id: "0b7c7c1e-8a52-4a1f-9f39-0c7b1c1d2e3f".into(),
         confirmed,
         training,
@@ -165,6 +166,8 @@ fn the_day_report_sums_per_operation_and_lists_voids_and_open_entries() {
         reason: (state == "needs_attention")
             .then(|| "refused after sync: NOK 40.00 at risk".to_string()),
         entry_id: format!("e{h}"),
+        payment: (kind == OperationKind::Activate).then(|| "T12345678.pay-9".to_string()),
+        payment_override: None,
     };
     let report = DayReport {
         store: "Oslo S".into(),

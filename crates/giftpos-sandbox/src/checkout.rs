@@ -62,6 +62,22 @@ pub enum PayerAction {
     Decline,
 }
 
+/// A payment taken elsewhere that the sandbox is told about (`POST /_sandbox/payments`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExternalPayment {
+    pub id: String,
+    pub amount: i64,
+    pub currency: String,
+    /// A documented status (`CAPTURED`, `AUTHORIZED`, `ON_HOLD`, `DECLINED`, …).
+    pub status: String,
+    /// For a partial capture: how much; default all of it.
+    #[serde(default)]
+    pub captured: Option<i64>,
+    /// For a partial refund: how much.
+    #[serde(default)]
+    pub refunded: Option<i64>,
+}
+
 /// A capture or refund answer: the transaction, and the `event-request-id` when it was
 /// only accepted (202).
 #[derive(Debug, Clone)]
@@ -257,6 +273,89 @@ impl Checkout {
             PayerAction::Decline => tx.status = status::DECLINED.into(),
         }
         self.transactions.insert(tx_id, tx.clone());
+        Ok(tx)
+    }
+
+    /// Sandbox control: a payment taken elsewhere (another till, a card terminal) that
+    /// the sandbox is told about, in any documented status, so `GET /transactions/{id}`
+    /// can answer it. An id in use is refused.
+    pub fn register(
+        &mut self,
+        now: DateTime<Utc>,
+        p: ExternalPayment,
+    ) -> ApiResult<PaymentTransaction> {
+        if p.id.trim().is_empty() || self.transactions.contains_key(&p.id) {
+            return Err(invalid(format!("payment id '{}' is empty or in use", p.id)));
+        }
+        if p.amount <= 0 || p.currency.len() != 3 {
+            return Err(invalid("a payment needs a positive amount and a currency"));
+        }
+        if !status::ALL.contains(&p.status.as_str()) {
+            return Err(invalid(format!("unknown status {}", p.status)));
+        }
+        let seq = self.next_seq();
+        let mut tx = PaymentTransaction {
+            id: p.id.clone(),
+            status: status::INITIATED.into(),
+            amount: p.amount,
+            currency: p.currency.clone(),
+            merchant_reference: Some(format!("elsewhere-{}", p.id)),
+            session_id: None,
+            payment_product: Some("payex".into()),
+            payment_product_type: Some("payex.creditcard".into()),
+            created_at: Some(now),
+            events: Vec::new(),
+        };
+        let captured = p.captured.unwrap_or(p.amount / 2);
+        let refunded = p.refunded.unwrap_or(0);
+        let push = |tx: &mut PaymentTransaction, i: u64, kind: &str, amount: i64, after: &str| {
+            tx.events
+                .push(event(seq * 10 + i, now, kind, amount, None, after));
+        };
+        match p.status.as_str() {
+            status::AUTHORIZED | status::AUTHORIZATION_VOIDED => {
+                push(&mut tx, 0, ev::AUTHORIZE, p.amount, status::AUTHORIZED);
+                if p.status == status::AUTHORIZATION_VOIDED {
+                    push(&mut tx, 1, ev::VOID, p.amount, status::AUTHORIZATION_VOIDED);
+                }
+            }
+            status::CAPTURED
+            | status::PARTIALLY_CAPTURED
+            | status::REFUNDED
+            | status::PARTIALLY_REFUNDED
+            | status::PARTIALLY_CAPTURED_REFUNDED => {
+                push(&mut tx, 0, ev::AUTHORIZE, p.amount, status::AUTHORIZED);
+                let full = matches!(
+                    p.status.as_str(),
+                    status::CAPTURED | status::REFUNDED | status::PARTIALLY_REFUNDED
+                );
+                push(
+                    &mut tx,
+                    1,
+                    ev::CAPTURE,
+                    if full { p.amount } else { captured },
+                    "",
+                );
+                let refund = match p.status.as_str() {
+                    status::REFUNDED => p.amount,
+                    status::PARTIALLY_REFUNDED | status::PARTIALLY_CAPTURED_REFUNDED => {
+                        refunded.max(1)
+                    }
+                    _ => 0,
+                };
+                if refund > 0 {
+                    push(&mut tx, 2, ev::REFUND, refund, "");
+                }
+            }
+            _ => {}
+        }
+        tx.status = p.status.clone();
+        for e in tx.events.iter_mut() {
+            if e.transaction_status.as_deref() == Some("") {
+                e.transaction_status = Some(p.status.clone());
+            }
+        }
+        self.transactions.insert(p.id, tx.clone());
         Ok(tx)
     }
 

@@ -92,7 +92,32 @@ pub const DEMO_CARDS: &[DemoCard] = &[
 ];
 
 /// Puts the demo cards into `store`.
+/// Demo payments taken "elsewhere", so training can sell cards against real-looking
+/// references (`dintero_transaction_id`) and see each verification check.
+pub const DEMO_PAYMENTS: &[(&str, i64, &str)] = &[
+    ("T12345678.demo-paid-500", 50_000, "CAPTURED"),
+    ("T12345678.demo-paid-1000", 100_000, "CAPTURED"),
+    ("T12345678.demo-authorized-300", 30_000, "AUTHORIZED"),
+    ("T12345678.demo-on-hold-500", 50_000, "ON_HOLD"),
+    ("T12345678.demo-declined-500", 50_000, "DECLINED"),
+    ("T12345678.demo-refunded-500", 50_000, "REFUNDED"),
+    ("T12345678.demo-sek-500", 50_000, "CAPTURED"),
+];
+
 pub fn seed(store: &mut Store, now: DateTime<Utc>) {
+    for (id, amount, status) in DEMO_PAYMENTS {
+        let _ = store.checkout.register(
+            now,
+            crate::checkout::ExternalPayment {
+                id: (*id).into(),
+                amount: *amount,
+                currency: if id.contains("-sek-") { "SEK" } else { "NOK" }.into(),
+                status: (*status).into(),
+                captured: None,
+                refunded: None,
+            },
+        );
+    }
     let expired = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single();
     let future = Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).single();
     for c in DEMO_CARDS {

@@ -257,6 +257,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/checkout/{id}/pay", post(payer_pay))
         .route("/checkout/{id}/hold", post(payer_hold))
         .route("/checkout/{id}/decline", post(payer_decline))
+        .route("/_sandbox/payments", post(register_payment))
         .route("/_sandbox/payments/{id}/approve", post(approve_payment))
         .route("/_sandbox/payments/{id}/decline", post(decline_payment))
         .route("/checkout/{id}/cancel", post(payer_cancel))
@@ -788,6 +789,14 @@ async fn payer_hold(s: State<Arc<Shared>>, p: Path<HashMap<String, String>>) -> 
 
 async fn payer_decline(s: State<Arc<Shared>>, p: Path<HashMap<String, String>>) -> Response {
     payer(s, p, PayerAction::Decline).await
+}
+
+/// Sandbox control: a payment taken elsewhere, in any documented status.
+async fn register_payment(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<crate::checkout::ExternalPayment>(&body) {
+        Ok(p) => s.mutate(|st, now, _| st.checkout.register(now, p)),
+        Err(e) => error_response(&e),
+    }
 }
 
 /// Sandbox control: decide an `ON_HOLD` payment.

@@ -169,6 +169,7 @@ impl Terminal {
                 .get(META_TRANSACTION_ID)
                 .and_then(|v| v.as_str())
                 .map(str::to_string),
+            payment_override: payment_override(&e),
             entry_id: e.id.clone(),
             confirmed: e.state == EntryState::Confirmed,
             training: self.is_training(),
@@ -206,6 +207,12 @@ impl Terminal {
                     .and_then(|v| v.as_str())
                     .map(str::to_string),
                 reason: e.reason.clone(),
+                payment: e
+                    .metadata
+                    .get(META_TRANSACTION_ID)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                payment_override: payment_override(&e),
                 entry_id: e.id,
             })
             .collect();
@@ -254,4 +261,18 @@ impl Terminal {
             printer_error: error,
         })
     }
+}
+
+/// Who let a sale through unverified, and why (local metadata).
+fn payment_override(e: &Entry) -> Option<(String, String)> {
+    let get = |k: &str| {
+        e.metadata
+            .get(k)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    Some((
+        get(crate::sync::META_OVERRIDE_BY)?,
+        get(crate::sync::META_OVERRIDE_REASON).unwrap_or_default(),
+    ))
 }

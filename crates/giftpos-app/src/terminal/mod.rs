@@ -211,6 +211,10 @@ impl Terminal {
         let account_id = client_cfg.account_id.to_string();
         let client = DinteroClient::new(client_cfg, clock.clone()).map_err(AppError::from)?;
         let journal = Arc::new(Journal::open(&journal_path, &cfg.terminal_id)?);
+        let policy = SyncPolicy {
+            verify_payments: cfg.payments_verify,
+            ..policy
+        };
         let engine = Arc::new(Engine::new(journal, client.clone(), clock.clone(), policy));
         Ok(Terminal {
             cfg,

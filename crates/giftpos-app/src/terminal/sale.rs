@@ -53,6 +53,37 @@ impl Terminal {
     /// Sells a printed card: activates it with the amount and the payment's transaction
     /// id. Offline it is saved and activates when the network returns.
     pub async fn activate(&self, a: Activation) -> Result<OperationResult, AppError> {
+        self.sell(a, None).await
+    }
+
+    /// Sells a card against a payment that cannot be verified (e.g. taken by another
+    /// provider): a manager (number and PIN, as for void and refund) lets it through with
+    /// a reason. Who and why are kept on the entry (never sent to Dintero) and shown on
+    /// the receipt and the Z-report.
+    pub async fn activate_with_override(
+        &self,
+        a: Activation,
+        manager: &str,
+        manager_pin: &Pin,
+        reason: &str,
+    ) -> Result<OperationResult, AppError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control)
+        {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                "an override needs a reason: 1 to 200 printable characters",
+            ));
+        }
+        let m = self.approve(manager, manager_pin)?;
+        self.sell(a, Some((m.number, reason.to_string()))).await
+    }
+
+    async fn sell(
+        &self,
+        a: Activation,
+        override_by: Option<(String, String)>,
+    ) -> Result<OperationResult, AppError> {
         check_transaction_id(&a.transaction_id)?;
         let card = self.lookup(&a.token, None).await?;
         if let Some(c) = &card
@@ -82,6 +113,12 @@ impl Terminal {
         if let Some(x) = a.expires_at {
             e.metadata
                 .insert("expires_at".into(), x.to_rfc3339().into());
+        }
+        if let Some((by, why)) = override_by {
+            e.metadata
+                .insert(crate::sync::META_OVERRIDE_BY.into(), by.into());
+            e.metadata
+                .insert(crate::sync::META_OVERRIDE_REASON.into(), why.into());
         }
         let entry = self.record(e)?;
         self.submit(&entry, None, true).await

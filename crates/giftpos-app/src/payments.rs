@@ -1,0 +1,281 @@
+//! Verifying the payment behind a sold card: the `dintero_transaction_id` a clerk typed
+//! or scanned is read with the Checkout API (`GET /v1/transactions/{id}`) and must be a
+//! payment on this account that holds or has taken the money, in the card's currency,
+//! with room for this card beside the cards this terminal already activated against it.
+//! The decision is a pure function of what Dintero answered and what the journal holds,
+//! table-tested below; sync applies it before an activation is sent.
+
+use giftpos_core::Money;
+use giftpos_dintero::checkout::{PaymentTransaction, status};
+use serde::Serialize;
+
+/// `[payments] verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyMode {
+    /// A card is activated only against a verified payment (or a manager's override).
+    Required,
+    /// Verified; a failure is logged and the card is activated anyway.
+    Warn,
+    /// Not verified.
+    Off,
+}
+
+impl VerifyMode {
+    pub fn parse(s: &str) -> Option<VerifyMode> {
+        match s.trim() {
+            "required" => Some(VerifyMode::Required),
+            "warn" => Some(VerifyMode::Warn),
+            "off" => Some(VerifyMode::Off),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyMode::Required => "required",
+            VerifyMode::Warn => "warn",
+            VerifyMode::Off => "off",
+        }
+    }
+}
+
+/// Which check a payment failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failed {
+    /// No such payment on this account.
+    NotFound,
+    /// Declined, failed, voided or refunded: no money is held or taken.
+    NotPaid,
+    /// Another currency than the card's.
+    Currency,
+    /// The cards activated against it would exceed what it holds.
+    Exceeded,
+}
+
+/// What the payment allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Verified: `left` minor units of the payment remain after this card.
+    Verified { left: i64 },
+    /// Not decided yet at Dintero (pending approval): wait, do not refuse.
+    Wait(String),
+    /// Refused, with the check and a sentence for the clerk and the journal.
+    Refused(Failed, String),
+}
+
+/// What a payment holds or has taken, in minor units: an authorization counts in full
+/// (less refunds); once captured, what was captured less what was refunded.
+pub fn usable(tx: &PaymentTransaction) -> i64 {
+    let captured_states = [
+        status::CAPTURED,
+        status::PARTIALLY_REFUNDED,
+        status::PARTIALLY_CAPTURED_REFUNDED,
+    ];
+    if captured_states.contains(&tx.status.as_str()) {
+        tx.captured() - tx.refunded()
+    } else {
+        tx.amount - tx.refunded()
+    }
+}
+
+/// Decides whether `amount` may be activated against payment `id` (`tx`: what Dintero
+/// answered, `None` when it has no such payment), given `already` minor units this
+/// terminal has activated against it before.
+pub fn verify(id: &str, tx: Option<&PaymentTransaction>, amount: Money, already: i64) -> Verdict {
+    let Some(tx) = tx else {
+        return Verdict::Refused(
+            Failed::NotFound,
+            format!("payment {id} does not exist on this Dintero account"),
+        );
+    };
+    let s = tx.status.as_str();
+    if s == status::REFUNDED || status::is_dead(s) {
+        return Verdict::Refused(
+            Failed::NotPaid,
+            format!("payment {id} is {s}: no money is held or taken"),
+        );
+    }
+    if status::is_undecided(s) {
+        return Verdict::Wait(format!("payment {id} is {s} (pending approval)"));
+    }
+    if !tx.currency.eq_ignore_ascii_case(amount.currency().code()) {
+        return Verdict::Refused(
+            Failed::Currency,
+            format!(
+                "payment {id} is in {}, the card in {}",
+                tx.currency,
+                amount.currency().code()
+            ),
+        );
+    }
+    let room = usable(tx) - already;
+    if amount.minor() > room {
+        return Verdict::Refused(
+            Failed::Exceeded,
+            format!(
+                "payment {id} holds {} minor units; {} are already on cards sold here, so {} more do not fit",
+                usable(tx),
+                already,
+                amount.minor()
+            ),
+        );
+    }
+    Verdict::Verified {
+        left: room - amount.minor(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use giftpos_core::Currency;
+    use giftpos_dintero::checkout::TransactionEvent;
+
+    fn tx(
+        status: &str,
+        amount: i64,
+        captured: i64,
+        refunded: i64,
+        cur: &str,
+    ) -> PaymentTransaction {
+        let ev = |kind: &str, a: i64| TransactionEvent {
+            event: kind.into(),
+            amount: Some(a),
+            success: Some(true),
+            ..Default::default()
+        };
+        let mut events = vec![ev("AUTHORIZE", amount)];
+        if captured > 0 {
+            events.push(ev("CAPTURE", captured));
+        }
+        if refunded > 0 {
+            events.push(ev("REFUND", refunded));
+        }
+        PaymentTransaction {
+            id: "P.1".into(),
+            status: status.into(),
+            amount,
+            currency: cur.into(),
+            events,
+            ..Default::default()
+        }
+    }
+
+    fn nok(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::parse("NOK").unwrap()).unwrap()
+    }
+
+    /// A payment, the amount, what is already on cards, and what must come out.
+    type Case = (
+        Option<PaymentTransaction>,
+        i64,
+        i64,
+        Box<dyn Fn(&Verdict) -> bool>,
+    );
+
+    #[test]
+    fn the_checks_in_a_table() {
+        use Failed::*;
+        let refused = |f| move |v: &Verdict| matches!(v, Verdict::Refused(x, _) if *x == f);
+        let cases: Vec<Case> = vec![
+            (None, 100, 0, Box::new(refused(NotFound))),
+            (
+                Some(tx("CAPTURED", 500, 500, 0, "NOK")),
+                500,
+                0,
+                Box::new(|v: &Verdict| *v == Verdict::Verified { left: 0 }),
+            ),
+            (
+                Some(tx("CAPTURED", 500, 500, 0, "NOK")),
+                300,
+                200,
+                Box::new(|v: &Verdict| *v == Verdict::Verified { left: 0 }),
+            ),
+            (
+                Some(tx("CAPTURED", 500, 500, 0, "NOK")),
+                301,
+                200,
+                Box::new(refused(Exceeded)),
+            ),
+            (
+                Some(tx("AUTHORIZED", 500, 0, 0, "NOK")),
+                500,
+                0,
+                Box::new(|v: &Verdict| *v == Verdict::Verified { left: 0 }),
+            ),
+            (
+                Some(tx("PARTIALLY_CAPTURED", 500, 200, 0, "NOK")),
+                500,
+                0,
+                Box::new(|v: &Verdict| *v == Verdict::Verified { left: 0 }),
+            ),
+            (
+                Some(tx("PARTIALLY_REFUNDED", 500, 500, 100, "NOK")),
+                401,
+                0,
+                Box::new(refused(Exceeded)),
+            ),
+            (
+                Some(tx("REFUNDED", 500, 500, 500, "NOK")),
+                1,
+                0,
+                Box::new(refused(NotPaid)),
+            ),
+            (
+                Some(tx("DECLINED", 500, 0, 0, "NOK")),
+                1,
+                0,
+                Box::new(refused(NotPaid)),
+            ),
+            (
+                Some(tx("FAILED", 500, 0, 0, "NOK")),
+                1,
+                0,
+                Box::new(refused(NotPaid)),
+            ),
+            (
+                Some(tx("AUTHORIZATION_VOIDED", 500, 0, 0, "NOK")),
+                1,
+                0,
+                Box::new(refused(NotPaid)),
+            ),
+            (
+                Some(tx("ON_HOLD", 500, 0, 0, "NOK")),
+                1,
+                0,
+                Box::new(|v: &Verdict| matches!(v, Verdict::Wait(_))),
+            ),
+            (
+                Some(tx("INITIATED", 500, 0, 0, "NOK")),
+                1,
+                0,
+                Box::new(|v: &Verdict| matches!(v, Verdict::Wait(_))),
+            ),
+            (
+                Some(tx("SOMETHING_NEW", 500, 0, 0, "NOK")),
+                1,
+                0,
+                Box::new(|v: &Verdict| matches!(v, Verdict::Wait(_))),
+            ),
+            (
+                Some(tx("CAPTURED", 500, 500, 0, "SEK")),
+                1,
+                0,
+                Box::new(refused(Currency)),
+            ),
+        ];
+        for (i, (t, amount, already, ok)) in cases.into_iter().enumerate() {
+            let v = verify("P.1", t.as_ref(), nok(amount), already);
+            assert!(ok(&v), "case {i}: {v:?}");
+        }
+    }
+
+    #[test]
+    fn modes_parse() {
+        assert_eq!(VerifyMode::parse("warn"), Some(VerifyMode::Warn));
+        assert_eq!(VerifyMode::parse("strict"), None);
+        assert_eq!(VerifyMode::Required.as_str(), "required");
+    }
+}
