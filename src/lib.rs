@@ -236,6 +236,17 @@ enum ReportCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The payments used for card sales on a day, as CSV: each card with its payment,
+    /// what the payment holds at Dintero, and whether the cards exceed it; overrides with
+    /// who and why.
+    Payments {
+        /// YYYY-MM-DD in the terminal's local time; default today.
+        #[arg(long)]
+        date: Option<String>,
+        /// Write the CSV here (created 0600, never overwritten); default standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -668,17 +679,26 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
             }
             Ok(Output::Exported(said.join("\n")))
         }
+        Command::Report(ReportCommand::Payments { date, out }) => {
+            let date = report_date(date)?;
+            let mut report = till.day_report(date)?;
+            till.check_report_payments(&mut report).await;
+            let csv = giftpos_print::payments_csv(&report);
+            match out {
+                Some(path) => {
+                    write_private(&path, csv.as_bytes())?;
+                    Ok(Output::Exported(format!(
+                        "payments for {date} written to {}",
+                        path.display()
+                    )))
+                }
+                None => Ok(Output::Exported(csv)),
+            }
+        }
         Command::Report(ReportCommand::Day { date, out }) => {
-            let date = match date {
-                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
-                    AppError::new(
-                        ErrorCode::InvalidInput,
-                        format!("--date '{d}' is not YYYY-MM-DD"),
-                    )
-                })?,
-                None => chrono::Local::now().date_naive(),
-            };
-            let report = till.day_report(date)?;
+            let date = report_date(date)?;
+            let mut report = till.day_report(date)?;
+            till.check_report_payments(&mut report).await;
             let n = report.entries.len();
             write_private(&out, &giftpos_print::render_day_report(&report))?;
             Ok(Output::Exported(format!(
@@ -1038,6 +1058,19 @@ fn print_entry_line(e: &giftpos_journal::Entry, loc: Locale) {
 }
 
 /// CSV for accounting: one row per entry, no token, no PIN.
+/// `--date YYYY-MM-DD`, default today (local time).
+fn report_date(date: Option<String>) -> Result<chrono::NaiveDate, AppError> {
+    match date {
+        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+            AppError::new(
+                ErrorCode::InvalidInput,
+                format!("--date '{d}' is not YYYY-MM-DD"),
+            )
+        }),
+        None => Ok(chrono::Local::now().date_naive()),
+    }
+}
+
 fn export_csv(all: &[giftpos_journal::Entry]) -> String {
     let mut out = String::from(
         "seq,id,created_at,terminal_id,kind,card,card_id,amount_minor,currency,clerk,state,reason,ref_id,server_transaction_id,dintero_transaction_id,parent_id\n",

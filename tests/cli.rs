@@ -364,6 +364,7 @@ fn training_mode_runs_on_an_embedded_sandbox_that_remembers() {
             "token",
             "checkout_token",
             "dintero_answers",
+            "payments",
             "clock"
         ]
     );

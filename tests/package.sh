@@ -67,7 +67,7 @@ python3 - "$report" <<'PY' || fail "giftpos doctor --json is incomplete"
 import json, sys
 r = json.loads(sys.argv[1])["result"]
 names = {c["name"] for c in r["checks"]}
-want = {"config", "credentials", "data_dir", "journal", "scanner", "printer", "api_reachable", "token", "checkout_token", "dintero_answers", "clock"}
+want = {"config", "credentials", "data_dir", "journal", "scanner", "printer", "api_reachable", "token", "checkout_token", "dintero_answers", "payments", "clock"}
 assert want <= names, want - names
 for c in r["checks"]:
     assert c["status"] in ("ok", "warn", "fail", "skipped"), c

@@ -317,6 +317,53 @@ async fn a_managers_override_activates_and_is_recorded_with_who_and_why() {
         text.contains("BAX-2231-77") && text.contains("override"),
         "{text}"
     );
+
+    // An override past what a payment holds is flagged in the reconciliation.
+    paid_elsewhere(&sb, "T12345678.small", 10_000, "CAPTURED");
+    let (code, v) = sell(&sb, h, "9578000000001007", "100", "T12345678.small");
+    assert_eq!(code, 0, "{v}");
+    let args = [
+        "activate",
+        "9578000000001008",
+        "--amount",
+        "50",
+        "--transaction-id",
+        "T12345678.small",
+        "--override-by",
+        "9",
+        "--reason",
+        "customer paid the rest in cash",
+    ];
+    let (code, v) = giftpos(&sb, h, &args, Some("9999\n"));
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = giftpos(&sb, h, &["report", "payments"], None);
+    assert_eq!(code, 0, "{v}");
+    let csv = v["result"].as_str().unwrap();
+    let small: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.starts_with("T12345678.small,"))
+        .collect();
+    assert_eq!(small.len(), 2, "{csv}");
+    assert!(
+        small
+            .iter()
+            .all(|l| l.starts_with("T12345678.small,10000,15000,true,")),
+        "{csv}"
+    );
+    assert!(
+        small
+            .iter()
+            .any(|l| l.ends_with(",9,customer paid the rest in cash")),
+        "{csv}"
+    );
+    let z2 = h.join("z2.pdf");
+    giftpos(
+        &sb,
+        h,
+        &["report", "day", "--out", z2.to_str().unwrap()],
+        None,
+    );
+    assert!(pdftotext(&z2).contains("EXCEEDS the payment"));
 }
 
 fn pdftotext(pdf: &Path) -> String {

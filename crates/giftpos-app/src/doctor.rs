@@ -138,6 +138,7 @@ pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> 
                 "token",
                 "checkout_token",
                 "dintero_answers",
+                "payments",
                 "clock",
             ] {
                 checks.push(Check::skipped(name, "the configuration could not be read"));
@@ -186,7 +187,13 @@ pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> 
         Ok(t) => t,
         Err(e) => {
             checks.push(Check::fail("api_reachable", e.to_string(), e.hint()));
-            for name in ["token", "checkout_token", "dintero_answers", "clock"] {
+            for name in [
+                "token",
+                "checkout_token",
+                "dintero_answers",
+                "payments",
+                "clock",
+            ] {
                 checks.push(Check::skipped(name, "the terminal could not start"));
             }
             return finish(training, checks);
@@ -263,18 +270,52 @@ pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> 
     } else {
         Check::skipped("dintero_answers", "no access token")
     };
+    let payments = check_payments(&terminal).await;
     // Keep the checks in a fixed order: the tokens and answers before clock.
     let clock_idx = checks
         .iter()
         .position(|c| c.name == "clock")
         .unwrap_or(checks.len());
-    for (i, c) in [token_check, checkout_check, answers]
+    for (i, c) in [token_check, checkout_check, answers, payments]
         .into_iter()
         .enumerate()
     {
         checks.insert(clock_idx + i, c);
     }
     finish(training, checks)
+}
+
+/// Verifying sold cards' payments needs the Checkout API's read grant: a payment that does
+/// not exist must answer 404, not 403.
+async fn check_payments(terminal: &Terminal) -> Check {
+    use giftpos_dintero::DinteroError as D;
+    const NAME: &str = "payments";
+    let mode = terminal.config().payments_verify;
+    if mode == crate::payments::VerifyMode::Off {
+        return Check::skipped(
+            NAME,
+            "[payments] verify = \"off\": payments are not verified",
+        );
+    }
+    match terminal.client().payment("giftpos-doctor-probe").await {
+        Ok(_) | Err(D::NotFound) => Check::ok(
+            NAME,
+            format!(
+                "payments are verified ({}); the Checkout API answers GET /v1/transactions",
+                mode.as_str()
+            ),
+        ),
+        Err(e @ (D::Forbidden | D::Unauthorized)) => Check::fail(
+            NAME,
+            format!("the API client may not read payments: {e}"),
+            "Grant the Checkout API client read:checkout (or admin:checkout), or set [payments] verify = \"warn\" until it is.",
+        ),
+        Err(e) => Check::warn(
+            NAME,
+            format!("GET /v1/transactions could not be tried: {e}"),
+            "Check the network and the Checkout base URL (checkout_base).",
+        ),
+    }
 }
 
 /// Can Dintero's answers be read? Actively (one card list read, which changes nothing)

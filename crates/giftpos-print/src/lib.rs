@@ -243,6 +243,60 @@ pub struct DayReport {
     pub entries: Vec<ReportEntry>,
     pub training: bool,
     pub locale: Locale,
+    /// What Dintero says each sale's payment holds (minor units), where it could be
+    /// read: a payment whose cards exceed it is flagged.
+    pub payment_holds: Vec<(String, i64)>,
+}
+
+impl DayReport {
+    /// What a payment holds, if known.
+    pub fn holds(&self, payment: &str) -> Option<i64> {
+        self.payment_holds
+            .iter()
+            .find(|(p, _)| p == payment)
+            .map(|(_, h)| *h)
+    }
+}
+
+/// The payments section as CSV (`giftpos report payments`): one row per card sold, with
+/// its payment, what the payment holds, the cards' total and whether they exceed it.
+pub fn payments_csv(r: &DayReport) -> String {
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::from(
+        "payment,payment_holds_minor,cards_total_minor,exceeds,entry_id,time,card,amount_minor,currency,state,override_by,override_reason\n",
+    );
+    for (id, cards) in payments(&r.entries) {
+        let total: i64 = cards.iter().map(|e| e.amount.minor()).sum();
+        let holds = r.holds(&id);
+        let exceeds = holds.is_some_and(|h| total > h);
+        for e in cards {
+            let (by, why) = e.payment_override.clone().unwrap_or_default();
+            let cols = [
+                id.clone(),
+                holds.map(|h| h.to_string()).unwrap_or_default(),
+                total.to_string(),
+                exceeds.to_string(),
+                e.entry_id.clone(),
+                e.time.to_rfc3339(),
+                e.card.clone(),
+                e.amount.minor().to_string(),
+                e.amount.currency().code().to_string(),
+                e.state.clone(),
+                by,
+                why,
+            ];
+            let row: Vec<String> = cols.iter().map(|c| field(c)).collect();
+            out.push_str(&row.join(","));
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// A report line's totals per operation and currency.
@@ -342,7 +396,15 @@ pub fn render_day_report(r: &DayReport) -> Vec<u8> {
         lines.push(pdf::Line::text("  none"));
     }
     for (id, cards) in &paid {
-        lines.push(pdf::Line::text(&format!("  {id}")));
+        let total: i64 = cards.iter().map(|e| e.amount.minor()).sum();
+        let note = match r.holds(id) {
+            Some(h) if total > h => {
+                format!("   EXCEEDS the payment: cards {total}, payment holds {h} (minor units)")
+            }
+            Some(_) => String::new(),
+            None => "   (not read from Dintero)".into(),
+        };
+        lines.push(pdf::Line::text(&format!("  {id}{note}")));
         for e in cards {
             let tail = match &e.payment_override {
                 Some((by, why)) => format!("override by {by}: {why}"),

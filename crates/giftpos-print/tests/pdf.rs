@@ -189,6 +189,7 @@ fn the_day_report_sums_per_operation_and_lists_voids_and_open_entries() {
         ],
         training: false,
         locale: Locale::En,
+        payment_holds: vec![("T12345678.pay-9".into(), 40_000)],
     };
     let t = giftpos_print::totals(&report.entries);
     assert_eq!(t[0].kind, OperationKind::Activate);
