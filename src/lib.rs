@@ -457,7 +457,7 @@ async fn run(cli: Cli, json: bool) -> ExitCode {
         return ExitCode::from(if ok { 0 } else { 6 });
     }
     let outcome = async {
-        let till = Terminal::open(loaded?, clock).await?;
+        let till = Arc::new(Terminal::open(loaded?, clock).await?);
         let out = execute(&till, cli.command).await;
         Ok::<_, AppError>((till.is_training(), out))
     }
@@ -472,7 +472,7 @@ async fn run(cli: Cli, json: bool) -> ExitCode {
     }
 }
 
-async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> {
+async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Output, AppError> {
     let cfg = till.config();
     match command {
         Command::Balance { token, pin } => {
@@ -587,6 +587,14 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
             let mut events = engine.subscribe();
             let stop = Arc::new(tokio::sync::Notify::new());
             let task = tokio::spawn(engine.clone().run(stop.clone()));
+            // The running sync is what IT monitors: its metrics, when configured.
+            let metrics_stop = Arc::new(tokio::sync::Notify::new());
+            if let Some(addr) = till
+                .start_metrics(giftpos_app::metrics::Extra::default, metrics_stop.clone())
+                .await?
+            {
+                eprintln!("giftpos: metrics on http://{addr}/metrics");
+            }
             loop {
                 tokio::select! {
                     ev = events.recv() => match ev {
@@ -603,6 +611,7 @@ async fn execute(till: &Terminal, command: Command) -> Result<Output, AppError> 
                 }
             }
             stop.notify_one();
+            metrics_stop.notify_waiters();
             let _ = task.await;
             Ok(Output::Sync(SyncReport {
                 sent: 0,

@@ -423,6 +423,23 @@ pub fn run() {
                 }
                 Err(e) => tracing::error!(code = e.code.as_str(), "terminal could not open: {e}"),
             }
+            if let Ok(t) = &terminal {
+                // Fleet metrics, when [metrics] asks for them; for as long as the app runs.
+                let (t, reader) = (t.clone(), scanner.clone());
+                tauri::async_runtime::spawn(async move {
+                    let extra = move || giftpos_app::metrics::Extra {
+                        scanner_connected: reader
+                            .as_ref()
+                            .map(|r| r.lock().map(|s| s.connected).unwrap_or(false)),
+                    };
+                    if let Err(e) = t
+                        .start_metrics(extra, Arc::new(tokio::sync::Notify::new()))
+                        .await
+                    {
+                        tracing::error!(code = e.code.as_str(), "metrics: {e}");
+                    }
+                });
+            }
             app.manage(AppState {
                 terminal,
                 _log: log,

@@ -64,6 +64,25 @@ pub struct FileConfig {
     pub sync: SyncSection,
     #[serde(default)]
     pub payments: PaymentsSection,
+    #[serde(default)]
+    pub metrics: MetricsSection,
+}
+
+/// Fleet monitoring in Prometheus' text format.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Serve `GET /metrics` here: a loopback address such as `127.0.0.1:9925`.
+    pub listen: Option<String>,
+    /// Write `giftpos.prom` here for node_exporter's textfile collector.
+    pub textfile_dir: Option<PathBuf>,
+}
+
+/// The resolved `[metrics]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsSettings {
+    pub listen: Option<std::net::SocketAddr>,
+    pub textfile_dir: Option<PathBuf>,
 }
 
 /// Verifying the payment behind a sold card.
@@ -338,6 +357,8 @@ pub struct Config {
     pub sync: SyncLimits,
     /// Whether a typed or scanned payment reference is verified before a card is sold.
     pub payments_verify: crate::payments::VerifyMode,
+    /// Where the metrics go.
+    pub metrics: MetricsSettings,
 }
 
 /// A separate API client for Checkout.
@@ -436,6 +457,8 @@ struct Layered {
     sync_max_failure_age: Option<Val<u64>>,
     sync_max_wait: Option<Val<u64>>,
     payments_verify: Option<Val<String>>,
+    metrics_listen: Option<Val<String>>,
+    metrics_textfile_dir: Option<Val<PathBuf>>,
     terminal_id: Option<Val<String>>,
     store_name: Option<Val<String>>,
     currency: Option<Val<String>>,
@@ -498,6 +521,8 @@ impl Layered {
         );
         set(&mut self.sync_max_wait, f.sync.max_wait_secs, &src);
         set(&mut self.payments_verify, f.payments.verify, &src);
+        set(&mut self.metrics_listen, f.metrics.listen, &src);
+        set(&mut self.metrics_textfile_dir, f.metrics.textfile_dir, &src);
         set(
             &mut self.connect_timeout_ms,
             f.dintero.connect_timeout_ms,
@@ -928,6 +953,29 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         max_failure_age: positive(l.sync_max_failure_age, "sync.max_failure_age_secs", 86_400)?,
         max_wait: positive(l.sync_max_wait, "sync.max_wait_secs", 86_400)?,
     };
+    let metrics = MetricsSettings {
+        listen: match l.metrics_listen {
+            Some(v) => {
+                let addr: std::net::SocketAddr = v.v.trim().parse().map_err(|_| {
+                    invalid(
+                        &v.src,
+                        "metrics.listen",
+                        "an address such as 127.0.0.1:9925",
+                    )
+                })?;
+                if !addr.ip().is_loopback() {
+                    return Err(invalid(
+                        &v.src,
+                        "metrics.listen",
+                        "a loopback address (127.0.0.1 or [::1]); node_exporter or a local agent forwards it",
+                    ));
+                }
+                Some(addr)
+            }
+            None => None,
+        },
+        textfile_dir: l.metrics_textfile_dir.map(|d| d.v),
+    };
     let payments_verify = match l.payments_verify {
         Some(v) => crate::payments::VerifyMode::parse(&v.v)
             .ok_or_else(|| invalid(&v.src, "payments.verify", "required, warn or off"))?,
@@ -1059,6 +1107,7 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         dir: data_dir.join("updates"),
     };
     Ok(Config {
+        metrics,
         payments_verify,
         checkout_client,
         sync,
@@ -1256,6 +1305,27 @@ mod tests {
         std::fs::write(&f, "[sync]\nmax_failure_age_secs = 0\n").unwrap();
         let e = load(&o).unwrap_err().to_string();
         assert!(e.contains("sync.max_failure_age_secs"), "{e}");
+    }
+
+    #[test]
+    fn metrics_listen_only_on_loopback() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "[metrics]\nlisten = \"0.0.0.0:9925\"\n").unwrap();
+        let mut o = opts(&[]);
+        o.explicit = Some(f.clone());
+        let e = load(&o).unwrap_err().to_string();
+        assert!(
+            e.contains("metrics.listen") && e.contains("loopback"),
+            "{e}"
+        );
+        std::fs::write(
+            &f,
+            "[metrics]\nlisten = \"127.0.0.1:9925\"\ntextfile_dir = \"/var/lib/node\"\n",
+        )
+        .unwrap();
+        let c = load(&o).unwrap();
+        assert_eq!(c.metrics.listen, Some("127.0.0.1:9925".parse().unwrap()));
     }
 
     #[test]
@@ -1484,5 +1554,10 @@ mod example {
         let f: super::FileConfig = toml::from_str(text).unwrap();
         assert!(f.update.endpoint.is_some() && f.dintero.client_secret_file.is_some());
         assert_eq!(f.cards.token_formats.map(|v| v.len()), Some(2));
+        assert!(
+            f.metrics.listen.is_some()
+                && f.payments.verify.is_some()
+                && f.sync.max_failures.is_some()
+        );
     }
 }

@@ -21,6 +21,7 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod logging;
+pub mod metrics;
 pub mod payments;
 pub mod sync;
 pub mod terminal;

@@ -230,6 +230,31 @@ impl Terminal {
         })
     }
 
+    /// Starts what `[metrics]` asks for: `GET /metrics` on its loopback address and/or
+    /// the textfile every 15 s, until `stop` is notified. `extra` tells what only the
+    /// caller knows (the scanner). Returns the address served on, if any.
+    pub async fn start_metrics(
+        self: &Arc<Self>,
+        extra: impl Fn() -> crate::metrics::Extra + Send + Sync + 'static,
+        stop: Arc<tokio::sync::Notify>,
+    ) -> Result<Option<std::net::SocketAddr>, AppError> {
+        let me = self.clone();
+        let source: crate::metrics::Source = Arc::new(move || crate::metrics::render(&me, extra()));
+        let m = self.cfg.metrics.clone();
+        if let Some(dir) = m.textfile_dir {
+            tokio::spawn(crate::metrics::textfile_loop(
+                dir,
+                source.clone(),
+                Duration::from_secs(15),
+                stop.clone(),
+            ));
+        }
+        match m.listen {
+            Some(addr) => Ok(Some(crate::metrics::serve(addr, source, stop).await?)),
+            None => Ok(None),
+        }
+    }
+
     pub fn config(&self) -> &Config {
         &self.cfg
     }
@@ -327,6 +352,23 @@ impl Terminal {
                 ),
                 None => "redemption offline not allowed".into(),
             },
+        ));
+        v.push(("payments.verify", c.payments_verify.as_str().into()));
+        v.push((
+            "dintero.checkout_client",
+            match &c.checkout_client {
+                Some(cc) => format!("{} (its own API client)", cc.client_id),
+                None => "the main API client".into(),
+            },
+        ));
+        v.push((
+            "sync",
+            format!(
+                "a manager is asked after {} failed answers or {} h; a decision is awaited {} h",
+                c.sync.max_failures,
+                c.sync.max_failure_age.as_secs() / 3600,
+                c.sync.max_wait.as_secs() / 3600
+            ),
         ));
         v.push((
             "config_files",
