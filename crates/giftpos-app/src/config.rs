@@ -574,7 +574,17 @@ impl Layered {
     /// Puts back the system file's `[dintero]` keys, and takes the stricter of its
     /// `[offline]` caps and the later files'.
     fn keep_system(&mut self, sys: FileConfig, src: &Source) -> Result<(), ConfigError> {
-        self.update = sys.update;
+        // Only IT's files may name updates; a later one overrides an earlier key by key.
+        let u = sys.update;
+        if u.endpoint.is_some() {
+            self.update.endpoint = u.endpoint;
+        }
+        if u.pubkey.is_some() {
+            self.update.pubkey = u.pubkey;
+        }
+        if u.install_command.is_some() {
+            self.update.install_command = u.install_command;
+        }
         let d = sys.dintero;
         set(&mut self.api_base, d.api_base, src);
         set(&mut self.account_id, d.account_id, src);
@@ -805,14 +815,21 @@ fn read_file(path: &Path, required: bool) -> Result<Option<FileConfig>, ConfigEr
 pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
     let mut l = Layered::default();
     let mut files = Vec::new();
-    let mut system: Option<(FileConfig, Source)> = None;
-    for (path, required, is_system) in [
-        (opts.system_file.as_ref(), false, true),
-        (opts.user_file.as_ref(), false, false),
-        (opts.explicit.as_ref(), true, false),
-    ] {
-        let Some(path) = path else { continue };
-        if let Some(f) = read_file(path, required)? {
+    let mut system: Vec<(FileConfig, Source)> = Vec::new();
+    // IT's layer: the system file, then its drop-ins (`config.d/*.toml` beside it, in
+    // name order — what configuration management writes); then the user's files.
+    let mut layers: Vec<(PathBuf, bool, bool)> = Vec::new();
+    if let Some(sys) = &opts.system_file {
+        layers.push((sys.clone(), false, true));
+        layers.extend(drop_ins(sys)?.into_iter().map(|p| (p, true, true)));
+    }
+    for (path, required) in [(&opts.user_file, false), (&opts.explicit, true)] {
+        if let Some(p) = path {
+            layers.push((p.clone(), required, false));
+        }
+    }
+    for (path, required, is_system) in layers {
+        if let Some(f) = read_file(&path, required)? {
             let u = &f.update;
             if !is_system
                 && (u.endpoint.is_some() || u.pubkey.is_some() || u.install_command.is_some())
@@ -824,17 +841,41 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
                 ));
             }
             if is_system {
-                system = Some((f.clone(), Source::File(path.clone())));
+                system.push((f.clone(), Source::File(path.clone())));
             }
             l.apply_file(f, Source::File(path.clone()));
-            files.push(path.clone());
+            files.push(path);
         }
     }
-    if let Some((sys, src)) = system {
+    for (sys, src) in system {
         l.keep_system(sys, &src)?;
     }
     l.apply_env(&opts.env);
     resolve(l, files)
+}
+
+/// The drop-ins beside the system file: `<dir>/config.d/*.toml`, in name order.
+fn drop_ins(system_file: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    let Some(dir) = system_file.parent().map(|d| d.join("config.d")) else {
+        return Ok(Vec::new());
+    };
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(ConfigError::Read {
+                file: dir,
+                message: e.to_string(),
+            });
+        }
+    };
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    out.sort();
+    Ok(out)
 }
 
 fn invalid(src: &Source, key: &str, expected: impl Into<String>) -> ConfigError {
@@ -1326,6 +1367,55 @@ mod tests {
         .unwrap();
         let c = load(&o).unwrap();
         assert_eq!(c.metrics.listen, Some("127.0.0.1:9925".parse().unwrap()));
+    }
+
+    #[test]
+    fn drop_ins_follow_the_system_file_in_name_order_and_users_cannot_loosen_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let sys = dir.path().join("config.toml");
+        let d = dir.path().join("config.d");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(&sys, "[terminal]\nstore_name = \"Base\"\n").unwrap();
+        std::fs::write(
+            d.join("20-store.toml"),
+            "[terminal]\nstore_name = \"Oslo S\"\nid = \"till-7\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("10-api.toml"),
+            "[terminal]\nstore_name = \"Early\"\n[dintero]\ntimeout_ms = 9000\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("30-caps.toml"),
+            "[offline]\nmax_redeem = \"100.00\"\nmax_outstanding = \"300.00\"\nmax_balance_age_secs = 3600\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("notes.txt"), "not read").unwrap();
+        let user = dir.path().join("user.toml");
+        std::fs::write(
+            &user,
+            "[offline]\nmax_redeem = \"5000.00\"\nmax_outstanding = \"9000.00\"\nmax_balance_age_secs = 86400\n",
+        )
+        .unwrap();
+        let mut o = opts(&[]);
+        o.system_file = Some(sys.clone());
+        o.user_file = Some(user);
+        let c = load(&o).unwrap();
+        assert_eq!(c.store_name, "Oslo S");
+        assert_eq!(c.terminal_id, "till-7");
+        assert_eq!(c.timeout, Duration::from_millis(9000));
+        let caps = c.offline.unwrap();
+        assert_eq!(
+            caps.max_redeem.minor(),
+            10_000,
+            "a user file cannot loosen a drop-in's cap"
+        );
+        assert_eq!(c.files.len(), 5, "{:?}", c.files);
+        // A drop-in that is not TOML is named with the error.
+        std::fs::write(d.join("40-bad.toml"), "[terminal\n").unwrap();
+        let e = load(&o).unwrap_err().to_string();
+        assert!(e.contains("40-bad.toml"), "{e}");
     }
 
     #[test]
