@@ -1,0 +1,434 @@
+//! Each command onto the application API (`Terminal`).
+
+use super::*;
+
+pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Output, AppError> {
+    let cfg = till.config();
+    match command {
+        Command::Balance { token, pin } => {
+            let token = till.parse_token(&token)?;
+            let pin = read_pin(&pin)?;
+            Ok(Output::Balance(till.balance(&token, pin.as_ref()).await?))
+        }
+        Command::Activate {
+            token,
+            amount,
+            currency,
+            transaction_id,
+            customer_id,
+            expires_at,
+            override_by,
+            reason,
+        } => {
+            let token = till.parse_token(&token)?;
+            let currency = match currency {
+                Some(c) => Currency::parse(&c)?,
+                None => cfg.currency,
+            };
+            let amount = Money::parse_positive(&amount, currency, cfg.locale)?;
+            let expires_at = expires_at
+                .map(|s| {
+                    chrono::DateTime::parse_from_rfc3339(&s)
+                        .map(|d| d.with_timezone(&chrono::Utc))
+                        .map_err(|_| {
+                            AppError::new(
+                                ErrorCode::InvalidInput,
+                                format!(
+                                    "--expires-at '{s}' is not RFC 3339 (e.g. 2027-12-31T23:59:59Z)"
+                                ),
+                            )
+                        })
+                })
+                .transpose()?;
+            let sale = Activation {
+                token,
+                amount,
+                transaction_id,
+                customer_id,
+                expires_at,
+            };
+            let r = match (override_by, reason) {
+                (Some(manager), Some(reason)) => {
+                    let pin = read_pin(&PinArgs {
+                        pin: None,
+                        pin_stdin: true,
+                    })?
+                    .ok_or_else(|| {
+                        AppError::new(ErrorCode::InvalidPinEntry, "the manager's PIN is needed")
+                    })?;
+                    till.activate_with_override(sale, &manager, &pin, &reason)
+                        .await?
+                }
+                _ => till.activate(sale).await?,
+            };
+            Ok(Output::Operation(r))
+        }
+        Command::Redeem { token, amount, pin } => {
+            let token = till.parse_token(&token)?;
+            let amount = till.parse_amount(&amount)?;
+            let pin = read_pin(&pin)?.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidPinEntry,
+                    "redeeming needs the card's PIN (--pin or --pin-stdin)",
+                )
+            })?;
+            Ok(Output::Operation(till.redeem(&token, amount, &pin).await?))
+        }
+        Command::Reserve { token, amount, pin } => {
+            let token = till.parse_token(&token)?;
+            let amount = till.parse_amount(&amount)?;
+            let pin = read_pin(&pin)?.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidPinEntry,
+                    "reserving needs the card's PIN (--pin or --pin-stdin)",
+                )
+            })?;
+            Ok(Output::Reservation(
+                till.reserve(&token, amount, &pin).await?,
+            ))
+        }
+        Command::Complete {
+            reservation,
+            amount,
+        } => {
+            let r = till.reservation(&reservation)?;
+            let amount = amount.map(|a| till.parse_amount(&a)).transpose()?;
+            Ok(Output::Operation(till.complete(&r, amount).await?))
+        }
+        Command::Cancel { reservation } => {
+            let r = till.reservation(&reservation)?;
+            Ok(Output::Operation(till.cancel(&r).await?))
+        }
+        Command::Topup { token, amount } => {
+            let token = till.parse_token(&token)?;
+            let amount = till.parse_amount(&amount)?;
+            Ok(Output::Operation(till.top_up(&token, amount).await?))
+        }
+        Command::Info => Ok(Output::Info(till.info())),
+        Command::Sync { once: true } => {
+            let sent = till.engine().drain(true).await?;
+            Ok(Output::Sync(SyncReport {
+                sent,
+                status: till.sync_status()?,
+            }))
+        }
+        Command::Sync { once: false } => {
+            let engine = till.engine().clone();
+            let mut events = engine.subscribe();
+            let stop = Arc::new(tokio::sync::Notify::new());
+            let task = tokio::spawn(engine.clone().run(stop.clone()));
+            // The running sync is what IT monitors: its metrics, when configured.
+            let metrics_stop = Arc::new(tokio::sync::Notify::new());
+            if let Some(addr) = till
+                .start_metrics(giftpos_app::metrics::Extra::default, metrics_stop.clone())
+                .await?
+            {
+                eprintln!("giftpos: metrics on http://{addr}/metrics");
+            }
+            loop {
+                tokio::select! {
+                    ev = events.recv() => match ev {
+                        Ok(ev) => match serde_json::to_string(&ev) {
+                            Ok(line) => println!("{line}"),
+                            Err(e) => eprintln!("giftpos: {e}"),
+                        },
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            eprintln!("giftpos: {n} events skipped");
+                        }
+                        Err(_) => break,
+                    },
+                    _ = wait_for_stop() => break,
+                }
+            }
+            stop.notify_one();
+            metrics_stop.notify_waiters();
+            let _ = task.await;
+            Ok(Output::Sync(SyncReport {
+                sent: 0,
+                status: till.sync_status()?,
+            }))
+        }
+        Command::Journal(JournalCommand::List { limit }) => Ok(Output::Entries(
+            till.journal_entries(limit.map(|n| n as usize))?,
+        )),
+        Command::Journal(JournalCommand::Show { entry_id }) => {
+            Ok(Output::Entry(Box::new(till.journal_entry(&entry_id)?)))
+        }
+        Command::Journal(JournalCommand::Export { format, out }) => {
+            let all = till.journal_entries(None)?;
+            let text = if format == "json" {
+                serde_json::to_string_pretty(&all).map_err(|e| AppError::internal(e.to_string()))?
+            } else {
+                export_csv(&all)
+            };
+            match out {
+                Some(path) => {
+                    write_private(&path, text.as_bytes())?;
+                    Ok(Output::Exported(format!(
+                        "{} entries written to {}",
+                        all.len(),
+                        path.display()
+                    )))
+                }
+                None => Ok(Output::Exported(text)),
+            }
+        }
+        Command::Journal(JournalCommand::Resolve {
+            entry_id,
+            approved_by,
+            note,
+        }) => Ok(Output::Entry(Box::new(till.resolve(
+            &entry_id,
+            &approved_by,
+            &note,
+        )?))),
+        Command::Journal(JournalCommand::Verify) => Ok(Output::Verify(till.verify_journal()?)),
+        Command::Receipt {
+            entry_id,
+            out,
+            print,
+        } => {
+            if out.is_none() && !print {
+                return Err(AppError::new(
+                    ErrorCode::InvalidInput,
+                    "give --out FILE.pdf and/or --print",
+                ));
+            }
+            let mut said = Vec::new();
+            if let Some(path) = out {
+                let pdf = giftpos_print::render_receipt(&till.receipt(&entry_id)?);
+                write_private(&path, &pdf)?;
+                said.push(format!("receipt written to {}", path.display()));
+            }
+            if print {
+                let p = till.print_receipt(&entry_id)?;
+                said.push(format!("receipt saved to {}", p.saved_to));
+                if let Some(job) = p.print_job {
+                    said.push(format!("printed as job {job}"));
+                }
+                if let Some(err) = p.printer_error {
+                    return Err(AppError::new(
+                        ErrorCode::Internal,
+                        format!(
+                            "the printer did not take the receipt ({err}); it is saved at {} for a reprint",
+                            p.saved_to
+                        ),
+                    ));
+                }
+            }
+            Ok(Output::Exported(said.join("\n")))
+        }
+        Command::Report(ReportCommand::Payments { date, out }) => {
+            let date = report_date(date)?;
+            let mut report = till.day_report(date)?;
+            till.check_report_payments(&mut report).await;
+            let csv = giftpos_print::payments_csv(&report);
+            match out {
+                Some(path) => {
+                    write_private(&path, csv.as_bytes())?;
+                    Ok(Output::Exported(format!(
+                        "payments for {date} written to {}",
+                        path.display()
+                    )))
+                }
+                None => Ok(Output::Exported(csv)),
+            }
+        }
+        Command::Report(ReportCommand::Day { date, out }) => {
+            let date = report_date(date)?;
+            let mut report = till.day_report(date)?;
+            till.check_report_payments(&mut report).await;
+            let n = report.entries.len();
+            write_private(&out, &giftpos_print::render_day_report(&report))?;
+            Ok(Output::Exported(format!(
+                "end-of-day report for {date} ({n} entries) written to {}",
+                out.display()
+            )))
+        }
+        Command::Batch(BatchCommand::Create {
+            count,
+            token_format,
+            pin_format,
+            id_prefix,
+            out,
+        }) => {
+            let opts = giftpos_app::batch::BatchOptions {
+                count,
+                token_format: giftpos_app::batch::parse_format(&token_format)?,
+                pin_format: giftpos_app::batch::parse_format(&pin_format)?,
+                id_prefix: id_prefix.unwrap_or_else(|| {
+                    format!("batch-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"))
+                }),
+                chunk: 500,
+            };
+            let s = till.create_card_batch(&opts, &out).await?;
+            Ok(Output::Exported(format!(
+                "{} cards: {} and {} sheet file(s) in {}",
+                s.cards,
+                s.csv,
+                s.sheets.len(),
+                out.display()
+            )))
+        }
+        Command::Void {
+            entry_id,
+            approved_by,
+        } => Ok(Output::Operation(till.undo(&entry_id, &approved_by).await?)),
+        Command::Sell {
+            token,
+            amount,
+            pay,
+            transaction_id,
+            wait,
+        } => {
+            let token = till.parse_token(&token)?;
+            let amount = till.parse_amount(&amount)?;
+            if let Some(transaction_id) = transaction_id {
+                return Ok(Output::Operation(
+                    till.activate(Activation {
+                        token,
+                        amount,
+                        transaction_id,
+                        customer_id: None,
+                        expires_at: None,
+                    })
+                    .await?,
+                ));
+            }
+            debug_assert_eq!(pay.as_deref(), Some("dintero"));
+            let p = till.start_payment(&token, amount).await?;
+            eprintln!("pay at: {}", p.url);
+            eprintln!("{}", giftpos_print::qr_text(&p.url));
+            match wait {
+                Some(secs) => Ok(Output::Operation(
+                    till.finish_payment(&p.operation_id, std::time::Duration::from_secs(secs))
+                        .await?,
+                )),
+                None => Ok(Output::Payment(p)),
+            }
+        }
+        Command::Return { token, approved_by } => {
+            let token = till.parse_token(&token)?;
+            Ok(Output::Operation(
+                till.return_card(&token, &approved_by).await?,
+            ))
+        }
+        Command::Clerk(ClerkCommand::Add { number, name, role }) => {
+            let pin = read_pin(&PinArgs {
+                pin: None,
+                pin_stdin: true,
+            })?
+            .ok_or_else(|| AppError::new(ErrorCode::InvalidPinEntry, "no PIN on stdin"))?;
+            let role = giftpos_app::Role::parse(&role)?;
+            let c = till.clerks()?.upsert(&number, &name, role, &pin)?;
+            Ok(Output::Exported(format!(
+                "clerk {} ({}, {}) saved",
+                c.number,
+                c.name,
+                c.role.as_str()
+            )))
+        }
+        Command::Clerk(ClerkCommand::List) => Ok(Output::Exported(
+            till.clerks()?
+                .list()?
+                .iter()
+                .map(|c| format!("{}\t{}\t{}", c.number, c.role.as_str(), c.name))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )),
+        Command::Clerk(ClerkCommand::Remove { number }) => {
+            till.clerks()?.remove(&number)?;
+            Ok(Output::Exported(format!("clerk {number} removed")))
+        }
+        Command::Doctor | Command::Sandbox(_) | Command::Scanner(_) | Command::Update => {
+            Err(AppError::internal("dispatched elsewhere"))
+        }
+    }
+}
+
+pub(crate) fn read_pin(args: &PinArgs) -> Result<Option<Pin>, AppError> {
+    if args.pin_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            AppError::new(
+                ErrorCode::InvalidPinEntry,
+                format!("cannot read the PIN: {e}"),
+            )
+        })?;
+        return Ok(Some(Pin::parse(&line)?));
+    }
+    Ok(args.pin.as_deref().map(Pin::parse).transpose()?)
+}
+
+/// `--date YYYY-MM-DD`, default today (local time).
+pub(crate) fn report_date(date: Option<String>) -> Result<chrono::NaiveDate, AppError> {
+    match date {
+        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+            AppError::new(
+                ErrorCode::InvalidInput,
+                format!("--date '{d}' is not YYYY-MM-DD"),
+            )
+        }),
+        None => Ok(chrono::Local::now().date_naive()),
+    }
+}
+
+/// CSV for accounting: one row per entry, no token, no PIN.
+pub(crate) fn export_csv(all: &[giftpos_journal::Entry]) -> String {
+    let mut out = String::from(
+        "seq,id,created_at,terminal_id,kind,card,card_id,amount_minor,currency,clerk,state,reason,ref_id,server_transaction_id,dintero_transaction_id,parent_id\n",
+    );
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    for e in all {
+        let cols = [
+            e.seq.to_string(),
+            e.id.clone(),
+            e.created_at.to_rfc3339(),
+            e.terminal_id.clone(),
+            e.kind.as_str().to_string(),
+            e.card.clone(),
+            e.card_id.clone().unwrap_or_default(),
+            e.amount.minor().to_string(),
+            e.amount.currency().code().to_string(),
+            e.clerk.clone().unwrap_or_default(),
+            e.state.as_str().to_string(),
+            e.reason.clone().unwrap_or_default(),
+            e.ref_id.clone().unwrap_or_default(),
+            e.server_transaction_id.clone().unwrap_or_default(),
+            e.metadata
+                .get("dintero_transaction_id")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            e.parent_id.clone().unwrap_or_default(),
+        ];
+        let row: Vec<String> = cols.iter().map(|c| field(c)).collect();
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Creates `path` readable by its owner only; refuses to overwrite.
+pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), AppError> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(|e| {
+        AppError::new(
+            ErrorCode::InvalidInput,
+            format!("cannot create {}: {e}", path.display()),
+        )
+    })?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))
+}

@@ -1,0 +1,152 @@
+//! The commands that run without a terminal: the sandbox and the scanner tools.
+
+use super::*;
+
+pub(crate) async fn run_sandbox(args: SandboxArgs, json: bool) -> ExitCode {
+    let mut faults = Faults::default();
+    for f in &args.faults {
+        if let Err(e) = faults.add(f) {
+            return print_err(json, None, &AppError::new(ErrorCode::InvalidInput, e));
+        }
+    }
+    let cfg = SandboxConfig {
+        state_file: args.state.clone(),
+        faults,
+        seed_demo: !args.no_demo,
+        token_ttl_secs: args.token_ttl,
+        ..SandboxConfig::default()
+    };
+    let sb = match Sandbox::start(args.listen, cfg, Arc::new(SystemClock)).await {
+        Ok(sb) => sb,
+        Err(e) => return print_err(json, None, &AppError::new(ErrorCode::Config, e.to_string())),
+    };
+    let env = sb.client_env();
+    if json {
+        let env: serde_json::Map<String, serde_json::Value> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone().into()))
+            .collect();
+        print_json(&serde_json::json!({"ok": true, "sandbox": sb.base_url(), "env": env}));
+    } else {
+        println!(
+            "Dintero sandbox listening on {} (sandbox credentials, no real money)",
+            sb.base_url()
+        );
+        println!("Point giftpos at it from another shell:");
+        for (k, v) in &env {
+            println!("  export {k}={v}");
+        }
+        println!("Stop with Ctrl-C.");
+    }
+    wait_for_stop().await;
+    sb.stop().await;
+    ExitCode::SUCCESS
+}
+
+pub(crate) async fn run_scanner(
+    cmd: ScannerCommand,
+    loaded: Result<config::Config, config::ConfigError>,
+    json: bool,
+) -> ExitCode {
+    let port = match cmd {
+        ScannerCommand::List => {
+            let ports = giftpos_scanner::list_ports();
+            if json {
+                print_json(&serde_json::json!({"ok": true, "ports": ports}));
+            } else if ports.is_empty() {
+                println!("no serial ports found (a keyboard-wedge reader needs none)");
+            } else {
+                for p in ports {
+                    println!("{p}");
+                }
+            }
+            return ExitCode::SUCCESS;
+        }
+        ScannerCommand::Listen { port } => port,
+    };
+    let cfg = match loaded {
+        Ok(c) => c,
+        Err(e) => return print_err(json, None, &e.into()),
+    };
+    let mut serial = cfg.scanner.clone();
+    if let Some(p) = port {
+        serial.port = p;
+    } else if !cfg.scanner_configured {
+        return print_err(
+            json,
+            None,
+            &AppError::new(
+                ErrorCode::Config,
+                "no scanner port: give --port or set [scanner] port",
+            ),
+        );
+    }
+    let reader = match giftpos_scanner::Reader::start(serial) {
+        Ok(r) => r,
+        Err(e) => return print_err(json, None, &AppError::new(ErrorCode::Config, e.to_string())),
+    };
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            wait_for_stop().await;
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+    let formats = cfg.token_formats.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        use giftpos_scanner::ScannerEvent as E;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok(ev) = reader
+                .events()
+                .recv_timeout(std::time::Duration::from_millis(100))
+            else {
+                continue;
+            };
+            let line = match ev {
+                E::Connected { port } => serde_json::json!({"event": "connected", "port": port}),
+                E::Disconnected { port, reason } => {
+                    serde_json::json!({"event": "disconnected", "port": port, "reason": reason})
+                }
+                E::Frame { frame, .. } => {
+                    let scan = giftpos_scanner::classify(&frame.text, &formats).view();
+                    serde_json::json!({"event": "scan", "symbology": frame.symbology, "scan": scan})
+                }
+                E::Discarded { reason, bytes } => {
+                    serde_json::json!({"event": "discarded", "reason": reason, "bytes": bytes})
+                }
+            };
+            if json {
+                println!("{line}");
+            } else {
+                println!("{}", human_scan_line(&line));
+            }
+        }
+    })
+    .await;
+    ExitCode::SUCCESS
+}
+
+pub(crate) fn human_scan_line(v: &serde_json::Value) -> String {
+    let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    match v["event"].as_str() {
+        Some("connected") => format!("scanner connected on {}", s("port")),
+        Some("disconnected") => format!(
+            "SCANNER DISCONNECTED ({}); waiting for it to return",
+            s("reason")
+        ),
+        Some("scan") => match v["scan"]["kind"].as_str() {
+            Some("card") => format!("gift card {}", v["scan"]["card"].as_str().unwrap_or("")),
+            Some("receipt") => format!(
+                "receipt of journal entry {}",
+                v["scan"]["entry_id"].as_str().unwrap_or("")
+            ),
+            Some("near_miss") => format!(
+                "almost a gift card: {}",
+                v["scan"]["message"].as_str().unwrap_or("")
+            ),
+            _ => "not a gift card".to_string(),
+        },
+        _ => format!("discarded {} bytes ({})", v["bytes"], s("reason")),
+    }
+}
