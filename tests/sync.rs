@@ -587,3 +587,41 @@ async fn an_unreadable_answer_is_not_offline_is_reconciled_and_never_waits_for_e
     );
     assert!(answers.fix.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_is_undone_once_and_history_says_what_may_be_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let t = terminal(&sb, dir.path()).await;
+    let cards = stock(&t, "und", 1).await;
+    let token = t.parse_token(&cards[0].0).unwrap();
+    t.activate(Activation {
+        token: token.clone(),
+        amount: t.parse_amount("100").unwrap(),
+        transaction_id: "T12345678.und".into(),
+        customer_id: None,
+        expires_at: None,
+    })
+    .await
+    .unwrap();
+    let top = t
+        .top_up(&token, t.parse_amount("20").unwrap())
+        .await
+        .unwrap();
+    let item = t.history_entry(&top.operation_id).unwrap();
+    assert!(item.can_undo && !item.can_return, "{item:?}");
+    t.undo(&top.operation_id, "9").await.unwrap();
+    assert!(!t.history_entry(&top.operation_id).unwrap().can_undo);
+    let e = t.undo(&top.operation_id, "9").await.unwrap_err();
+    assert!(e.message.contains("undone already"), "{e}");
+    assert_eq!(sb.snapshot("und-0000").unwrap().balances.available, 10_000);
+    // A reservation that was completed is not offered for undo (its capture is).
+    let pin = Pin::parse(&cards[0].1).unwrap();
+    let r = t
+        .reserve(&token, t.parse_amount("10").unwrap(), &pin)
+        .await
+        .unwrap();
+    let done = t.complete(&r, None).await.unwrap();
+    assert!(!t.history_entry(&r.operation_id).unwrap().can_undo);
+    assert!(t.history_entry(&done.operation_id).unwrap().can_undo);
+}

@@ -589,10 +589,11 @@ function historyScreen(openId) {
       [t("history.attempts"), String(it.attempts)],
       [t("result.entry"), it.id],
     ];
-    const undoable = it.state === "confirmed" && ["activate", "top_up", "redeem", "capture"].includes(it.kind);
+    // What may be undone or returned is the core's decision (it refuses the rest too).
+    const undoable = it.can_undo;
     const undo = h("button", { id: "undo", type: "button", class: "danger", hidden: !undoable }, t("history.undo"));
     undo.onclick = () => undoEntry(it, async (newId) => load(newId));
-    const returnable = it.state === "confirmed" && it.kind === "activate" && it.dintero_transaction_id;
+    const returnable = it.can_return;
     const ret = h("button", { id: "return", type: "button", class: "danger", hidden: !returnable }, t("history.return"));
     ret.onclick = () =>
       askManager(`${t("history.return")} ${money(it.amount)} · ${it.card}`, async (manager, managerPin) => {

@@ -24,6 +24,10 @@ pub struct HistoryItem {
     /// The entry this one settles or undoes.
     pub parent_id: Option<String>,
     pub attempts: i64,
+    /// A manager may undo it now (the core decides; the UI only shows the button).
+    pub can_undo: bool,
+    /// A manager may return it (a sale paid through Dintero Checkout).
+    pub can_return: bool,
 }
 
 /// Where a printed receipt went.
@@ -69,7 +73,9 @@ impl Terminal {
         })
     }
 
-    pub(super) fn history_item(&self, e: Entry) -> HistoryItem {
+    pub(super) fn history_item(&self, e: Entry, all: &[Entry]) -> HistoryItem {
+        let after = super::undo::Afterwards::of(&e.id, all);
+        let paid = e.metadata.contains_key(META_TRANSACTION_ID);
         let text = |k: &str| {
             e.metadata
                 .get(k)
@@ -90,6 +96,8 @@ impl Terminal {
             state: e.state,
             reason: e.reason,
             clerk: e.clerk,
+            can_undo: super::undo::undo_kind(e.kind, e.state, after).is_some(),
+            can_return: super::undo::can_return(e.kind, e.state, paid, after),
             transaction_id: e.server_transaction_id,
             attempts: e.attempts,
         }
@@ -117,12 +125,18 @@ impl Terminal {
             let attention = |e: &Entry| e.state != EntryState::NeedsAttention;
             attention(a).cmp(&attention(b)).then(b.seq.cmp(&a.seq))
         });
-        Ok(entries.into_iter().map(|e| self.history_item(e)).collect())
+        let all = self.journal().list(None, None)?;
+        Ok(entries
+            .into_iter()
+            .map(|e| self.history_item(e, &all))
+            .collect())
     }
 
     /// One History entry, by id (a scanned receipt opens it).
     pub fn history_entry(&self, entry_id: &str) -> Result<HistoryItem, AppError> {
-        Ok(self.history_item(self.entry(entry_id)?))
+        let e = self.entry(entry_id)?;
+        let all = self.journal().list(Some(e.created_at), None)?;
+        Ok(self.history_item(e, &all))
     }
 
     /// A manager settles an entry that needs attention: it is recorded as not applied,
