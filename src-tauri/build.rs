@@ -25,8 +25,36 @@ fn mirror(src: &Path, dist: &Path) {
     }
 }
 
+/// Tauri's public JS API, as `ui/build.mjs` copies it (from `npm ci` in `ui/`).
+fn vendor_tauri_api() {
+    let api = Path::new("../ui/node_modules/@tauri-apps/api");
+    let out = Path::new("../ui/dist/vendor/tauri-api");
+    for f in [
+        "core.js",
+        "event.js",
+        "external/tslib/tslib.es6.js",
+        "LICENSE-MIT",
+        "LICENSE-APACHE-2.0",
+    ] {
+        let from = api.join(f);
+        println!("cargo:rerun-if-changed={}", from.display());
+        let Ok(data) = std::fs::read(&from) else {
+            println!(
+                "cargo:warning=ui/node_modules/@tauri-apps/api is missing: run `npm --prefix ui ci` (scripts/setup does) or the page cannot reach the core"
+            );
+            return;
+        };
+        let to = out.join(f);
+        if std::fs::read(&to).ok().as_deref() != Some(&data[..]) {
+            std::fs::create_dir_all(to.parent().expect("a folder")).expect("create ui/dist/vendor");
+            std::fs::write(&to, data).expect("write ui/dist/vendor");
+        }
+    }
+}
+
 fn main() {
     mirror(Path::new("../ui/src"), Path::new("../ui/dist"));
+    vendor_tauri_api();
     let path = "../ui/src/contract.json";
     println!("cargo:rerun-if-changed={path}");
     let text = std::fs::read_to_string(path).expect("read ui/src/contract.json");

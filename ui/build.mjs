@@ -19,15 +19,20 @@ function files(dir) {
 mkdirSync(dist, { recursive: true });
 const wanted = new Set();
 let written = 0;
-for (const f of files(src)) {
-  const rel = relative(src, f);
+function put(from, rel) {
   wanted.add(rel);
   const out = join(dist, rel);
-  const data = readFileSync(f);
-  if (existsSync(out) && readFileSync(out).equals(data)) continue;
+  const data = readFileSync(from);
+  if (existsSync(out) && readFileSync(out).equals(data)) return;
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, data);
   written++;
+}
+for (const f of files(src)) put(f, relative(src, f));
+// Tauri's public JS API (pinned in package.json): the ES modules the page imports.
+const api = join(here, "node_modules", "@tauri-apps", "api");
+for (const f of ["core.js", "event.js", "external/tslib/tslib.es6.js", "LICENSE-MIT", "LICENSE-APACHE-2.0"]) {
+  put(join(api, f), join("vendor", "tauri-api", f));
 }
 for (const f of files(dist)) {
   if (!wanted.has(relative(dist, f))) {

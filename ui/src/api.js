@@ -1,21 +1,19 @@
 // The only door to the Rust core: giftpos's own Tauri commands and events, as listed in
-// contract.json. No Tauri JS package is needed: the IPC bridge Tauri injects is used
-// directly, the same two calls @tauri-apps/api makes.
+// contract.json, through Tauri's public JS API (`@tauri-apps/api`, pinned in
+// package.json; `build.mjs` copies its ES modules into dist/vendor/tauri-api/).
 
-const bridge = () => {
-  const b = window.__TAURI_INTERNALS__;
-  if (!b) throw new Error("not running inside the giftpos app");
-  return b;
-};
+import { invoke as tauriInvoke } from "./vendor/tauri-api/core.js";
+import { listen as tauriListen } from "./vendor/tauri-api/event.js";
 
 /** Calls a command; rejects with the AppError ({code, message}) the core returned. */
 export function invoke(command, args = {}) {
-  return bridge().invoke(command, args);
+  return tauriInvoke(command, args);
 }
 
-/** Listens to an event from the core; the handler gets its payload. */
+/**
+ * Listens to an event from the core; the handler gets its payload. Resolves to the
+ * function that stops listening (the page calls them all when it goes away).
+ */
 export async function listen(event, handler) {
-  const b = bridge();
-  const callback = b.transformCallback((e) => handler(e.payload));
-  await b.invoke("plugin:event|listen", { event, target: { kind: "Any" }, handler: callback });
+  return tauriListen(event, (e) => handler(e.payload));
 }

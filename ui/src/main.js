@@ -785,15 +785,18 @@ async function start() {
     document.addEventListener("keydown", onKeyDown, true);
     document.addEventListener("pointerdown", () => handleWedge(wedge.tick(Number.POSITIVE_INFINITY)), true);
     setInterval(() => handleWedge(wedge.tick(performance.now())), 20);
-    await listen("scan", (s) => routeScan(s, null));
-    await listen("sync", (ev) => {
-      if (ev.event === "entry") {
-        S.watch.get(ev.id)?.(ev.state);
-        S.screen?.onSync?.(ev);
-      }
-      refreshStatus();
-    });
-    await listen("scanner", () => refreshStatus());
+    const unlisten = [
+      await listen("scan", (s) => routeScan(s, null)),
+      await listen("sync", (ev) => {
+        if (ev.event === "entry") {
+          S.watch.get(ev.id)?.(ev.state);
+          S.screen?.onSync?.(ev);
+        }
+        refreshStatus();
+      }),
+      await listen("scanner", () => refreshStatus()),
+    ];
+    window.addEventListener("pagehide", () => unlisten.forEach((stop) => stop()));
   } catch (err) {
     state = showFatal(err);
   }

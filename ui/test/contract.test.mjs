@@ -37,3 +37,16 @@ test("the UI listens only to contract events", () => {
 test("every error code the core can return has clerk words", () => {
   assert.deepEqual([...ERROR_CODES].sort(), [...contract.error_codes].sort());
 });
+
+test("the page reaches Tauri only through its public API, never its internals", () => {
+  for (const name of readdirSync(src)) {
+    if (!name.endsWith(".js")) continue;
+    const text = readFileSync(new URL(name, src), "utf8");
+    assert.ok(!text.includes("__TAURI_INTERNALS__"), `${name} uses Tauri's internals`);
+    assert.ok(!text.includes("plugin:event"), `${name} calls the event plugin by hand`);
+  }
+  const api = readFileSync(new URL("api.js", src), "utf8");
+  assert.match(api, /from "\.\/vendor\/tauri-api\/core\.js"/);
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+  assert.match(pkg.dependencies["@tauri-apps/api"], /^\d+\.\d+\.\d+$/, "pinned exactly");
+});
