@@ -628,3 +628,24 @@ async fn the_norwegian_training_terminal_speaks_bokmal_and_formats_nok() {
     app.shot("04-feil-belop").await;
     app.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_clerk_is_signed_out_after_a_countdown() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let home = tempfile::tempdir().unwrap();
+    let env = vec![("GIFTPOS_IDLE_SIGN_OUT_SECS".to_string(), "4".to_string())];
+    let app = App::start(home.path(), &env, "idle").await;
+    app.sign_in("1", "1111").await;
+    app.wait_attr("#screen", "data-screen", "home", 10).await;
+    // The countdown shows in the last 30 s (here: at once), then the clerk is out.
+    app.wait_js(
+        "const b = document.getElementById('idle'); return !!b && !b.hidden && b.textContent.includes('signing out in');",
+        10,
+    )
+    .await;
+    app.shot("01-idle-countdown").await;
+    app.wait_attr("#screen", "data-screen", "signin", 15).await;
+    app.wait_js("return document.getElementById('idle').hidden", 5)
+        .await;
+    app.close().await;
+}

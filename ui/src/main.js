@@ -5,11 +5,14 @@
 // never typed into a field.
 
 import { invoke, listen } from "./api.js";
+import { idleState } from "./idle.js";
 import { h, insertText } from "./dom.js";
 import { errorText, formatAge, formatDateTime, formatMoney, formatTime, translator } from "./i18n.js";
 import { createWedge } from "./wedge.js";
 
 const S = {
+  working: 0, // operations in flight (idle sign-out never interrupts them)
+  lastActivity: performance.now(),
   info: null,
   locale: "en",
   t: translator("en"),
@@ -127,12 +130,47 @@ async function busy(button, work) {
   button.disabled = true;
   const label = button.textContent;
   button.textContent = t("common.working");
+  S.working++;
   try {
     return await work();
   } finally {
+    S.working--;
+    S.lastActivity = performance.now();
     button.disabled = false;
     button.textContent = label;
   }
+}
+
+async function signOut() {
+  await invoke("sign_out");
+  S.clerk = null;
+  renderChrome();
+  showScreen("signin");
+  refreshStatus();
+}
+
+/** Signs an idle clerk out, with a countdown in the last 30 s (`[terminal] idle_sign_out_secs`). */
+function watchIdle() {
+  const banner = h("div", { id: "idle", class: "idle-banner", role: "status", hidden: true });
+  document.body.append(banner);
+  const active = () => (S.lastActivity = performance.now());
+  for (const ev of ["keydown", "pointerdown", "wheel"]) document.addEventListener(ev, active, true);
+  setInterval(async () => {
+    const limit = (S.info?.idle_sign_out_secs ?? 0) * 1000;
+    const working = S.working > 0 || !!document.getElementById("payment") || !!S.dialog;
+    const st = S.clerk ? idleState(performance.now(), S.lastActivity, limit, working) : { action: "none" };
+    if (st.action === "warn") {
+      banner.textContent = t("idle.warning", { n: st.secondsLeft });
+      banner.hidden = false;
+    } else {
+      banner.hidden = true;
+    }
+    if (st.action === "sign_out") {
+      active();
+      await signOut().catch(() => {});
+      toast(t("idle.signed_out"));
+    }
+  }, 500);
 }
 
 function stateLine(state) {
@@ -666,13 +704,7 @@ function renderChrome() {
         type: "button",
         id: "sign-out",
         class: "signout",
-        onclick: async () => {
-          await invoke("sign_out");
-          S.clerk = null;
-          renderChrome();
-          showScreen("signin");
-          refreshStatus();
-        },
+        onclick: () => signOut(),
       },
       t("nav.sign_out"),
     ),
@@ -783,10 +815,14 @@ async function start() {
     showScreen(S.clerk ? "home" : "signin");
     state = S.info.training ? "TRAINING" : "LIVE";
     document.addEventListener("keydown", onKeyDown, true);
+    watchIdle();
     document.addEventListener("pointerdown", () => handleWedge(wedge.tick(Number.POSITIVE_INFINITY)), true);
     setInterval(() => handleWedge(wedge.tick(performance.now())), 20);
     const unlisten = [
-      await listen("scan", (s) => routeScan(s, null)),
+      await listen("scan", (s) => {
+        S.lastActivity = performance.now();
+        routeScan(s, null);
+      }),
       await listen("sync", (ev) => {
         if (ev.event === "entry") {
           S.watch.get(ev.id)?.(ev.state);

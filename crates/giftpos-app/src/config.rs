@@ -37,6 +37,7 @@ pub const ENV_VARS: &[&str] = &[
     "GIFTPOS_CHECKOUT_CLIENT_SECRET",
     "GIFTPOS_CHECKOUT_CLIENT_SECRET_FILE",
     "GIFTPOS_PAYMENTS_VERIFY",
+    "GIFTPOS_IDLE_SIGN_OUT_SECS",
 ];
 
 /// One configuration file's contents. Unknown keys are errors (a typo must not be
@@ -207,6 +208,8 @@ pub struct DinteroSection {
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TerminalSection {
+    /// Sign an idle clerk out after this many seconds (default 300; 0: never).
+    pub idle_sign_out_secs: Option<u64>,
     pub id: Option<String>,
     pub store_name: Option<String>,
     pub currency: Option<String>,
@@ -359,6 +362,8 @@ pub struct Config {
     pub payments_verify: crate::payments::VerifyMode,
     /// Where the metrics go.
     pub metrics: MetricsSettings,
+    /// Sign an idle clerk out after this long (zero: never).
+    pub idle_sign_out: Duration,
 }
 
 /// A separate API client for Checkout.
@@ -458,6 +463,8 @@ struct Layered {
     sync_max_wait: Option<Val<u64>>,
     payments_verify: Option<Val<String>>,
     metrics_listen: Option<Val<String>>,
+    idle_sign_out: Option<Val<u64>>,
+    idle_sign_out_env: Option<Val<String>>,
     metrics_textfile_dir: Option<Val<PathBuf>>,
     terminal_id: Option<Val<String>>,
     store_name: Option<Val<String>>,
@@ -522,6 +529,7 @@ impl Layered {
         set(&mut self.sync_max_wait, f.sync.max_wait_secs, &src);
         set(&mut self.payments_verify, f.payments.verify, &src);
         set(&mut self.metrics_listen, f.metrics.listen, &src);
+        set(&mut self.idle_sign_out, f.terminal.idle_sign_out_secs, &src);
         set(&mut self.metrics_textfile_dir, f.metrics.textfile_dir, &src);
         set(
             &mut self.connect_timeout_ms,
@@ -704,6 +712,12 @@ impl Layered {
             get("GIFTPOS_SCANNER_PORT"),
             &src("GIFTPOS_SCANNER_PORT"),
         );
+        if let Some(v) = get("GIFTPOS_IDLE_SIGN_OUT_SECS") {
+            self.idle_sign_out_env = Some(Val {
+                v,
+                src: src("GIFTPOS_IDLE_SIGN_OUT_SECS"),
+            });
+        }
         set(
             &mut self.payments_verify,
             get("GIFTPOS_PAYMENTS_VERIFY"),
@@ -994,6 +1008,17 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         max_failure_age: positive(l.sync_max_failure_age, "sync.max_failure_age_secs", 86_400)?,
         max_wait: positive(l.sync_max_wait, "sync.max_wait_secs", 86_400)?,
     };
+    let idle_sign_out = match (l.idle_sign_out_env, l.idle_sign_out) {
+        (Some(e), _) => Duration::from_secs(e.v.trim().parse().map_err(|_| {
+            invalid(
+                &e.src,
+                "terminal.idle_sign_out_secs",
+                "a number of seconds (0: never)",
+            )
+        })?),
+        (None, Some(v)) => Duration::from_secs(v.v),
+        (None, None) => Duration::from_secs(300),
+    };
     let metrics = MetricsSettings {
         listen: match l.metrics_listen {
             Some(v) => {
@@ -1148,6 +1173,7 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         dir: data_dir.join("updates"),
     };
     Ok(Config {
+        idle_sign_out,
         metrics,
         payments_verify,
         checkout_client,

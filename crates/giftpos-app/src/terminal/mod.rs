@@ -46,6 +46,8 @@ pub struct TerminalInfo {
     pub account_id: String,
     pub journal: String,
     pub version: &'static str,
+    /// The UI signs an idle clerk out after this many seconds (0: never).
+    pub idle_sign_out_secs: u64,
 }
 
 /// A card's balance as the clerk sees it.
@@ -289,6 +291,7 @@ impl Terminal {
             account_id: self.account_id.clone(),
             journal: self.journal().path().display().to_string(),
             version: env!("CARGO_PKG_VERSION"),
+            idle_sign_out_secs: self.cfg.idle_sign_out.as_secs(),
         }
     }
 
