@@ -15,7 +15,7 @@ KEYS=artifacts/keys
 WORK="$(mktemp -d)"
 INSTALLED=""
 cleanup() {
-  if [ -n "$INSTALLED" ]; then dpkg -r giftpos >/dev/null 2>&1 || true; fi
+  if [ -n "$INSTALLED" ]; then dpkg -P giftpos >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -24,7 +24,8 @@ trap cleanup EXIT
 dpkg-deb --info "$DEB" | grep -q "Maintainer: giftpos team" || fail "no maintainer in the .deb"
 contents="$(dpkg-deb --contents "$DEB")"
 for f in usr/bin/giftpos usr/bin/giftpos-terminal usr/share/applications/giftpos.desktop \
-  usr/share/giftpos/config.example.toml; do
+  usr/share/giftpos/config.example.toml etc/xdg/autostart/giftpos-terminal.desktop \
+  usr/lib/systemd/user/giftpos-terminal.service; do
   grep -Eq " (\./)?$f\$" <<<"$contents" || fail "$f is not in the .deb"
 done
 if grep -Eq "usr/bin/bare-window" <<<"$contents"; then fail "the benchmark's bare window is in the .deb"; fi
@@ -55,6 +56,15 @@ if [ "$(id -u)" -eq 0 ]; then
 else
   dpkg -x "$DEB" "$WORK/root"
   ROOT="$WORK/root"
+fi
+# It starts with the till: the XDG autostart entry (the default) runs the installed app;
+# the systemd user unit (the alternative) restarts it when it fails, and is valid.
+grep -qx "Exec=/usr/bin/giftpos-terminal" "$ROOT/etc/xdg/autostart/giftpos-terminal.desktop" \
+  || fail "the autostart entry does not start the app"
+unit="$ROOT/usr/lib/systemd/user/giftpos-terminal.service"
+grep -qx "Restart=on-failure" "$unit" || fail "the user unit does not restart the app"
+if [ -n "${INSTALLED:-}" ] && command -v systemd-analyze >/dev/null; then
+  systemd-analyze verify "$unit" || fail "systemd-analyze refuses the user unit"
 fi
 home="$WORK/home"
 mkdir -p "$home"
