@@ -46,6 +46,7 @@ pub const COMMANDS: &[&str] = &[
     "finish_payment",
     "cancel_payment",
     "return_sale",
+    "leave_kiosk",
 ];
 
 /// The events the UI listens to.
@@ -60,6 +61,9 @@ struct AppState {
     _log: Option<giftpos_app::logging::LogGuard>,
     scanner: Option<Arc<std::sync::Mutex<giftpos_scanner::ReaderState>>>,
     started: Instant,
+    /// Kiosk mode: the window may close only after a manager let the app go.
+    kiosk: bool,
+    leaving: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -83,6 +87,24 @@ impl AppState {
 
 fn pin(p: &str) -> Res<Pin> {
     Ok(Pin::parse(p)?)
+}
+
+/// Leaves kiosk mode (a manager's number and PIN): the app exits, the till shows the
+/// desktop (or the session's next program).
+#[tauri::command]
+fn leave_kiosk(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    manager: String,
+    manager_pin: String,
+) -> Res<()> {
+    let (_, m) = state.manager_till(&manager, &manager_pin)?;
+    tracing::warn!(manager = %m.number, "kiosk mode left by a manager");
+    state
+        .leaving
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    app.exit(0);
+    Ok(())
 }
 
 #[tauri::command]
@@ -440,11 +462,28 @@ pub fn run() {
                     }
                 });
             }
+            let kiosk = terminal.as_ref().is_ok_and(|t| t.config().kiosk);
+            if kiosk && let Some(w) = app.get_webview_window("main") {
+                // A till, not a desktop window: the whole screen, no frame, no resizing
+                // or closing by the clerk.
+                let _ = w.set_decorations(false);
+                let _ = w.set_resizable(false);
+                let _ = w.set_closable(false);
+                // Also the monitor's size and origin: without a window manager (a bare X
+                // server, some kiosk compositors) a fullscreen request alone does nothing.
+                if let Ok(Some(m)) = w.current_monitor().or_else(|_| w.primary_monitor()) {
+                    let _ = w.set_position(*m.position());
+                    let _ = w.set_size(*m.size());
+                }
+                let _ = w.set_fullscreen(true);
+            }
             app.manage(AppState {
                 terminal,
                 _log: log,
                 scanner,
                 started,
+                kiosk,
+                leaving: std::sync::atomic::AtomicBool::new(false),
             });
             Ok(())
         })
@@ -472,8 +511,18 @@ pub fn run() {
             start_payment,
             finish_payment,
             cancel_payment,
-            return_sale
+            return_sale,
+            leave_kiosk
         ])
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                let state = window.state::<AppState>();
+                if state.kiosk && !state.leaving.load(std::sync::atomic::Ordering::SeqCst) {
+                    tracing::info!("kiosk mode: closing the window needs a manager");
+                    api.prevent_close();
+                }
+            }
+        })
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("giftpos-terminal: {e}");

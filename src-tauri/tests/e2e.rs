@@ -630,6 +630,59 @@ async fn the_norwegian_training_terminal_speaks_bokmal_and_formats_nok() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kiosk_mode_fills_the_screen_and_only_a_manager_lets_the_app_go() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let home = tempfile::tempdir().unwrap();
+    let env = vec![("GIFTPOS_KIOSK".to_string(), "1".to_string())];
+    let app = App::start(home.path(), &env, "kiosk").await;
+    app.sign_in("1", "1111").await;
+    app.wait_attr("#screen", "data-screen", "home", 10).await;
+    // The whole screen (Xvfb's, 1280×1024), not the 1024×768 desktop window.
+    app.wait_js(
+        "return window.innerWidth === screen.width && window.innerHeight === screen.height",
+        10,
+    )
+    .await;
+    app.key(Key::F6).await;
+    app.wait_js(
+        "const b = document.getElementById('leave-kiosk'); return !!b && !b.hidden",
+        10,
+    )
+    .await;
+    app.shot("01-settings").await;
+    // A clerk cannot let the app go; a manager can (and the app exits). The dialog is
+    // driven through the DOM: WebKitWebDriver's pointer clicks miss on a window the app
+    // has resized to the screen.
+    let approve = |number: &str, pin: &str| {
+        format!(
+            "document.getElementById('approve-number').value = '{number}';\
+             document.getElementById('approve-pin').value = '{pin}';\
+             document.querySelector('#dialog form').requestSubmit();"
+        )
+    };
+    app.c
+        .execute("document.getElementById('leave-kiosk').click()", vec![])
+        .await
+        .unwrap();
+    app.find("#approve-number").await;
+    app.c.execute(&approve("1", "1111"), vec![]).await.unwrap();
+    app.wait_attr("#dialog #error", "data-code", "manager_required", 10)
+        .await;
+    app.shot("02-clerk-refused").await;
+    let _ = app.c.execute(&approve("9", "9999"), vec![]).await;
+    let mut gone = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if app.c.execute("return 1", vec![]).await.is_err() {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "the app exited after the manager's approval");
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_clerk_is_signed_out_after_a_countdown() {
     let _one = ONE_AT_A_TIME.lock().await;
     let home = tempfile::tempdir().unwrap();

@@ -685,7 +685,10 @@ function settingsScreen() {
       );
     })
     .catch((e) => err.show(e));
-  return { el: screenFrame("settings.title", err.el, body) };
+  // Kiosk mode: only a manager lets the app go (the window cannot be closed otherwise).
+  const leave = h("button", { id: "leave-kiosk", type: "button", class: "danger", hidden: !S.info?.kiosk }, t("kiosk.leave"));
+  leave.onclick = () => askManager(t("kiosk.leave_what"), (manager, managerPin) => invoke("leave_kiosk", { manager, managerPin }));
+  return { el: screenFrame("settings.title", err.el, h("div", { class: "actions" }, leave), body) };
 }
 
 // ---------------------------------------------------------------- chrome, scans, keys

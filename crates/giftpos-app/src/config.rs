@@ -38,6 +38,7 @@ pub const ENV_VARS: &[&str] = &[
     "GIFTPOS_CHECKOUT_CLIENT_SECRET_FILE",
     "GIFTPOS_PAYMENTS_VERIFY",
     "GIFTPOS_IDLE_SIGN_OUT_SECS",
+    "GIFTPOS_KIOSK",
 ];
 
 /// One configuration file's contents. Unknown keys are errors (a typo must not be
@@ -210,6 +211,9 @@ pub struct DinteroSection {
 pub struct TerminalSection {
     /// Sign an idle clerk out after this many seconds (default 300; 0: never).
     pub idle_sign_out_secs: Option<u64>,
+    /// A till, not a desktop window: fullscreen, undecorated, not closable or resizable;
+    /// leaving needs a manager.
+    pub kiosk: Option<bool>,
     pub id: Option<String>,
     pub store_name: Option<String>,
     pub currency: Option<String>,
@@ -364,6 +368,8 @@ pub struct Config {
     pub metrics: MetricsSettings,
     /// Sign an idle clerk out after this long (zero: never).
     pub idle_sign_out: Duration,
+    /// Kiosk mode (`[terminal] kiosk`).
+    pub kiosk: bool,
 }
 
 /// A separate API client for Checkout.
@@ -465,6 +471,7 @@ struct Layered {
     metrics_listen: Option<Val<String>>,
     idle_sign_out: Option<Val<u64>>,
     idle_sign_out_env: Option<Val<String>>,
+    kiosk: Option<Val<bool>>,
     metrics_textfile_dir: Option<Val<PathBuf>>,
     terminal_id: Option<Val<String>>,
     store_name: Option<Val<String>>,
@@ -530,6 +537,7 @@ impl Layered {
         set(&mut self.payments_verify, f.payments.verify, &src);
         set(&mut self.metrics_listen, f.metrics.listen, &src);
         set(&mut self.idle_sign_out, f.terminal.idle_sign_out_secs, &src);
+        set(&mut self.kiosk, f.terminal.kiosk, &src);
         set(&mut self.metrics_textfile_dir, f.metrics.textfile_dir, &src);
         set(
             &mut self.connect_timeout_ms,
@@ -711,6 +719,11 @@ impl Layered {
             &mut self.scanner_port,
             get("GIFTPOS_SCANNER_PORT"),
             &src("GIFTPOS_SCANNER_PORT"),
+        );
+        set(
+            &mut self.kiosk,
+            get("GIFTPOS_KIOSK").map(|v| matches!(v.trim(), "1" | "true" | "yes")),
+            &src("GIFTPOS_KIOSK"),
         );
         if let Some(v) = get("GIFTPOS_IDLE_SIGN_OUT_SECS") {
             self.idle_sign_out_env = Some(Val {
@@ -1173,6 +1186,7 @@ fn resolve(l: Layered, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         dir: data_dir.join("updates"),
     };
     Ok(Config {
+        kiosk: l.kiosk.map(|k| k.v).unwrap_or(false),
         idle_sign_out,
         metrics,
         payments_verify,

@@ -48,6 +48,8 @@ pub struct TerminalInfo {
     pub version: &'static str,
     /// The UI signs an idle clerk out after this many seconds (0: never).
     pub idle_sign_out_secs: u64,
+    /// Kiosk mode: leaving the app needs a manager.
+    pub kiosk: bool,
 }
 
 /// A card's balance as the clerk sees it.
@@ -292,6 +294,7 @@ impl Terminal {
             journal: self.journal().path().display().to_string(),
             version: env!("CARGO_PKG_VERSION"),
             idle_sign_out_secs: self.cfg.idle_sign_out.as_secs(),
+            kiosk: self.cfg.kiosk,
         }
     }
 
