@@ -591,6 +591,8 @@ function historyScreen(openId) {
   );
   const list = h("div", { id: "history", class: "history" });
   const detail = h("section", { id: "detail", class: "detail card", hidden: true });
+  // The list takes the whole width until an entry's details open beside it.
+  const split = h("div", { class: "split" }, list, detail);
   const err = errorBox();
   let items = [];
   const matches = (it) => {
@@ -647,6 +649,7 @@ function historyScreen(openId) {
     );
     detail.dataset.id = it.id;
     detail.hidden = false;
+    split.classList.add("with-detail");
     for (const b of list.querySelectorAll(".entry")) b.classList.toggle("selected", b.dataset.id === id);
   };
   const load = async (openAfter) => {
@@ -663,7 +666,7 @@ function historyScreen(openId) {
     }
   };
   filter.onchange = render;
-  const el = screenFrame("history.title", h("label", { class: "filter" }, t("history.filter"), filter), err.el, h("div", { class: "split" }, list, detail));
+  const el = screenFrame("history.title", h("label", { class: "filter" }, t("history.filter"), filter), err.el, split);
   load(openId);
   return { el, focus: filter, onSync: () => load(), open: (id) => load(id) };
 }
