@@ -282,8 +282,24 @@ async fn terminal_with_caps(
         "[offline]\nmax_redeem = \"100.00\"\nmax_outstanding = \"150.00\"\nmax_balance_age_secs = 3600\n",
     )
     .unwrap();
+    terminal_with_policy(
+        sb,
+        data,
+        Some(file),
+        giftpos_app::sync::SyncPolicy::default(),
+    )
+    .await
+}
+
+/// A terminal on `sb` with an optional config file and a fast-backoff sync policy.
+async fn terminal_with_policy(
+    sb: &giftpos_sandbox::Sandbox,
+    data: &std::path::Path,
+    file: Option<std::path::PathBuf>,
+    policy: giftpos_app::sync::SyncPolicy,
+) -> giftpos_app::Terminal {
     let opts = giftpos_app::config::LoadOptions {
-        explicit: Some(file),
+        explicit: file,
         env: env_for(sb, data).into_iter().collect(),
         ..Default::default()
     };
@@ -294,7 +310,7 @@ async fn terminal_with_caps(
         giftpos_app::sync::SyncPolicy {
             backoff_base: std::time::Duration::from_millis(20),
             backoff_cap: std::time::Duration::from_millis(200),
-            ..Default::default()
+            ..policy
         },
     )
     .await
@@ -472,23 +488,11 @@ async fn terminal_giving_up_after_3(
     sb: &giftpos_sandbox::Sandbox,
     data: &std::path::Path,
 ) -> giftpos_app::Terminal {
-    let opts = giftpos_app::config::LoadOptions {
-        env: env_for(sb, data).into_iter().collect(),
+    let policy = giftpos_app::sync::SyncPolicy {
+        max_failures: 3,
         ..Default::default()
     };
-    let cfg = giftpos_app::config::load(&opts).unwrap();
-    giftpos_app::Terminal::open_with(
-        cfg,
-        std::sync::Arc::new(giftpos_dintero::SystemClock),
-        giftpos_app::sync::SyncPolicy {
-            backoff_base: std::time::Duration::from_millis(20),
-            backoff_cap: std::time::Duration::from_millis(200),
-            max_failures: 3,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
+    terminal_with_policy(sb, data, None, policy).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -736,12 +736,7 @@ impl Journal {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), JournalError> {
-        self.set_state(
-            id,
-            "UPDATE entry_state SET next_attempt_at = ?2, last_error = ?3, updated_at = ?4
-             WHERE entry_id = ?1",
-            &[&id, &ts(at), &error, &ts(now)],
-        )
+        self.retry(id, at, error, now, false)
     }
 
     /// Like [`Journal::retry_later`], for a failure where Dintero answered (unreadable,
@@ -753,12 +748,25 @@ impl Journal {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), JournalError> {
+        self.retry(id, at, error, now, true)
+    }
+
+    fn retry(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        error: &str,
+        now: DateTime<Utc>,
+        counted: bool,
+    ) -> Result<(), JournalError> {
         self.set_state(
             id,
             "UPDATE entry_state SET next_attempt_at = ?2, last_error = ?3, updated_at = ?4,
-                 failures = failures + 1, first_failure_at = COALESCE(first_failure_at, ?4)
+                 failures = failures + ?5,
+                 first_failure_at = CASE WHEN ?5 = 1 THEN COALESCE(first_failure_at, ?4)
+                                         ELSE first_failure_at END
              WHERE entry_id = ?1",
-            &[&id, &ts(at), &error, &ts(now)],
+            &[&id, &ts(at), &error, &ts(now), &i64::from(counted)],
         )
     }
 
