@@ -423,6 +423,17 @@ fn check_updates(t: &Terminal) {
 pub fn run() {
     let started = Instant::now();
     let result = tauri::Builder::default()
+        // First: a second launch focuses the running window and exits, so there is never
+        // a second sync loop or a second reader on the (exclusive) serial port. Through
+        // the session's D-Bus; without one the app starts normally.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tracing::info!("a second launch: focusing the running window");
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.show();
+                let _ = w.set_focus();
+            }
+        }))
         .setup(move |app| {
             let cfg = config::load(&LoadOptions::from_process(None));
             let log = cfg

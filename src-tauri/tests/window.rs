@@ -73,3 +73,74 @@ fn a_configured_scanner_that_is_not_there_shows_as_disconnected() {
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     assert!(out.contains("SCANNER DISCONNECTED"), "{out}");
 }
+
+/// A private D-Bus session bus for one test (the single-instance plugin finds the
+/// running app through it); stopped when dropped.
+struct SessionBus {
+    pid: i32,
+    address: String,
+}
+
+impl SessionBus {
+    fn start() -> SessionBus {
+        let out = Command::new("dbus-daemon")
+            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
+            .output()
+            .expect("dbus-daemon (Debian's dbus, with WebKitGTK)");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut lines = text.lines();
+        let address = lines.next().expect("an address").trim().to_string();
+        let pid = lines.next().expect("a pid").trim().parse().unwrap();
+        SessionBus { pid, address }
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+    }
+}
+
+#[test]
+fn a_second_launch_leaves_the_running_app_alone_and_exits() {
+    let home = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start();
+    let launch = |ready_exit: bool| {
+        let mut cmd = common::on_display(APP, &[]);
+        common::clean(&mut cmd, home.path());
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+        if ready_exit {
+            cmd.env("GIFTPOS_EXIT_WHEN_READY", "1");
+        }
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // The first runs (it would stay up for good: no exit when ready).
+    let mut first = launch(false);
+    let ready = home.path().join("data/giftpos/training/sandbox.json");
+    for _ in 0..300 {
+        if ready.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    // The second hands over to the first and exits at once, without its UI coming up.
+    let started = std::time::Instant::now();
+    let second = launch(true);
+    let out = second.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!said.contains("ui ready"), "a second UI came up: {said}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the running app is still there"
+    );
+    let _ = Command::new("pkill")
+        .args(["-TERM", "-P", &first.id().to_string()])
+        .status();
+    let _ = first.kill();
+    let _ = first.wait();
+}

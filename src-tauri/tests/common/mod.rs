@@ -26,6 +26,9 @@ pub fn clean(cmd: &mut Command, home: &Path) {
             cmd.env_remove(k);
         }
     }
+    // No session bus: every test app is its own instance (the single-instance test
+    // gives its two launches a private bus).
+    cmd.env_remove("DBUS_SESSION_BUS_ADDRESS");
     cmd.env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_HOME", home.join("data"))
