@@ -119,11 +119,15 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             let task = tokio::spawn(engine.clone().run(stop.clone()));
             // The running sync is what IT monitors: its metrics, when configured.
             let metrics_stop = Arc::new(tokio::sync::Notify::new());
-            if let Some(addr) = till
+            // Metrics are for watching; a port in use (the app serves them) must not stop
+            // the sync.
+            match till
                 .start_metrics(giftpos_app::metrics::Extra::default, metrics_stop.clone())
-                .await?
+                .await
             {
-                eprintln!("giftpos: metrics on http://{addr}/metrics");
+                Ok(Some(addr)) => eprintln!("giftpos: metrics on http://{addr}/metrics"),
+                Ok(None) => {}
+                Err(e) => eprintln!("giftpos: metrics not served: {e}"),
             }
             loop {
                 tokio::select! {
