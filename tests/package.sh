@@ -21,7 +21,12 @@ cleanup() {
 trap cleanup EXIT
 
 # What the package holds.
-dpkg-deb --info "$DEB" | grep -q "Maintainer: giftpos team" || fail "no maintainer in the .deb"
+# (Read whole first: `grep -q` stops reading early, and under pipefail the writer's
+# SIGPIPE would fail the check at random.)
+info="$(dpkg-deb --info "$DEB")"
+grep -q "Maintainer: giftpos team" <<<"$info" || fail "no maintainer in the .deb"
+grep -q "Depends:.*libwebkit2gtk-4.1-0" <<<"$info" || fail "the .deb does not depend on WebKitGTK"
+if grep -q "appindicator" <<<"$info"; then fail "the .deb depends on an appindicator library it never uses"; fi
 contents="$(dpkg-deb --contents "$DEB")"
 for f in usr/bin/giftpos usr/bin/giftpos-terminal usr/share/applications/giftpos.desktop \
   usr/share/giftpos/config.example.toml etc/xdg/autostart/giftpos-terminal.desktop \
