@@ -125,7 +125,13 @@ impl Terminal {
             let attention = |e: &Entry| e.state != EntryState::NeedsAttention;
             attention(a).cmp(&attention(b)).then(b.seq.cmp(&a.seq))
         });
-        let all = self.journal().list(None, None)?;
+        // What settles or undoes an entry comes after it: read from the oldest one shown,
+        // not the whole journal (History opens many times a day on a years-old journal).
+        let oldest = entries.iter().map(|e| e.created_at).min();
+        let all = match oldest {
+            Some(t) => self.journal().list(Some(t), None)?,
+            None => Vec::new(),
+        };
         Ok(entries
             .into_iter()
             .map(|e| self.history_item(e, &all))
