@@ -409,6 +409,13 @@ async fn what_the_terminal_sends_and_the_sandbox_answers_conforms_to_dintero() {
         .unwrap();
     t.cancel_payment(&p.operation_id).await.unwrap();
 
+    // Payments taken elsewhere, in each status the sandbox makes them (the answers a
+    // sale's verification reads).
+    for (id, _, status) in giftpos_sandbox::seed::DEMO_PAYMENTS {
+        let tx = t.client().payment(id).await.unwrap();
+        assert_eq!(&tx.status, status);
+    }
+
     let covered = assert_conforms(&c, &sb);
     for must in [
         "wallets POST /cards/batch",
