@@ -1,6 +1,7 @@
 //! Each command onto the application API (`Terminal`).
 
 use super::*;
+use giftpos_app::terminal::BackgroundParts;
 
 pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Output, AppError> {
     let cfg = till.config();
@@ -106,29 +107,27 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
         }
         Command::Info => Ok(Output::Info(till.info())),
         Command::Sync { once: true } => {
-            let sent = till.engine().drain(true).await?;
+            let sent = till.sync_now().await?;
             Ok(Output::Sync(SyncReport {
                 sent,
                 status: till.sync_status()?,
             }))
         }
         Command::Sync { once: false } => {
-            let engine = till.engine().clone();
-            let mut events = engine.subscribe();
-            let stop = Arc::new(tokio::sync::Notify::new());
-            let task = tokio::spawn(engine.clone().run(stop.clone()));
-            // The running sync is what IT monitors: its metrics, when configured.
-            let metrics_stop = Arc::new(tokio::sync::Notify::new());
-            // Metrics are for watching; a port in use (the app serves them) must not stop
-            // the sync.
-            match till
-                .start_metrics(giftpos_app::metrics::Extra::default, metrics_stop.clone())
-                .await
-            {
-                Ok(Some(addr)) => eprintln!("giftpos: metrics on http://{addr}/metrics"),
-                Ok(None) => {}
-                Err(e) => eprintln!("giftpos: metrics not served: {e}"),
+            // The sync loop and, when configured, the metrics IT monitors; never the
+            // scanner (the app may hold the port). A metrics port in use (the app serves
+            // them) is logged and the sync goes on.
+            let bg = till
+                .start_background(BackgroundParts {
+                    sync: true,
+                    metrics: true,
+                    ..BackgroundParts::default()
+                })
+                .await;
+            if let Some(addr) = bg.metrics_addr() {
+                eprintln!("giftpos: metrics on http://{addr}/metrics");
             }
+            let mut events = bg.subscribe();
             loop {
                 tokio::select! {
                     ev = events.recv() => match ev {
@@ -144,9 +143,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
                     _ = wait_for_stop() => break,
                 }
             }
-            stop.notify_one();
-            metrics_stop.notify_waiters();
-            let _ = task.await;
+            bg.stop().await;
             Ok(Output::Sync(SyncReport {
                 sent: 0,
                 status: till.sync_status()?,
@@ -324,7 +321,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             })?
             .ok_or_else(|| AppError::new(ErrorCode::InvalidPinEntry, "no PIN on stdin"))?;
             let role = giftpos_app::Role::parse(&role)?;
-            let c = till.clerks()?.upsert(&number, &name, role, &pin)?;
+            let c = till.add_clerk(&number, &name, role, &pin)?;
             Ok(Output::Exported(format!(
                 "clerk {} ({}, {}) saved",
                 c.number,
@@ -333,15 +330,14 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             )))
         }
         Command::Clerk(ClerkCommand::List) => Ok(Output::Exported(
-            till.clerks()?
-                .list()?
+            till.list_clerks()?
                 .iter()
                 .map(|c| format!("{}\t{}\t{}", c.number, c.role.as_str(), c.name))
                 .collect::<Vec<_>>()
                 .join("\n"),
         )),
         Command::Clerk(ClerkCommand::Remove { number }) => {
-            till.clerks()?.remove(&number)?;
+            till.remove_clerk(&number)?;
             Ok(Output::Exported(format!("clerk {number} removed")))
         }
         Command::Doctor | Command::Sandbox(_) | Command::Scanner(_) | Command::Update => {

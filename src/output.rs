@@ -256,6 +256,12 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
             println!("currency    {} locale {}", i.currency, i.locale.tag());
             println!("journal     {}", i.journal);
             println!("version     {}", i.version);
+            if !i.set_by.is_empty() {
+                println!("configured  (key, set by; every other key has its default)");
+                for (key, src) in &i.set_by {
+                    println!("  {key:<36} {src}");
+                }
+            }
         }
     }
 }

@@ -295,6 +295,24 @@ fn unreachable_dintero_and_bad_config_have_their_own_exit_codes() {
         "{msg}"
     );
 
+    // `info` says which file or variable set each key.
+    let good = home.path().join("good.toml");
+    std::fs::write(&good, "[terminal]\nstore_name = \"Oslo S\"\n").unwrap();
+    let info = giftpos(
+        home.path(),
+        &[("GIFTPOS_TERMINAL_ID".to_string(), "till-9".to_string())],
+        &["--config", good.to_str().unwrap(), "info", "--json"],
+        None,
+    );
+    assert_eq!(code(&info), 0);
+    let set_by = &json(&info)["result"]["set_by"];
+    assert_eq!(set_by["terminal.store_name"], good.display().to_string());
+    assert_eq!(
+        set_by["terminal.id"],
+        "environment variable GIFTPOS_TERMINAL_ID"
+    );
+    assert!(set_by.get("terminal.currency").is_none(), "{set_by}");
+
     // The doctor reports instead of failing, each check with status and fix.
     let doc = giftpos(home.path(), &env, &["doctor", "--json"], None);
     assert_eq!(code(&doc), 6);

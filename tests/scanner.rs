@@ -87,3 +87,75 @@ fn listen_prints_cards_masked_receipts_and_noise_and_survives_an_unplug() {
     pty.kill().unwrap();
     pty.wait().unwrap();
 }
+
+/// Readers ship ending each scan with CR, LF, CRLF, TAB or ETX; the default
+/// configuration (`terminator = "auto"`) decodes every one of them as it arrives, a CRLF
+/// counting once, and discards nothing.
+#[test]
+fn every_common_reader_ending_decodes_with_the_default_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("ttyA"), dir.path().join("ttyB"));
+    let mut pty = Command::new("socat")
+        .arg(format!("pty,raw,echo=0,link={}", a.display()))
+        .arg(format!("pty,raw,echo=0,link={}", b.display()))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("socat (scripts/setup installs it)");
+    let until = Instant::now() + Duration::from_secs(10);
+    while !(a.exists() && b.exists()) {
+        assert!(Instant::now() < until);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut cmd = Command::new(BIN);
+    clean(&mut cmd, dir.path());
+    let mut listen = cmd
+        .args(["scanner", "listen", "--port", a.to_str().unwrap(), "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let out = listen.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let next = || -> Option<Value> {
+        rx.recv_timeout(Duration::from_secs(3))
+            .ok()
+            .map(|line| serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}")))
+    };
+    assert_eq!(next().unwrap()["event"], "connected");
+    let endings: [(&str, &[u8]); 6] = [
+        ("1001", b"\r"),
+        ("1002", b"\n"),
+        ("1003", b"\r\n"),
+        ("1004", b"\t"),
+        ("1005", b"\x03"),
+        ("1006", b"\r\n"),
+    ];
+    let mut f = std::fs::OpenOptions::new().write(true).open(&b).unwrap();
+    for (last4, end) in endings {
+        // One scan at a time, as a clerk scans: each must be decoded on its own ending.
+        f.write_all(format!("957800000000{last4}").as_bytes())
+            .unwrap();
+        f.write_all(end).unwrap();
+        f.flush().unwrap();
+        let ev = next().unwrap_or_else(|| panic!("no event for the scan ending {end:?}"));
+        assert_eq!(
+            ev["scan"]["card"],
+            format!("************{last4}"),
+            "{end:?}: {ev}"
+        );
+    }
+    // A CRLF was one ending, not an empty frame after it; nothing was held or discarded.
+    std::thread::sleep(Duration::from_millis(400));
+    if let Ok(line) = rx.try_recv() {
+        panic!("nothing more expected, got {line}");
+    }
+    listen.kill().unwrap();
+    listen.wait().unwrap();
+    pty.kill().unwrap();
+    pty.wait().unwrap();
+}

@@ -7,18 +7,19 @@
 //! types against it.
 
 use std::sync::Arc;
-use std::sync::mpsc::RecvTimeoutError;
 use std::time::Instant;
 
 use giftpos_app::config::{self, LoadOptions};
-use giftpos_app::terminal::{Printed, ScanResult, Setting};
+use giftpos_app::terminal::{Background, BackgroundEvent, BackgroundParts, Printed, ScanResult};
 use giftpos_app::{
     AppError, BalanceView, Clerk, HistoryItem, OperationResult, Reservation, Terminal, TerminalInfo,
 };
 use giftpos_core::Pin;
 use giftpos_dintero::SystemClock;
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, State};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+
+pub use giftpos_app::terminal::SettingsView;
 
 /// The commands the UI may call (the same list as `ui/src/contract.json`).
 pub const COMMANDS: &[&str] = &[
@@ -55,11 +56,11 @@ pub const EVENTS: &[&str] = &["scan", "sync", "scanner"];
 type Res<T> = Result<T, AppError>;
 
 /// What the shell holds: the terminal, or why it could not open (shown by the UI), and
-/// the serial barcode reader when one is configured.
+/// its background (sync loop, serial reader, update check, metrics).
 struct AppState {
     terminal: Result<Arc<Terminal>, AppError>,
     _log: Option<giftpos_app::logging::LogGuard>,
-    scanner: Option<Arc<std::sync::Mutex<giftpos_scanner::ReaderState>>>,
+    background: Option<Background>,
     started: Instant,
     /// Kiosk mode: the window may close only after a manager let the app go.
     kiosk: bool,
@@ -92,8 +93,8 @@ fn pin(p: &str) -> Res<Pin> {
 /// Leaves kiosk mode (a manager's number and PIN): the app exits, the till shows the
 /// desktop (or the session's next program).
 #[tauri::command]
-fn leave_kiosk(
-    app: tauri::AppHandle,
+fn leave_kiosk<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     manager: String,
     manager_pin: String,
@@ -120,9 +121,9 @@ fn sync_status(state: State<'_, AppState>) -> Res<giftpos_app::sync::SyncStatus>
 #[tauri::command]
 fn scanner_state(state: State<'_, AppState>) -> Option<giftpos_scanner::ReaderState> {
     state
-        .scanner
+        .background
         .as_ref()
-        .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
+        .and_then(Background::scanner_state)
 }
 
 #[tauri::command]
@@ -316,26 +317,15 @@ async fn return_sale(
 }
 
 /// The Settings screen: the configuration and the doctor's checks.
-#[derive(Debug, Serialize)]
-pub struct SettingsView {
-    pub settings: Vec<Setting>,
-    pub doctor: giftpos_app::doctor::DoctorReport,
-}
-
 #[tauri::command]
 async fn settings(state: State<'_, AppState>) -> Res<SettingsView> {
-    let t = state.clerk_till()?;
-    let doctor = giftpos_app::doctor::run(Ok(t.config().clone()), Arc::new(SystemClock)).await;
-    Ok(SettingsView {
-        settings: t.settings(),
-        doctor,
-    })
+    Ok(state.clerk_till()?.settings_view().await)
 }
 
 /// The UI calls this once it is interactive. With `GIFTPOS_EXIT_WHEN_READY=1` the app
 /// then exits: the smoke test and the cold-start benchmark use it.
 #[tauri::command]
-fn ui_ready(app: AppHandle, state: State<'_, AppState>, ui_state: String) {
+fn ui_ready<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, ui_state: String) {
     let ms = state.started.elapsed().as_millis();
     tracing::info!(ms, ui_state, "UI ready");
     println!("giftpos-terminal: ui ready in {ms} ms: {ui_state}");
@@ -344,85 +334,28 @@ fn ui_ready(app: AppHandle, state: State<'_, AppState>, ui_state: String) {
     }
 }
 
-/// Starts the configured serial reader: each scan is classified and sent to the page as
-/// a `scan` event; connects and disconnects as `scanner` events.
-fn start_scanner(
-    app: AppHandle,
-    t: Arc<Terminal>,
-) -> Option<Arc<std::sync::Mutex<giftpos_scanner::ReaderState>>> {
-    let cfg = t.config();
-    if !cfg.scanner_configured {
-        return None;
-    }
-    let reader = match giftpos_scanner::Reader::start(cfg.scanner.clone()) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!("scanner not started: {e}");
-            return None;
-        }
-    };
-    let shared = Arc::new(std::sync::Mutex::new(reader.state()));
-    let mirror = shared.clone();
-    std::thread::spawn(move || {
-        loop {
-            let ev = reader
-                .events()
-                .recv_timeout(std::time::Duration::from_millis(250));
-            let st = reader.state();
-            *mirror.lock().unwrap_or_else(|p| p.into_inner()) = st.clone();
-            match ev {
-                Ok(giftpos_scanner::ScannerEvent::Frame { frame, .. }) => {
-                    let _ = app.emit("scan", t.scan(&frame.text));
-                }
-                Ok(_) => {
-                    let _ = app.emit("scanner", st);
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
-        }
-    });
-    Some(shared)
-}
-
-/// Forwards the sync engine's events (entry state changes, status) to the page.
-fn forward_sync_events(app: AppHandle, t: &Terminal) {
-    let mut rx = t.engine().subscribe();
+/// Sends the background's events to the page: `sync`, `scan` and `scanner`.
+fn forward_events<R: Runtime>(app: AppHandle<R>, bg: &Background) {
+    let mut rx = bg.subscribe();
     tauri::async_runtime::spawn(async move {
         loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let _ = app.emit("sync", ev);
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            let sent = match rx.recv().await {
+                Ok(BackgroundEvent::Sync(ev)) => app.emit("sync", ev),
+                Ok(BackgroundEvent::Scan(scan)) => app.emit("scan", scan),
+                Ok(BackgroundEvent::Scanner(st)) => app.emit("scanner", st),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Ok(()),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            if let Err(e) = sent {
+                tracing::warn!("event not sent to the page: {e}");
             }
-        }
-    });
-}
-
-/// Checks for a signed update at start and every six hours, when IT configured an
-/// endpoint. A refused update is logged (and nothing installed).
-fn check_updates(t: &Terminal) {
-    let settings = t.config().update.clone();
-    if settings.endpoint.is_none() {
-        return;
-    }
-    tauri::async_runtime::spawn(async move {
-        loop {
-            match giftpos_app::update::check(&settings, env!("CARGO_PKG_VERSION")).await {
-                Ok(outcome) => tracing::info!(?outcome, "update check"),
-                Err(e) => tracing::warn!(code = e.code.as_str(), "update check: {e}"),
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(6 * 3600)).await;
         }
     });
 }
 
 /// Builds and runs the app.
 pub fn run() {
-    let started = Instant::now();
-    let result = tauri::Builder::default()
+    let builder = tauri::Builder::default()
         // First: a second launch focuses the running window and exits, so there is never
         // a second sync loop or a second reader on the (exclusive) serial port. Through
         // the session's D-Bus; without one the app starts normally.
@@ -433,45 +366,47 @@ pub fn run() {
                 let _ = w.show();
                 let _ = w.set_focus();
             }
-        }))
+        }));
+    let result = build(builder, LoadOptions::from_process(None)).run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("giftpos-terminal: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// The app on any Tauri runtime, configured from `config`: the real runtime (`run`) or
+/// Tauri's mock runtime in the shell's tests.
+pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tauri::Builder<R> {
+    let started = Instant::now();
+    builder
         .setup(move |app| {
-            let cfg = config::load(&LoadOptions::from_process(None));
+            let cfg = config::load(&config);
             let log = cfg
                 .as_ref()
                 .ok()
                 .map(|c| giftpos_app::logging::init(&c.log_dir, &c.log_level, "warn"));
-            let terminal = tauri::async_runtime::block_on(async {
-                Terminal::open(cfg?, Arc::new(SystemClock)).await
-            })
-            .map(Arc::new);
-            let mut scanner = None;
-            match &terminal {
-                // The journal syncs in the background for as long as the app runs.
-                Ok(t) => {
-                    let engine = t.engine().clone();
-                    tauri::async_runtime::spawn(engine.run(Arc::new(tokio::sync::Notify::new())));
-                    forward_sync_events(app.handle().clone(), t);
-                    scanner = start_scanner(app.handle().clone(), t.clone());
-                    check_updates(t);
-                }
-                Err(e) => tracing::error!(code = e.code.as_str(), "terminal could not open: {e}"),
-            }
-            if let Ok(t) = &terminal {
-                // Fleet metrics, when [metrics] asks for them; for as long as the app runs.
-                let (t, reader) = (t.clone(), scanner.clone());
-                tauri::async_runtime::spawn(async move {
-                    let extra = move || giftpos_app::metrics::Extra {
-                        scanner_connected: reader
-                            .as_ref()
-                            .map(|r| r.lock().map(|s| s.connected).unwrap_or(false)),
-                    };
-                    if let Err(e) = t
-                        .start_metrics(extra, Arc::new(tokio::sync::Notify::new()))
-                        .await
-                    {
-                        tracing::error!(code = e.code.as_str(), "metrics: {e}");
+            // The terminal, and for as long as the app runs its background: the journal
+            // syncing, the serial reader, update checks, fleet metrics.
+            let (terminal, background) = tauri::async_runtime::block_on(async {
+                match Terminal::open(cfg?, Arc::new(SystemClock))
+                    .await
+                    .map(Arc::new)
+                {
+                    Ok(t) => {
+                        let bg = t.start_background(BackgroundParts::all()).await;
+                        Ok((t, bg))
                     }
-                });
+                    Err(e) => Err(e),
+                }
+            })
+            .map_or_else(|e| (Err(e), None), |(t, bg)| (Ok(t), Some(bg)));
+            match &background {
+                Some(bg) => forward_events(app.handle().clone(), bg),
+                None => {
+                    if let Err(e) = &terminal {
+                        tracing::error!(code = e.code.as_str(), "terminal could not open: {e}");
+                    }
+                }
             }
             let kiosk = terminal.as_ref().is_ok_and(|t| t.config().kiosk);
             if kiosk && let Some(w) = app.get_webview_window("main") {
@@ -491,7 +426,7 @@ pub fn run() {
             app.manage(AppState {
                 terminal,
                 _log: log,
-                scanner,
+                background,
                 started,
                 kiosk,
                 leaving: std::sync::atomic::AtomicBool::new(false),
@@ -534,9 +469,4 @@ pub fn run() {
                 }
             }
         })
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("giftpos-terminal: {e}");
-        std::process::exit(1);
-    }
 }

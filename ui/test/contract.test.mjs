@@ -7,10 +7,9 @@ import { ERROR_CODES } from "../src/i18n.js";
 
 const src = new URL("../src/", import.meta.url);
 const contract = JSON.parse(readFileSync(new URL("contract.json", src), "utf8"));
-const code = readdirSync(src)
-  .filter((f) => f.endsWith(".js"))
-  .map((f) => readFileSync(new URL(f, src), "utf8"))
-  .join("\n");
+// Every module of the page, screens/ included.
+const modules = readdirSync(src, { recursive: true }).filter((f) => f.endsWith(".js"));
+const code = modules.map((f) => readFileSync(new URL(f, src), "utf8")).join("\n");
 
 test("the UI calls only contract commands, with the contract's argument names", () => {
   const calls = [...code.matchAll(/invoke\("([a-z_]+)"(?:,\s*\{([^}]*)\})?/g)];
@@ -39,8 +38,7 @@ test("every error code the core can return has clerk words", () => {
 });
 
 test("the page reaches Tauri only through its public API, never its internals", () => {
-  for (const name of readdirSync(src)) {
-    if (!name.endsWith(".js")) continue;
+  for (const name of modules) {
     const text = readFileSync(new URL(name, src), "utf8");
     assert.ok(!text.includes("__TAURI_INTERNALS__"), `${name} uses Tauri's internals`);
     assert.ok(!text.includes("plugin:event"), `${name} calls the event plugin by hand`);
@@ -49,4 +47,12 @@ test("the page reaches Tauri only through its public API, never its internals", 
   assert.match(api, /from "\.\/vendor\/tauri-api\/core\.js"/);
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
   assert.match(pkg.dependencies["@tauri-apps/api"], /^\d+\.\d+\.\d+$/, "pinned exactly");
+});
+
+test("main.js is a small entry point: one module per screen", () => {
+  const main = readFileSync(new URL("main.js", src), "utf8");
+  assert.ok(main.split("\n").length < 120, "main.js only starts the page");
+  for (const screen of ["signin", "home", "sell", "balance", "redeem", "topup", "history", "settings"]) {
+    assert.ok(modules.includes(`screens/${screen}.js`), `screens/${screen}.js`);
+  }
 });

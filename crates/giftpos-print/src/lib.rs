@@ -6,7 +6,10 @@
 
 #![allow(clippy::float_arithmetic)]
 
+mod escpos;
 mod pdf;
+
+pub use escpos::{Paper, Target, receipt_escpos, send_escpos};
 
 use std::path::Path;
 use std::process::Command;
@@ -132,6 +135,13 @@ pub fn receipt_qr_payload(entry_id: &str) -> String {
 
 /// Renders a receipt for an 80 mm roll (72 mm printable), as tall as it needs.
 pub fn render_receipt(r: &Receipt) -> Vec<u8> {
+    let qr = pdf::Qr::new(&receipt_qr_payload(&r.entry_id));
+    pdf::receipt(&receipt_lines(r), qr.as_ref())
+}
+
+/// What a receipt says, line by line: the same on paper from a thermal printer and in
+/// the PDF.
+pub(crate) fn receipt_lines(r: &Receipt) -> Vec<pdf::Line> {
     let w = words(r.locale);
     let loc = r.locale;
     let mut lines: Vec<pdf::Line> = Vec::new();
@@ -194,8 +204,7 @@ pub fn render_receipt(r: &Receipt) -> Vec<u8> {
     lines.push(pdf::Line::text(&r.entry_id));
     lines.push(pdf::Line::gap());
     lines.push(pdf::Line::text(w.scan));
-    let qr = pdf::Qr::new(&receipt_qr_payload(&r.entry_id));
-    pdf::receipt(&lines, qr.as_ref())
+    lines
 }
 
 /// One day's entries, for the Z-report.
@@ -470,6 +479,10 @@ pub enum PrintError {
     Spawn(String),
     #[error("the printer refused the job: {0}")]
     Refused(String),
+    #[error("the printer cannot be reached at {target}: {detail}")]
+    Offline { target: String, detail: String },
+    #[error("the printer at {0} is out of paper")]
+    PaperOut(String),
 }
 
 /// Sends a PDF to a CUPS printer with `lp` (the default printer when `printer` is None).

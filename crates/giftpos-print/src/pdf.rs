@@ -9,12 +9,12 @@ use printpdf::{
 /// One line of a document.
 #[derive(Debug, Clone)]
 pub(crate) struct Line {
-    text: String,
-    style: Style,
+    pub(crate) text: String,
+    pub(crate) style: Style,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Style {
+pub(crate) enum Style {
     Text,
     Bold,
     Big,
@@ -58,8 +58,9 @@ impl Line {
 
 /// A QR code's dark modules.
 pub(crate) struct Qr {
-    width: usize,
-    dark: Vec<bool>,
+    pub(crate) width: usize,
+    /// Row by row, `width` × `width`.
+    pub(crate) dark: Vec<bool>,
 }
 
 impl Qr {

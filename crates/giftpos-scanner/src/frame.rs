@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Terminator {
-    /// `\r` (a following `\n` is taken as part of it).
+    /// Any of CR, LF, CRLF, TAB or ETX ends a frame (a CRLF counts once): readers as they
+    /// ship, whatever their suffix. The default.
     #[default]
+    Auto,
+    /// `\r` (a following `\n` is taken as part of it).
     Cr,
     /// `\n` (a preceding `\r` is dropped).
     Lf,
@@ -26,6 +29,7 @@ pub enum Terminator {
 impl Terminator {
     pub fn parse(s: &str) -> Option<Terminator> {
         match s.to_ascii_lowercase().as_str() {
+            "auto" => Some(Terminator::Auto),
             "cr" => Some(Terminator::Cr),
             "lf" => Some(Terminator::Lf),
             "crlf" => Some(Terminator::Crlf),
@@ -53,7 +57,7 @@ pub struct FrameConfig {
 impl Default for FrameConfig {
     fn default() -> Self {
         FrameConfig {
-            terminator: Terminator::Cr,
+            terminator: Terminator::Auto,
             prefix: None,
             suffix: None,
             inter_byte_timeout: Duration::from_millis(200),
@@ -129,6 +133,12 @@ impl FrameDecoder {
         for &b in bytes {
             let after_cr = std::mem::replace(&mut self.after_cr, false);
             let ends = match self.cfg.terminator {
+                Terminator::Auto => {
+                    if b == b'\n' && after_cr {
+                        continue;
+                    }
+                    matches!(b, b'\r' | b'\n' | b'\t' | 0x03)
+                }
                 Terminator::Cr => {
                     if b == b'\n' && after_cr {
                         continue;
@@ -257,6 +267,12 @@ mod tests {
             (Terminator::Crlf, b"AAA\r\nBBB\r\n"),
             (Terminator::Tab, b"AAA\tBBB\t"),
             (Terminator::Etx, b"AAA\x03BBB\x03"),
+            (Terminator::Auto, b"AAA\rBBB\r"),
+            (Terminator::Auto, b"AAA\nBBB\n"),
+            (Terminator::Auto, b"AAA\r\nBBB\r\n"),
+            (Terminator::Auto, b"AAA\tBBB\t"),
+            (Terminator::Auto, b"AAA\x03BBB\x03"),
+            (Terminator::Auto, b"AAA\r\nBBB\n"),
         ] {
             assert_eq!(
                 frames(&dec(term).push(input, t0)),

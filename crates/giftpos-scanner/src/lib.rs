@@ -23,6 +23,7 @@ pub mod fuzzing {
     pub fn decode(data: &[u8]) {
         let t0 = Instant::now();
         for term in [
+            Terminator::Auto,
             Terminator::Cr,
             Terminator::Lf,
             Terminator::Crlf,

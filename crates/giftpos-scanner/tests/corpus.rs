@@ -4,9 +4,10 @@
 use std::path::Path;
 
 fn replay(target: &str, run: fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target);
+    // Read when the test runs (cargo sets it), not baked in when it was built: a shared
+    // target dir may hold a build from another checkout.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+    let dir = Path::new(&manifest).join("../../fuzz/corpus").join(target);
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.unwrap().path();

@@ -35,7 +35,7 @@ pub struct HistoryItem {
 pub struct Printed {
     /// The PDF, always saved.
     pub saved_to: String,
-    /// The CUPS job, when a printer is configured and took it.
+    /// The CUPS job, or the thermal printer, when a printer is configured and took it.
     pub print_job: Option<String>,
     /// Why the printer did not take it (the receipt stays saved for a reprint).
     pub printer_error: Option<String>,
@@ -280,15 +280,30 @@ impl Terminal {
                 format!("cannot save {}: {e}", path.display()),
             )
         })?;
-        let (job, error) = match &self.cfg.printer {
-            Some(p) => match giftpos_print::print(&path, Some(p)) {
+        let (job, error) = match (&self.cfg.thermal, &self.cfg.printer) {
+            // A thermal printer: the same receipt in ESC/POS; the PDF stays saved for a
+            // reprint when the printer is out of paper or unreachable.
+            (Some(th), _) => {
+                let sent = giftpos_print::receipt_escpos(&self.receipt(entry_id)?, th.paper)
+                    .and_then(|bytes| {
+                        giftpos_print::send_escpos(&bytes, &th.target, Duration::from_secs(3))
+                    });
+                match sent {
+                    Ok(()) => (Some(th.target.to_string()), None),
+                    Err(e) => {
+                        tracing::warn!("receipt not printed: {e}");
+                        (None, Some(e.to_string()))
+                    }
+                }
+            }
+            (None, Some(p)) => match giftpos_print::print(&path, Some(p)) {
                 Ok(job) => (Some(job), None),
                 Err(e) => {
                     tracing::warn!("receipt not printed: {e}");
                     (None, Some(e.to_string()))
                 }
             },
-            None => (None, None),
+            (None, None) => (None, None),
         };
         Ok(Printed {
             saved_to: path.display().to_string(),

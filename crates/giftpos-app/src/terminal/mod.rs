@@ -5,6 +5,7 @@
 //! then sent at once through the sync engine. The caller is told *done* only when
 //! Dintero confirmed it, and *saved — will sync* when it is queued.
 
+mod background;
 mod history;
 mod payment;
 mod redemption;
@@ -12,6 +13,7 @@ mod sale;
 mod session;
 mod undo;
 
+pub use background::{Background, BackgroundEvent, BackgroundParts};
 pub use history::{HistoryItem, Printed};
 pub use payment::PaymentSession;
 
@@ -50,6 +52,9 @@ pub struct TerminalInfo {
     pub idle_sign_out_secs: u64,
     /// Kiosk mode: leaving the app needs a manager.
     pub kiosk: bool,
+    /// Which file or environment variable set each configured key (`section.key`);
+    /// keys not listed have their defaults.
+    pub set_by: std::collections::BTreeMap<String, String>,
 }
 
 /// A card's balance as the clerk sees it.
@@ -153,6 +158,13 @@ pub struct ScanResult {
 pub struct Setting {
     pub key: &'static str,
     pub value: String,
+}
+
+/// What the Settings screen shows: the effective settings and the doctor's checks.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsView {
+    pub settings: Vec<Setting>,
+    pub doctor: crate::doctor::DoctorReport,
 }
 
 /// How many scanned cards the terminal remembers by handle.
@@ -263,16 +275,45 @@ impl Terminal {
         &self.cfg
     }
 
-    /// The Dintero client (for diagnostics).
+    /// Sends everything that is due now, waits included (`giftpos sync --once`, a
+    /// clerk's "sync now"). Returns how many entries were sent.
+    pub async fn sync_now(&self) -> Result<usize, AppError> {
+        self.engine.drain(true).await
+    }
+
+    /// The Settings view: the effective settings and the doctor's checks.
+    pub async fn settings_view(&self) -> SettingsView {
+        let doctor = crate::doctor::run(Ok(self.cfg.clone()), self.clock.clone()).await;
+        SettingsView {
+            settings: self.settings(),
+            doctor,
+        }
+    }
+
+    /// The Dintero client. Crate-private: callers go through the operations; the
+    /// `test-support` feature opens it to the integration tests and benchmarks.
+    #[cfg(not(feature = "test-support"))]
+    pub(crate) fn client(&self) -> &DinteroClient {
+        &self.client
+    }
+    #[cfg(feature = "test-support")]
     pub fn client(&self) -> &DinteroClient {
         &self.client
     }
 
-    /// The sync engine (run its loop in the background; subscribe to its events).
+    /// The sync engine, for the tests only (the app runs it through
+    /// [`Terminal::start_background`]).
+    #[cfg(feature = "test-support")]
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
     }
 
+    /// The journal (crate-private; History, export and verify are methods here).
+    #[cfg(not(feature = "test-support"))]
+    pub(crate) fn journal(&self) -> &Arc<Journal> {
+        self.engine.journal()
+    }
+    #[cfg(feature = "test-support")]
     pub fn journal(&self) -> &Arc<Journal> {
         self.engine.journal()
     }
@@ -295,6 +336,12 @@ impl Terminal {
             version: env!("CARGO_PKG_VERSION"),
             idle_sign_out_secs: self.cfg.idle_sign_out.as_secs(),
             kiosk: self.cfg.kiosk,
+            set_by: self
+                .cfg
+                .origins
+                .iter()
+                .map(|(k, src)| (k.clone(), src.to_string()))
+                .collect(),
         }
     }
 

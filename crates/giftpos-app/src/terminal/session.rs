@@ -3,8 +3,8 @@
 use super::*;
 
 impl Terminal {
-    /// The terminal's clerk list (IT manages it with `giftpos clerk`).
-    pub fn clerks(&self) -> Result<&Clerks, AppError> {
+    /// The terminal's clerk list, opened on first use.
+    pub(crate) fn clerks(&self) -> Result<&Clerks, AppError> {
         if let Some(c) = self.clerks.get() {
             return Ok(c);
         }
@@ -14,6 +14,28 @@ impl Terminal {
         }
         // Another thread may have opened it meanwhile; either copy will do.
         Ok(self.clerks.get_or_init(|| c))
+    }
+
+    /// Adds a clerk or manager, or changes their name, role and PIN (IT, through
+    /// `giftpos clerk add`).
+    pub fn add_clerk(
+        &self,
+        number: &str,
+        name: &str,
+        role: Role,
+        pin: &Pin,
+    ) -> Result<Clerk, AppError> {
+        self.clerks()?.upsert(number, name, role, pin)
+    }
+
+    /// Every clerk and manager, by number.
+    pub fn list_clerks(&self) -> Result<Vec<Clerk>, AppError> {
+        self.clerks()?.list()
+    }
+
+    /// Removes a clerk; their number stays on the entries they recorded.
+    pub fn remove_clerk(&self, number: &str) -> Result<(), AppError> {
+        self.clerks()?.remove(number)
     }
 
     pub(super) fn session(&self) -> std::sync::MutexGuard<'_, Option<Clerk>> {

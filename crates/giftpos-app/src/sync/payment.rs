@@ -1,0 +1,348 @@
+//! Payments behind sold cards: capturing and refunding through Checkout, the rest of a
+//! partial capture released, the card's activation recorded once, and the payment
+//! verified before a card is activated on it.
+
+use super::*;
+
+impl Engine {
+    /// A Checkout payment for a sold card: follows its session and its transaction
+    /// until Dintero has decided; once the payment is captured (capturing it here when
+    /// the profile only authorizes), records the card's activation with that
+    /// transaction id — exactly once, whoever gets here first after a crash — and
+    /// confirms. Pending approval (`INITIATED`, `ON_HOLD`, `UNKNOWN`, or a status we do
+    /// not know): followed again. Cancelled, expired, declined or failed: refused, and
+    /// nothing is activated.
+    pub(super) async fn apply_payment(
+        &self,
+        e: &Entry,
+        card_id: &str,
+    ) -> Result<Outcome, DinteroError> {
+        use giftpos_dintero::checkout::{CaptureBody, event, status};
+        let not_completed = |why: String| {
+            Ok(Outcome::Refused(AppError::new(
+                ErrorCode::PaymentNotCompleted,
+                why,
+            )))
+        };
+        let Some(session_id) = meta_str(e, "session_id") else {
+            return Ok(Outcome::NeedsAttention(
+                "a payment entry without its session".into(),
+            ));
+        };
+        let session = match self.client.session(&session_id).await {
+            Ok(s) => s,
+            Err(err) if err.is_transient() => return Err(err),
+            Err(err) => return Ok(Outcome::Refused(err.into())),
+        };
+        let Some(tx_id) = session.transaction_id else {
+            if session.cancelled_at.is_some() {
+                return not_completed(
+                    "the payment was cancelled; the card was not activated".into(),
+                );
+            }
+            if session.expires_at.is_some_and(|x| x <= self.clock.now()) {
+                return not_completed(
+                    "the payment session expired unpaid; the card was not activated".into(),
+                );
+            }
+            return Ok(Outcome::Waiting("waiting for the payer".into()));
+        };
+        let mut tx = match self.client.payment(&tx_id).await {
+            Ok(t) => t,
+            Err(err) if err.is_transient() => return Err(err),
+            Err(err) => return Ok(Outcome::Refused(err.into())),
+        };
+        if status::is_dead(&tx.status) {
+            return not_completed(format!(
+                "the payment is {}; the card was not activated",
+                tx.status
+            ));
+        }
+        if status::is_undecided(&tx.status) {
+            return Ok(Outcome::Waiting(format!(
+                "payment {} is {} (not decided yet)",
+                tx.id, tx.status
+            )));
+        }
+        if tx.captured() < e.amount.minor()
+            && (tx.status == status::AUTHORIZED || tx.status == status::PARTIALLY_CAPTURED)
+        {
+            // Our capture may be under way (202) or done with its answer lost: look
+            // before capturing again (Dintero does not promise that a repeated
+            // capture_reference is ignored).
+            match tx.outcome(event::CAPTURE, &e.id) {
+                Some(true) => {}
+                _ if tx.initiated(event::INITIATE_CAPTURE, &e.id) => {
+                    return Ok(Outcome::Waiting(format!(
+                        "the capture of payment {} is under way",
+                        tx.id
+                    )));
+                }
+                _ => {
+                    let body = CaptureBody {
+                        amount: e.amount.minor(),
+                        capture_reference: Some(e.id.clone()),
+                    };
+                    match self.client.capture_payment(&tx_id, &body).await {
+                        Ok(answer) if answer.accepted.is_some() => {
+                            return Ok(Outcome::Waiting(format!(
+                                "the capture of payment {} was accepted; waiting for its outcome",
+                                tx.id
+                            )));
+                        }
+                        Ok(answer) => tx = answer.transaction,
+                        Err(err) if err.is_transient() => return Err(err),
+                        // Refused: perhaps it was captured meanwhile (auto-capture, or
+                        // our earlier attempt). Read it again and judge what it says.
+                        Err(err) => {
+                            tracing::info!(entry = %e.id, "capture refused ({err}); reading the payment again");
+                            tx = self.client.payment(&tx_id).await?;
+                        }
+                    }
+                }
+            }
+        }
+        if tx.captured() < e.amount.minor()
+            || !tx.currency.eq_ignore_ascii_case(e.amount.currency().code())
+        {
+            return if status::is_dead(&tx.status) {
+                not_completed("the payment failed; the card was not activated".into())
+            } else {
+                Ok(Outcome::NeedsAttention(format!(
+                    "payment {} is {} with {} captured in {}, not {}",
+                    tx.id,
+                    tx.status,
+                    tx.captured(),
+                    tx.currency,
+                    e.amount
+                )))
+            };
+        }
+        if let Err(err) = self.ensure_activation(e, card_id, &tx.id) {
+            tracing::error!(entry = %e.id, "the paid card's activation could not be recorded: {err}");
+            return Err(DinteroError::Unreachable(
+                "the activation could not be recorded yet".into(),
+            ));
+        }
+        Ok(Outcome::Confirmed {
+            transaction_id: Some(tx.id),
+            available_after: None,
+        })
+    }
+
+    /// A returned card's payment is refunded. Dintero does not promise that a repeated
+    /// `refund_reference` is ignored, so after an unknown outcome the transaction's
+    /// events are read first: our refund done → confirmed; under way (202) → wait; not
+    /// there → sent. A refusal is checked the same way before it is believed.
+    pub(super) async fn apply_payment_refund(
+        &self,
+        e: &Entry,
+        tx_id: &str,
+        sent_before: bool,
+    ) -> Result<Outcome, DinteroError> {
+        use giftpos_dintero::checkout::{RefundBody, event};
+        let done = |tx: &giftpos_dintero::checkout::PaymentTransaction| Outcome::Confirmed {
+            transaction_id: Some(tx.id.clone()),
+            available_after: None,
+        };
+        if sent_before {
+            let tx = self.client.payment(tx_id).await?;
+            if tx.has(event::REFUND, &e.id) {
+                return Ok(done(&tx));
+            }
+            if tx.initiated(event::INITIATE_REFUND, &e.id) {
+                return Ok(Outcome::Waiting(format!(
+                    "the refund of payment {tx_id} is under way"
+                )));
+            }
+        }
+        let body = RefundBody {
+            amount: e.amount.minor(),
+            reason: Some("gift card returned unused".into()),
+            refund_reference: Some(e.id.clone()),
+        };
+        match self.client.refund_payment(tx_id, &body).await {
+            Ok(a) if a.accepted.is_some() => Ok(Outcome::Waiting(format!(
+                "the refund of payment {tx_id} was accepted; waiting for its outcome"
+            ))),
+            Ok(a) => Ok(done(&a.transaction)),
+            Err(err) if err.is_transient() => Err(err),
+            Err(err) => {
+                // Refused — unless our refund is there after all (an earlier attempt
+                // whose answer was lost): never journal "refused" for money that moved.
+                let tx = self.client.payment(tx_id).await?;
+                if tx.has(event::REFUND, &e.id) {
+                    return Ok(done(&tx));
+                }
+                Ok(Outcome::Refused(err.into()))
+            }
+        }
+    }
+
+    /// A capture of less than was reserved leaves the rest pending at Dintero
+    /// (MD-capture). Before such a capture is sent, the release of the rest (a void of
+    /// the same reservation) is journaled behind it — once: it is looked for first, so
+    /// a retry or a crash never records two.
+    pub(super) fn ensure_remainder_released(&self, capture: &Entry) -> Result<(), AppError> {
+        let Some(parent_id) = capture.parent_id.as_deref() else {
+            return Ok(());
+        };
+        let Some(parent) = self.journal.get(parent_id)? else {
+            return Ok(());
+        };
+        let settlements: Vec<Entry> = self
+            .journal
+            .list(Some(parent.created_at), None)?
+            .into_iter()
+            .filter(|x| x.parent_id.as_deref() == Some(parent_id) && x.state != EntryState::Refused)
+            .collect();
+        if settlements.iter().any(|x| x.kind == OperationKind::Void) {
+            return Ok(());
+        }
+        let captured: i64 = settlements
+            .iter()
+            .filter(|x| x.kind == OperationKind::Capture)
+            .map(|x| x.amount.minor())
+            .sum();
+        let rest = parent.amount.minor() - captured;
+        if rest <= 0 {
+            return Ok(());
+        }
+        let mut metadata = serde_json::Map::new();
+        metadata.insert(
+            "reason".into(),
+            "release the rest after a partial capture".into(),
+        );
+        if parent.recorded_offline() {
+            metadata.insert("offline".into(), true.into());
+        }
+        let amount = giftpos_core::Money::from_minor(rest, parent.amount.currency())
+            .map_err(|e| AppError::internal(e.to_string()))?;
+        self.journal.append(
+            giftpos_journal::NewEntry {
+                id: uuid::Uuid::new_v4().to_string(),
+                kind: OperationKind::Void,
+                card_token: None,
+                card_masked: parent.card.clone(),
+                card_id: parent.card_id.clone(),
+                card_key: parent.card_key.clone(),
+                amount,
+                clerk: capture.clerk.clone(),
+                metadata,
+                parent_id: Some(parent_id.to_string()),
+            },
+            self.clock.now(),
+        )?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Records the activation a captured payment pays for, unless it is recorded already.
+    pub(super) fn ensure_activation(
+        &self,
+        payment: &Entry,
+        card_id: &str,
+        tx_id: &str,
+    ) -> Result<(), AppError> {
+        let done = self
+            .journal
+            .list(Some(payment.created_at), None)?
+            .iter()
+            .any(|x| {
+                x.kind == OperationKind::Activate && x.parent_id.as_deref() == Some(&payment.id)
+            });
+        if done {
+            return Ok(());
+        }
+        let mut metadata = serde_json::Map::new();
+        metadata.insert(
+            giftpos_dintero::wire::META_TRANSACTION_ID.into(),
+            tx_id.into(),
+        );
+        metadata.insert("payment_entry".into(), payment.id.clone().into());
+        self.journal.append(
+            giftpos_journal::NewEntry {
+                id: uuid::Uuid::new_v4().to_string(),
+                kind: OperationKind::Activate,
+                card_token: payment.card_token.clone(),
+                card_masked: payment.card.clone(),
+                card_id: Some(card_id.to_string()),
+                card_key: payment.card_key.clone(),
+                amount: payment.amount,
+                clerk: payment.clerk.clone(),
+                metadata,
+                parent_id: Some(payment.id.clone()),
+            },
+            self.clock.now(),
+        )?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Verifies the payment behind a sale before its activation is sent (see
+    /// `payments.rs`): not for a card sold through our own Checkout session (the payment
+    /// entry already checked it), nor under a manager's override. `None`: go ahead.
+    /// A failure refuses a sale made online and hands one made offline to a manager; a
+    /// payment pending approval makes the sale wait.
+    pub(super) async fn verify_payment(&self, e: &Entry) -> Result<Option<Outcome>, DinteroError> {
+        use crate::payments::{Verdict, VerifyMode, verify};
+        let mode = self.policy.verify_payments;
+        if mode == VerifyMode::Off
+            || e.parent_id.is_some()
+            || e.metadata.contains_key(META_OVERRIDE_BY)
+        {
+            return Ok(None);
+        }
+        let Some(id) = meta_str(e, giftpos_dintero::wire::META_TRANSACTION_ID) else {
+            return Ok(None);
+        };
+        let tx = match self.client.payment(&id).await {
+            Ok(tx) => Some(tx),
+            Err(DinteroError::NotFound) => None,
+            Err(err) if err.is_transient() => return Err(err),
+            Err(err) => {
+                let why = format!("payment {id} could not be read to verify it: {err}");
+                return Ok(self.unverified(e, mode, why));
+            }
+        };
+        let already: i64 = self
+            .journal
+            .list(None, None)
+            .map_err(|err| DinteroError::Unreachable(err.to_string()))?
+            .iter()
+            .filter(|x| {
+                x.kind == OperationKind::Activate
+                    && x.id != e.id
+                    && x.state != EntryState::Refused
+                    && meta_str(x, giftpos_dintero::wire::META_TRANSACTION_ID).as_deref()
+                        == Some(id.as_str())
+            })
+            .map(|x| x.amount.minor())
+            .sum();
+        Ok(match verify(&id, tx.as_ref(), e.amount, already) {
+            Verdict::Verified { .. } => None,
+            Verdict::Wait(why) => Some(Outcome::Waiting(why)),
+            Verdict::Refused(_, why) => self.unverified(e, mode, why),
+        })
+    }
+
+    pub(super) fn unverified(
+        &self,
+        e: &Entry,
+        mode: crate::payments::VerifyMode,
+        why: String,
+    ) -> Option<Outcome> {
+        if mode == crate::payments::VerifyMode::Warn {
+            tracing::warn!(entry = %e.id, "payment not verified, activated anyway ([payments] verify = warn): {why}");
+            return None;
+        }
+        Some(if e.recorded_offline() {
+            Outcome::NeedsAttention(format!(
+                "{why}; the card was not activated ({} at stake): a manager can override",
+                e.amount
+            ))
+        } else {
+            Outcome::Refused(AppError::new(ErrorCode::PaymentUnverified, why))
+        })
+    }
+}

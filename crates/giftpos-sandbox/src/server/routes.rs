@@ -1,0 +1,348 @@
+//! The sandbox's endpoints, one handler each: Wallets (cards, batches, transactions,
+//! capture and void), Checkout (sessions, payments, capture, refund), the payer's page,
+//! and the `/_sandbox` control endpoints. Each hands the request to the store's rules.
+
+use super::*;
+
+pub(super) async fn create_batch(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<BatchRequest>(&body) {
+        Ok(req) => s.mutate(|st, now, rng| {
+            st.create_batch(now, &req, rng)
+                .map(|cards| BatchResponse { cards })
+        }),
+        Err(e) => error_response(&e),
+    }
+}
+
+pub(super) async fn create_card(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<CreateCardRequest>(&body) {
+        Ok(req) => s.mutate(|st, now, rng| st.create_card(now, &req, rng)),
+        Err(e) => error_response(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ListQuery {
+    limit: Option<usize>,
+    starting_after: Option<String>,
+}
+
+pub(super) async fn list_cards(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    s.read(|st| st.list(q.limit.unwrap_or(100), q.starting_after.as_deref()))
+}
+
+pub(super) async fn get_card(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    let id = p.get("card_id").cloned().unwrap_or_default();
+    s.read(|st| st.card(&id))
+}
+
+pub(super) async fn card_transactions(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    let id = p.get("card_id").cloned().unwrap_or_default();
+    s.read(|st| {
+        st.card_transactions(&id)
+            .map(|transactions| serde_json::json!({ "transactions": transactions }))
+    })
+}
+
+pub(super) async fn activate(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let id = p.get("card_id").cloned().unwrap_or_default();
+    match parse::<ActivateRequest>(&body) {
+        Ok(req) => s.mutate(|st, now, _| st.activate(now, &id, &req)),
+        Err(e) => error_response(&e),
+    }
+}
+
+pub(super) async fn info(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<InfoRequest>(&body) {
+        // A wrong PIN changes state (the failure count), so this is a mutation.
+        Ok(req) => s.mutate(|st, now, _| st.info(now, &req.token, req.pin.as_deref())),
+        Err(e) => error_response(&e),
+    }
+}
+
+pub(super) async fn transaction(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<TransactionRequest>(&body) {
+        Ok(req) => s.mutate(|st, now, _| st.transaction(now, &req)),
+        Err(e) => error_response(&e),
+    }
+}
+
+pub(super) async fn capture(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let id = p.get("id").cloned().unwrap_or_default();
+    match parse::<CaptureRequest>(&body) {
+        Ok(req) => s.mutate(|st, now, _| st.capture(now, &id, &req)),
+        Err(e) => error_response(&e),
+    }
+}
+
+pub(super) async fn void(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let id = p.get("id").cloned().unwrap_or_default();
+    match parse::<VoidRequest>(&body) {
+        Ok(req) => s.mutate(|st, now, _| st.void(now, &id, &req)),
+        Err(e) => error_response(&e),
+    }
+}
+
+pub(super) async fn get_faults(State(s): State<Arc<Shared>>) -> Response {
+    axum::Json(lock(&s.faults).clone()).into_response()
+}
+
+pub(super) async fn put_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<Faults>(&body) {
+        Ok(f) => {
+            *lock(&s.faults) = f.clone();
+            axum::Json(f).into_response()
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
+pub(super) async fn stats(State(s): State<Arc<Shared>>) -> Response {
+    axum::Json(s.stats()).into_response()
+}
+
+pub(super) async fn revoke_tokens(State(s): State<Arc<Shared>>) -> Response {
+    lock(&s.tokens).clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+pub(super) async fn snapshot(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    let id = p.get("card_id").cloned().unwrap_or_default();
+    s.read(|st| {
+        st.snapshot(&id)
+            .ok_or_else(|| ApiError::new(codes::CARD_NOT_FOUND, "no such card"))
+    })
+}
+
+pub(super) fn path_id(p: &HashMap<String, String>) -> String {
+    p.get("id").cloned().unwrap_or_default()
+}
+
+pub(super) async fn create_session(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<giftpos_dintero::checkout::SessionProfileRequest>(&body) {
+        Ok(req) => {
+            let base = s.base_url.clone();
+            s.mutate(|st, now, _| st.checkout.create(now, req, &base))
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
+pub(super) async fn get_session(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    s.read(|st| st.checkout.session(&path_id(&p)))
+}
+
+pub(super) async fn cancel_session(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    s.mutate(|st, now, _| st.checkout.cancel(now, &path_id(&p), "merchant"))
+}
+
+pub(super) async fn get_payment(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    s.mutate(|st, now, _| st.checkout.transaction(now, &path_id(&p)))
+}
+
+pub(super) async fn capture_payment(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    match parse::<giftpos_dintero::checkout::CaptureBody>(&body) {
+        Ok(req) => s.operation(|st, now| st.checkout.capture(now, &path_id(&p), req)),
+        Err(e) => error_response(&e),
+    }
+}
+
+pub(super) async fn refund_payment(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    match parse::<giftpos_dintero::checkout::RefundBody>(&body) {
+        Ok(req) => s.operation(|st, now| st.checkout.refund(now, &path_id(&p), req)),
+        Err(e) => error_response(&e),
+    }
+}
+
+pub(super) async fn void_payment(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    s.mutate(|st, now, _| st.checkout.void(now, &path_id(&p)))
+}
+
+pub(super) fn page(title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title>\
+         <style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}}button{{font-size:1.3rem;padding:.8rem 1.6rem;margin:.4rem}}</style>\
+         </head><body><p><strong>Dintero sandbox</strong> — no real money</p>{body}</body></html>"
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+/// The page at a session's URL: what the customer's phone opens from the QR code.
+pub(super) async fn payer_page(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    let id = path_id(&p);
+    let session = lock(&s.store).checkout.session(&id);
+    match session {
+        Ok(sess) => {
+            let o = &sess.order;
+            let state = if sess.transaction_id.is_some() {
+                "paid"
+            } else if sess.cancelled_at.is_some() {
+                "cancelled"
+            } else {
+                "open"
+            };
+            let amount = format!("{}.{:02} {}", o.amount / 100, o.amount % 100, o.currency);
+            let forms = if state == "open" {
+                format!(
+                    "<form method=\"post\" action=\"/checkout/{id}/pay\"><button id=\"pay\">Pay {amount}</button></form>\
+                     <form method=\"post\" action=\"/checkout/{id}/hold\"><button id=\"hold\">Pay, pending approval</button></form>\
+                     <form method=\"post\" action=\"/checkout/{id}/decline\"><button id=\"decline\">Pay with a card that is declined</button></form>\
+                     <form method=\"post\" action=\"/checkout/{id}/cancel\"><button id=\"cancel\">Cancel</button></form>"
+                )
+            } else {
+                String::new()
+            };
+            page(
+                "Pay",
+                &format!(
+                    "<h1>Gift card</h1><p id=\"amount\">{amount}</p><p id=\"state\">Session {state}</p>{forms}"
+                ),
+            )
+        }
+        Err(e) => (
+            StatusCode::NOT_FOUND,
+            page("Not found", &format!("<p>{}</p>", e.message)),
+        )
+            .into_response(),
+    }
+}
+
+pub(super) async fn payer_pay(s: State<Arc<Shared>>, p: Path<HashMap<String, String>>) -> Response {
+    payer(s, p, PayerAction::Pay).await
+}
+
+pub(super) async fn payer_hold(
+    s: State<Arc<Shared>>,
+    p: Path<HashMap<String, String>>,
+) -> Response {
+    payer(s, p, PayerAction::PayOnHold).await
+}
+
+pub(super) async fn payer_decline(
+    s: State<Arc<Shared>>,
+    p: Path<HashMap<String, String>>,
+) -> Response {
+    payer(s, p, PayerAction::Decline).await
+}
+
+/// Sandbox control: a payment taken elsewhere, in any documented status.
+pub(super) async fn register_payment(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<crate::checkout::ExternalPayment>(&body) {
+        Ok(p) => s.mutate(|st, now, _| st.checkout.register(now, p)),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// Sandbox control: decide an `ON_HOLD` payment.
+pub(super) async fn approve_payment(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    s.mutate(|st, now, _| st.checkout.decide(now, &path_id(&p), true))
+}
+
+pub(super) async fn decline_payment(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    s.mutate(|st, now, _| st.checkout.decide(now, &path_id(&p), false))
+}
+
+pub(super) async fn payer(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    action: PayerAction,
+) -> Response {
+    let id = path_id(&p);
+    let r = s.mutate(|st, now, _| st.checkout.payer(now, &id, action));
+    if r.status().is_success() {
+        let text = match action {
+            PayerAction::Pay => {
+                "<h1 id=\"result\">Paid</h1><p>Thank you. The gift card is being activated.</p>"
+            }
+            PayerAction::PayOnHold => {
+                "<h1 id=\"result\">Pending approval</h1><p>The payment waits for approval.</p>"
+            }
+            PayerAction::Decline => {
+                "<h1 id=\"result\">Declined</h1><p>The payment was declined.</p>"
+            }
+        };
+        page("Paid", text)
+    } else {
+        (
+            r.status(),
+            page(
+                "Not paid",
+                "<h1 id=\"result\">Not paid</h1><p>This payment can no longer be made.</p>",
+            ),
+        )
+            .into_response()
+    }
+}
+
+pub(super) async fn payer_cancel(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    let id = path_id(&p);
+    let r = s.mutate(|st, now, _| st.checkout.cancel(now, &id, "payer"));
+    if r.status().is_success() {
+        page(
+            "Cancelled",
+            "<h1 id=\"result\">Cancelled</h1><p>Nothing was charged.</p>",
+        )
+    } else {
+        (
+            r.status(),
+            page("Not cancelled", "<h1 id=\"result\">Not cancelled</h1>"),
+        )
+            .into_response()
+    }
+}

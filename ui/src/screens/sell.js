@@ -1,0 +1,82 @@
+// Selling a card: the card, the amount and the payment behind it — a reference taken
+// elsewhere (verified, or a manager's override) or Pay with Dintero (a QR code).
+
+import { invoke } from "../api.js";
+import { h } from "../dom.js";
+import { money, t } from "../app.js";
+import { acceptsCard, amountField, askManager, busy, cardField, errorBox, field, formScreen, showResult } from "../components.js";
+
+export function sellScreen(scan) {
+  const card = cardField();
+  const amount = amountField();
+  const txid = h("input", { id: "txid", autocomplete: "off", spellcheck: "false", dataset: { scan: "text" } });
+  const payDintero = h("button", { id: "pay-dintero", type: "button", class: "secondary" }, t("sell.pay_dintero"));
+  const ctl = formScreen(
+    "sell.title",
+    [card, amount, { el: field(t("field.txid"), txid, t("field.txid_hint")) }],
+    "sell.submit",
+    async () => {
+      const args = { card: card.value(), amount: amount.input.value, transactionId: txid.value };
+      try {
+        showResult(ctl, await invoke("sell", args), "sell.done");
+      } catch (e) {
+        if (e?.code !== "payment_unverified") throw e;
+        // The payment could not be verified: a manager may let the sale through, with
+        // a reason (recorded on the entry, the receipt and the Z-report).
+        ctl.err.show(e);
+        const override = h("button", { id: "override", type: "button", class: "secondary" }, t("sell.override"));
+        override.onclick = () =>
+          askManager(
+            `${t("sell.override_what")} (${args.transactionId})`,
+            async (manager, managerPin, reason) =>
+              showResult(
+                ctl,
+                await invoke("sell_override", { card: args.card, amount: args.amount, transactionId: args.transactionId, manager, managerPin, reason }),
+                "sell.done",
+              ),
+            { reason: true },
+          );
+        ctl.err.el.append(override);
+      }
+    },
+  );
+  ctl.form.querySelector(".actions").append(payDintero);
+  // Pay through Dintero Checkout: the session's URL as a QR code for the customer's
+  // phone; the card is activated once the payment is through.
+  payDintero.onclick = () =>
+    busy(payDintero, async () => {
+      ctl.err.clear();
+      let p;
+      try {
+        p = await invoke("start_payment", { card: card.value(), amount: amount.input.value });
+      } catch (e) {
+        return ctl.err.show(e);
+      }
+      ctl.form.hidden = true;
+      const err = errorBox();
+      const cancel = h("button", { id: "payment-cancel", type: "button", class: "danger" }, t("pay.cancel"));
+      cancel.onclick = () => invoke("cancel_payment", { operationId: p.operation_id }).catch((e) => err.show(e));
+      const qr = h("img", { id: "payment-qr", class: "qr", alt: p.url, src: `data:image/svg+xml;base64,${btoa(p.qr_svg)}` });
+      ctl.out.replaceChildren(
+        h(
+          "section",
+          { id: "payment", class: "result pending", dataset: { url: p.url } },
+          h("h2", {}, t("pay.title")),
+          h("p", { class: "hint" }, t("pay.hint", { amount: money(p.amount) })),
+          qr,
+          h("p", { id: "payment-url", class: "muted" }, p.url),
+          h("div", { class: "actions" }, cancel),
+          err.el,
+        ),
+      );
+      cancel.focus();
+      try {
+        showResult(ctl, await invoke("finish_payment", { operationId: p.operation_id }), "sell.done");
+      } catch (e) {
+        ctl.out.replaceChildren();
+        ctl.form.hidden = false;
+        ctl.err.show(e);
+      }
+    });
+  return acceptsCard(ctl, card, amount.input, scan);
+}
