@@ -157,7 +157,10 @@ pub(crate) enum Command {
     Scanner(ScannerCommand),
     /// Check the configured update endpoint; download, verify the signature, and install
     /// (or stage) a newer release. A tampered or unsigned package is refused (exit 3).
-    Update,
+    Update {
+        #[command(subcommand)]
+        action: Option<UpdateCommand>,
+    },
     /// The clerks and managers who sign in at this till (PINs kept only as argon2
     /// hashes).
     #[command(subcommand)]
@@ -305,4 +308,15 @@ pub(crate) struct SandboxArgs {
     /// Lifetime of the access tokens it issues, in seconds.
     #[arg(long = "token-ttl", default_value_t = 3600)]
     pub(crate) token_ttl: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UpdateCommand {
+    /// Install what the app staged (run as root by giftpos-update.service): each package
+    /// whose signature verifies against this build's key and that is newer than the one
+    /// installed; the rest are refused. Processed packages move to installed/ or refused/.
+    InstallStaged {
+        #[arg(long, default_value = "/var/lib/giftpos/updates")]
+        dir: std::path::PathBuf,
+    },
 }

@@ -340,7 +340,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             till.remove_clerk(&number)?;
             Ok(Output::Exported(format!("clerk {number} removed")))
         }
-        Command::Doctor | Command::Sandbox(_) | Command::Scanner(_) | Command::Update => {
+        Command::Doctor | Command::Sandbox(_) | Command::Scanner(_) | Command::Update { .. } => {
             Err(AppError::internal("dispatched elsewhere"))
         }
     }
@@ -402,10 +402,9 @@ pub(crate) fn export_csv(all: &[giftpos_journal::Entry]) -> String {
             e.ref_id.clone().unwrap_or_default(),
             e.server_transaction_id.clone().unwrap_or_default(),
             e.metadata
-                .get("dintero_transaction_id")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string(),
+                .dintero_transaction_id
+                .clone()
+                .unwrap_or_default(),
             e.parent_id.clone().unwrap_or_default(),
         ];
         let row: Vec<String> = cols.iter().map(|c| field(c)).collect();

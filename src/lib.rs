@@ -104,7 +104,21 @@ async fn run(cli: Cli, json: bool) -> ExitCode {
         return run_scanner(cmd, loaded, json).await;
     }
     let clock = Arc::new(SystemClock);
-    if let Command::Update = cli.command {
+    if let Command::Update {
+        action: Some(UpdateCommand::InstallStaged { dir }),
+    } = &cli.command
+    {
+        // No configuration needed: root's service, the built-in key, the staging folder.
+        return match giftpos_app::update::install_staged(dir) {
+            Ok(results) => {
+                let refused = results.iter().any(|r| r.outcome == "refused");
+                print_ok(json, false, &Output::Staged(results));
+                ExitCode::from(if refused { 3 } else { 0 })
+            }
+            Err(e) => print_err(json, None, &e),
+        };
+    }
+    if let Command::Update { action: None } = cli.command {
         let outcome = match loaded {
             Ok(cfg) => giftpos_app::update::check(&cfg.update, env!("CARGO_PKG_VERSION")).await,
             Err(e) => Err(e.into()),

@@ -15,6 +15,7 @@ pub(crate) enum Output {
     Entry(Box<giftpos_journal::Entry>),
     Verify(giftpos_journal::VerifyReport),
     Update(giftpos_app::update::UpdateOutcome),
+    Staged(Vec<giftpos_app::update::StagedResult>),
     Payment(giftpos_app::terminal::PaymentSession),
     Exported(String),
 }
@@ -74,6 +75,7 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
             Output::Entry(e) => serde_json::to_value(e),
             Output::Verify(v) => serde_json::to_value(v),
             Output::Update(u) => serde_json::to_value(u),
+            Output::Staged(s) => serde_json::to_value(s),
             Output::Payment(p) => serde_json::to_value(p),
             Output::Exported(t) => Ok(serde_json::Value::String(t.clone())),
         };
@@ -245,6 +247,17 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
                 }
                 U::Installed { version, file } => {
                     println!("update {version} verified and installed from {file}")
+                }
+            }
+        }
+        Output::Staged(results) => {
+            if results.is_empty() {
+                println!("no staged update");
+            }
+            for r in results {
+                match &r.reason {
+                    None => println!("installed {}", r.file),
+                    Some(why) => println!("refused {}: {why}", r.file),
                 }
             }
         }

@@ -203,7 +203,7 @@ async fn killed_at_random_points_everything_is_applied_exactly_once() {
     // journal holds the session), or they would wait for the session to expire.
     for e in t.journal().open_entries().unwrap() {
         if e.kind == giftpos_core::OperationKind::Payment
-            && let Some(session) = e.metadata.get("session_id").and_then(|v| v.as_str())
+            && let Some(session) = e.metadata.session_id.as_deref()
         {
             press(&format!("{}/checkout/{session}", sb.base_url()), "pay");
         }

@@ -92,4 +92,75 @@ PY
 app_out="$(run_clean GIFTPOS_EXIT_WHEN_READY=1 timeout 120 xvfb-run -a -s "-screen 0 1280x800x24" \
   "$ROOT/usr/bin/giftpos-terminal" 2>&1 || true)"
 grep -q "ui ready in .* TRAINING" <<<"$app_out" || fail "the installed app did not come up: $app_out"
+# The signed APT repository: its Release verifies against the published keyring; as root,
+# apt installs the package from it and upgrades to a newer build, and refuses the
+# repository with a tampered Release or a tampered package.
+KEYRING="$PWD/$KEYS/giftpos-archive-keyring.gpg"
+REPO="$WORK/apt"
+cp -a artifacts/apt "$REPO"
+gpgv --keyring "$KEYRING" "$REPO/dists/stable/InRelease" 2>/dev/null || fail "the repository's InRelease does not verify"
+gpgv --keyring "$KEYRING" "$REPO/dists/stable/Release.gpg" "$REPO/dists/stable/Release" 2>/dev/null \
+  || fail "the repository's Release.gpg does not verify"
+grep -q "^Signed-By: /usr/share/keyrings/giftpos-archive-keyring.gpg" "$REPO/giftpos.sources" \
+  || fail "no sources entry for IT"
+if [ "$(id -u)" -eq 0 ]; then
+  # A repository of our own for the upgrade (adding a build needs the signing key, which
+  # only the release machine has): scripts/apt-repo with a throwaway key.
+  export GNUPGHOME="$WORK/gnupg"
+  mkdir -m 700 "$GNUPGHOME"
+  gpg --batch --quiet --passphrase '' --quick-gen-key "giftpos apt test <apt-test@giftpos.invalid>" ed25519 sign 1d
+  TKEY="$(gpg --list-keys --with-colons | awk -F: '/^fpr/ {print $10; exit}')"
+  gpg --export "$TKEY" > "$WORK/test-keyring.gpg"
+  TREPO="$WORK/apt-test"
+  scripts/apt-repo "$TREPO" "$TKEY" "$DEB"
+  mkdir -p "$WORK/apt-lists/partial" "$WORK/apt-cache/archives/partial"
+  echo "deb [signed-by=$WORK/test-keyring.gpg] file://$TREPO stable main" > "$WORK/giftpos.list"
+  apt_() {
+    apt-get -q -o Dir::Etc::SourceList="$WORK/giftpos.list" -o Dir::Etc::SourceParts=/nonexistent \
+      -o Dir::State::Lists="$WORK/apt-lists" -o Dir::Cache="$WORK/apt-cache" \
+      -o APT::Sandbox::User=root "$@"
+  }
+  version() { dpkg-query -W -f='${Version}' giftpos 2>/dev/null || true; }
+  # A newer build of the same package (repacked with a higher version).
+  newer() {
+    rm -rf "$WORK/repack"
+    dpkg-deb -R "$DEB" "$WORK/repack"
+    sed -i "s/^Version: .*/Version: $1/" "$WORK/repack/DEBIAN/control"
+    dpkg-deb -b "$WORK/repack" "$WORK/giftpos_$1_amd64.deb" >/dev/null
+    scripts/apt-repo "$TREPO" "$TKEY" "$WORK/giftpos_$1_amd64.deb"
+  }
+  base="$(dpkg-deb -f "$DEB" Version)"
+  dpkg -P giftpos >/dev/null 2>&1 || true
+  apt_ update --error-on=any >/dev/null || fail "apt-get update refuses the signed repository"
+  DEBIAN_FRONTEND=noninteractive apt_ install -y giftpos >/dev/null || fail "apt-get install giftpos failed"
+  INSTALLED=1
+  [ "$(version)" = "$base" ] || fail "apt installed $(version), not $base"
+  newer "$base+test1"
+  apt_ update --error-on=any >/dev/null || fail "apt-get update after a new build failed"
+  DEBIAN_FRONTEND=noninteractive apt_ install -y --only-upgrade giftpos >/dev/null || fail "apt-get upgrade failed"
+  [ "$(version)" = "$base+test1" ] || fail "apt did not upgrade to $base+test1 (has $(version))"
+  # A tampered Release is refused.
+  cp "$TREPO/dists/stable/InRelease" "$WORK/InRelease.good"
+  sed -i 's/^Description: giftpos/Description: g1ftpos/' "$TREPO/dists/stable/InRelease"
+  if apt_ update --error-on=any >/dev/null 2>&1; then fail "apt accepted a tampered InRelease"; fi
+  cp "$WORK/InRelease.good" "$TREPO/dists/stable/InRelease"
+  apt_ update --error-on=any >/dev/null || fail "apt-get update after restoring InRelease failed"
+  # A tampered package is refused (its hash no longer matches the signed index).
+  newer "$base+test2"
+  apt_ update --error-on=any >/dev/null || fail "apt-get update after the second build failed"
+  pooled="$(find "$TREPO/pool" -name "giftpos_${base}+test2_amd64.deb")"
+  [ -n "$pooled" ] || fail "the second build is not in the pool"
+  size=$(stat -c %s "$pooled")
+  b="$(od -An -tx1 -j $((size / 2)) -N1 "$pooled" | tr -d ' ')"
+  if [ "$b" = "00" ]; then flip='\x01'; else flip='\x00'; fi
+  printf "$flip" | dd of="$pooled" bs=1 seek=$((size / 2)) conv=notrunc status=none
+  rm -f "$WORK"/apt-cache/archives/*.deb
+  if DEBIAN_FRONTEND=noninteractive apt_ install -y --only-upgrade giftpos >/dev/null 2>&1; then
+    fail "apt installed a tampered package"
+  fi
+  [ "$(version)" = "$base+test1" ] || fail "a tampered package changed the installed version ($(version))"
+  echo "package test: apt installed $base, upgraded to $base+test1, refused a tampered Release and package"
+else
+  echo "package test: not root: the repository's signatures verified; apt install/upgrade is tested as root (CI)"
+fi
 echo "package test: ok ($(basename "$DEB"), $(stat -c %s "$DEB") bytes)"

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -16,22 +16,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_giftpos");
 #[test]
 fn listen_prints_cards_masked_receipts_and_noise_and_survives_an_unplug() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("ttyA"), dir.path().join("ttyB"));
-    let socat = || {
-        let child = Command::new("socat")
-            .arg(format!("pty,raw,echo=0,link={}", a.display()))
-            .arg(format!("pty,raw,echo=0,link={}", b.display()))
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("socat (scripts/setup installs it)");
-        let until = Instant::now() + Duration::from_secs(10);
-        while !(a.exists() && b.exists()) {
-            assert!(Instant::now() < until);
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        child
-    };
-    let mut pty = socat();
+    let socat = || common::pty_pair(dir.path(), "ttyA", "ttyB");
+    let (mut pty, a, b) = socat();
     let mut cmd = Command::new(BIN);
     clean(&mut cmd, dir.path());
     let mut listen = cmd
@@ -77,7 +63,7 @@ fn listen_prints_cards_masked_receipts_and_noise_and_survives_an_unplug() {
     pty.wait().unwrap();
     assert_eq!(next()["event"], "disconnected");
     std::thread::sleep(Duration::from_millis(200));
-    let mut pty = socat();
+    let (mut pty, _, _) = socat();
     assert_eq!(next()["event"], "connected");
     write(b"9578000000001002\r");
     assert_eq!(next()["scan"]["card"], "************1002");
@@ -94,18 +80,7 @@ fn listen_prints_cards_masked_receipts_and_noise_and_survives_an_unplug() {
 #[test]
 fn every_common_reader_ending_decodes_with_the_default_configuration() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("ttyA"), dir.path().join("ttyB"));
-    let mut pty = Command::new("socat")
-        .arg(format!("pty,raw,echo=0,link={}", a.display()))
-        .arg(format!("pty,raw,echo=0,link={}", b.display()))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("socat (scripts/setup installs it)");
-    let until = Instant::now() + Duration::from_secs(10);
-    while !(a.exists() && b.exists()) {
-        assert!(Instant::now() < until);
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (mut pty, a, b) = common::pty_pair(dir.path(), "ttyA", "ttyB");
     let mut cmd = Command::new(BIN);
     clean(&mut cmd, dir.path());
     let mut listen = cmd

@@ -8,8 +8,7 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -184,6 +183,21 @@ fn check_receipt(p: &Printout, entry: &str, dir: &Path) {
     assert_eq!(qr_of(p, dir), format!("giftpos:entry:{entry}"));
 }
 
+/// A network printer on `listener` for one job: answers the paper sensor with `status`
+/// and returns what it was sent after that.
+fn network_printer(listener: TcpListener, status: u8) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut asked = [0u8; 3];
+        s.read_exact(&mut asked).unwrap();
+        assert_eq!(asked, [0x10, 0x04, 0x04], "the paper sensor is asked first");
+        s.write_all(&[status]).unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        rest
+    })
+}
+
 fn config(dir: &Path, device: &str, paper: u32) -> std::path::PathBuf {
     let file = dir.join("thermal.toml");
     std::fs::write(
@@ -203,20 +217,7 @@ fn a_receipt_prints_over_tcp_9100_with_its_text_and_qr_code() {
     let addr = listener.local_addr().unwrap();
     let cfg = config(home.path(), &format!("tcp://{addr}"), 80);
     let entry = sell(home.path(), &cfg);
-    let printer = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        let mut status = [0u8; 3];
-        s.read_exact(&mut status).unwrap();
-        assert_eq!(
-            status,
-            [0x10, 0x04, 0x04],
-            "the paper sensor is asked first"
-        );
-        s.write_all(&[0x12]).unwrap(); // paper present
-        let mut rest = Vec::new();
-        s.read_to_end(&mut rest).unwrap();
-        rest
-    });
+    let printer = network_printer(listener, 0x12); // paper present
     let out = giftpos(home.path(), &cfg, &["receipt", &entry, "--print", "--json"]);
     assert_eq!(
         out.status.code(),
@@ -231,18 +232,7 @@ fn a_receipt_prints_over_tcp_9100_with_its_text_and_qr_code() {
 #[test]
 fn a_receipt_prints_to_a_device_file_on_58_mm_paper() {
     let home = tempfile::tempdir().unwrap();
-    let (a, b) = (home.path().join("lpA"), home.path().join("lpB"));
-    let mut socat = Command::new("socat")
-        .arg(format!("pty,raw,echo=0,link={}", a.display()))
-        .arg(format!("pty,raw,echo=0,link={}", b.display()))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("socat (scripts/setup installs it)");
-    let until = Instant::now() + Duration::from_secs(10);
-    while !(a.exists() && b.exists()) {
-        assert!(Instant::now() < until);
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (mut socat, a, b) = common::pty_pair(home.path(), "lpA", "lpB");
     let cfg = config(home.path(), a.to_str().unwrap(), 58);
     let entry = sell(home.path(), &cfg);
     // The printer's side of the pty, read until the cut.
@@ -279,15 +269,7 @@ fn paper_out_and_an_unreachable_printer_are_reported_and_the_receipt_is_kept() {
     let addr = listener.local_addr().unwrap();
     let cfg = config(home.path(), &format!("tcp://{addr}"), 80);
     let entry = sell(home.path(), &cfg);
-    let printer = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        let mut status = [0u8; 3];
-        s.read_exact(&mut status).unwrap();
-        s.write_all(&[0x12 | 0x60]).unwrap(); // paper end
-        let mut rest = Vec::new();
-        let _ = s.read_to_end(&mut rest);
-        rest
-    });
+    let printer = network_printer(listener, 0x12 | 0x60); // paper end
     let out = giftpos(home.path(), &cfg, &["receipt", &entry, "--print", "--json"]);
     assert_ne!(out.status.code(), Some(0));
     let msg = String::from_utf8_lossy(&out.stdout).to_string();

@@ -48,10 +48,61 @@ pub const COMMANDS: &[&str] = &[
     "cancel_payment",
     "return_sale",
     "leave_kiosk",
+    "ui_error",
 ];
 
 /// The events the UI listens to.
-pub const EVENTS: &[&str] = &["scan", "sync", "scanner"];
+pub const EVENTS: &[&str] = &["scan", "sync", "scanner", "customer"];
+
+/// What the customer's screen shows (`[terminal] customer_display`), sent to its window
+/// as a `customer` event.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerView {
+    /// `idle` (the store's name), `pay` (the amount and the payment's QR code) or
+    /// `thanks` (the amount and the card's balance).
+    pub state: &'static str,
+    pub amount: Option<giftpos_core::Money>,
+    pub qr_svg: Option<String>,
+    pub balance: Option<giftpos_core::Money>,
+}
+
+impl CustomerView {
+    fn idle() -> CustomerView {
+        CustomerView {
+            state: "idle",
+            amount: None,
+            qr_svg: None,
+            balance: None,
+        }
+    }
+
+    fn thanks(r: &OperationResult) -> CustomerView {
+        CustomerView {
+            state: "thanks",
+            amount: Some(r.amount),
+            qr_svg: None,
+            balance: r.available_after,
+        }
+    }
+}
+
+/// Tells the customer's screen, when there is one.
+fn to_customer<R: Runtime>(app: &AppHandle<R>, view: CustomerView) {
+    if app.get_webview_window("customer").is_some()
+        && let Err(e) = app.emit_to("customer", "customer", view)
+    {
+        tracing::warn!("customer display not updated: {e}");
+    }
+}
+
+/// Shows the customer what a finished operation did.
+fn thank_customer<R: Runtime>(app: &AppHandle<R>, r: Res<OperationResult>) -> Res<OperationResult> {
+    match &r {
+        Ok(done) => to_customer(app, CustomerView::thanks(done)),
+        Err(_) => to_customer(app, CustomerView::idle()),
+    }
+    r
+}
 
 type Res<T> = Result<T, AppError>;
 
@@ -158,21 +209,24 @@ async fn balance(
 }
 
 #[tauri::command]
-async fn sell(
+async fn sell<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     card: String,
     amount: String,
     transaction_id: String,
 ) -> Res<OperationResult> {
     let t = state.clerk_till()?;
-    t.activate(giftpos_app::Activation {
-        token: t.card_input(&card)?,
-        amount: t.parse_amount(&amount)?,
-        transaction_id: transaction_id.trim().to_string(),
-        customer_id: None,
-        expires_at: None,
-    })
-    .await
+    let r = t
+        .activate(giftpos_app::Activation {
+            token: t.card_input(&card)?,
+            amount: t.parse_amount(&amount)?,
+            transaction_id: transaction_id.trim().to_string(),
+            customer_id: None,
+            expires_at: None,
+        })
+        .await;
+    thank_customer(&app, r)
 }
 
 /// A sale whose payment cannot be verified, let through by a manager with a reason.
@@ -199,10 +253,17 @@ async fn sell_override(
 }
 
 #[tauri::command]
-async fn top_up(state: State<'_, AppState>, card: String, amount: String) -> Res<OperationResult> {
+async fn top_up<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    card: String,
+    amount: String,
+) -> Res<OperationResult> {
     let t = state.clerk_till()?;
-    t.top_up(&t.card_input(&card)?, t.parse_amount(&amount)?)
-        .await
+    let r = t
+        .top_up(&t.card_input(&card)?, t.parse_amount(&amount)?)
+        .await;
+    thank_customer(&app, r)
 }
 
 #[tauri::command]
@@ -274,7 +335,8 @@ pub struct PaymentView {
 }
 
 #[tauri::command]
-async fn start_payment(
+async fn start_payment<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     card: String,
     amount: String,
@@ -283,24 +345,44 @@ async fn start_payment(
     let payment = t
         .start_payment(&t.card_input(&card)?, t.parse_amount(&amount)?)
         .await?;
-    Ok(PaymentView {
+    let view = PaymentView {
         qr_svg: giftpos_print::qr_svg(&payment.url),
         payment,
-    })
+    };
+    to_customer(
+        &app,
+        CustomerView {
+            state: "pay",
+            amount: Some(view.payment.amount),
+            qr_svg: Some(view.qr_svg.clone()),
+            balance: None,
+        },
+    );
+    Ok(view)
 }
 
 /// Waits (up to 15 minutes) for the customer to pay, then activates the card.
 #[tauri::command]
-async fn finish_payment(state: State<'_, AppState>, operation_id: String) -> Res<OperationResult> {
+async fn finish_payment<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    operation_id: String,
+) -> Res<OperationResult> {
     let wait = std::time::Duration::from_secs(900);
-    state
+    let r = state
         .clerk_till()?
         .finish_payment(&operation_id, wait)
-        .await
+        .await;
+    thank_customer(&app, r)
 }
 
 #[tauri::command]
-async fn cancel_payment(state: State<'_, AppState>, operation_id: String) -> Res<()> {
+async fn cancel_payment<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    operation_id: String,
+) -> Res<()> {
+    to_customer(&app, CustomerView::idle());
     state.clerk_till()?.cancel_payment(&operation_id).await
 }
 
@@ -320,6 +402,14 @@ async fn return_sale(
 #[tauri::command]
 async fn settings(state: State<'_, AppState>) -> Res<SettingsView> {
     Ok(state.clerk_till()?.settings_view().await)
+}
+
+/// An error in a page (`onerror`, `unhandledrejection`): to the log, where IT looks.
+/// Shortened; pages put no PIN or token in their errors.
+#[tauri::command]
+fn ui_error(message: String) {
+    let message: String = message.chars().take(2000).collect();
+    tracing::error!(target: "giftpos_ui", "page error: {message}");
 }
 
 /// The UI calls this once it is interactive. With `GIFTPOS_EXIT_WHEN_READY=1` the app
@@ -351,6 +441,32 @@ fn forward_events<R: Runtime>(app: AppHandle<R>, bg: &Background) {
             }
         }
     });
+}
+
+/// The customer's screen: a second window, on the second monitor when there is one
+/// (full screen there), else beside the clerk's.
+fn open_customer_display<R: Runtime>(app: &AppHandle<R>) {
+    let built = tauri::WebviewWindowBuilder::new(
+        app,
+        "customer",
+        tauri::WebviewUrl::App("customer.html".into()),
+    )
+    .title("giftpos — customer")
+    .inner_size(800.0, 600.0)
+    .build();
+    match built {
+        Ok(w) => {
+            if let Ok(monitors) = w.available_monitors()
+                && let Some(m) = monitors.get(1)
+            {
+                let _ = w.set_position(*m.position());
+                let _ = w.set_size(*m.size());
+                let _ = w.set_fullscreen(true);
+            }
+            tracing::info!("customer display open");
+        }
+        Err(e) => tracing::error!("customer display not opened: {e}"),
+    }
 }
 
 /// Builds and runs the app.
@@ -408,6 +524,9 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tau
                     }
                 }
             }
+            if terminal.as_ref().is_ok_and(|t| t.config().customer_display) {
+                open_customer_display(app.handle());
+            }
             let kiosk = terminal.as_ref().is_ok_and(|t| t.config().kiosk);
             if kiosk && let Some(w) = app.get_webview_window("main") {
                 // A till, not a desktop window: the whole screen, no frame, no resizing
@@ -458,7 +577,8 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tau
             finish_payment,
             cancel_payment,
             return_sale,
-            leave_kiosk
+            leave_kiosk,
+            ui_error
         ])
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::CloseRequested { api, .. } = event {

@@ -637,7 +637,7 @@ async fn kiosk_mode_fills_the_screen_and_only_a_manager_lets_the_app_go() {
     let app = App::start(home.path(), &env, "kiosk").await;
     app.sign_in("1", "1111").await;
     app.wait_attr("#screen", "data-screen", "home", 10).await;
-    // The whole screen (Xvfb's, 1280×1024), not the 1024×768 desktop window.
+    // The whole screen (Xvfb's, 1920×1080), not the 1024×768 desktop window.
     app.wait_js(
         "return window.innerWidth === screen.width && window.innerHeight === screen.height",
         10,
@@ -699,6 +699,210 @@ async fn an_idle_clerk_is_signed_out_after_a_countdown() {
     app.shot("01-idle-countdown").await;
     app.wait_attr("#screen", "data-screen", "signin", 15).await;
     app.wait_js("return document.getElementById('idle').hidden", 5)
+        .await;
+    app.close().await;
+}
+
+/// Finds what does not fit: an element that scrolls or is cut sideways, text cut with an
+/// ellipsis, an element reaching past its container (fixed and absolute layers aside),
+/// a page that scrolls sideways.
+const OVERFLOW: &str = r#"
+const desc = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+const bad = [];
+for (const e of document.querySelectorAll('body *')) {
+  const cs = getComputedStyle(e);
+  if (cs.display === 'none' || cs.visibility === 'hidden' || e.closest('[hidden]')) continue;
+  const r = e.getBoundingClientRect();
+  if (r.width === 0 && r.height === 0) continue;
+  if (cs.overflowX !== 'visible' && e.scrollWidth > e.clientWidth + 1 && e.tagName !== 'SELECT' && e.tagName !== 'INPUT')
+    bad.push(desc(e) + ' cuts or scrolls ' + e.scrollWidth + ' > ' + e.clientWidth);
+  if (cs.textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1) bad.push(desc(e) + ' is truncated');
+  const p = e.parentElement;
+  if (p && p !== document.body && cs.position !== 'fixed' && cs.position !== 'absolute') {
+    const pr = p.getBoundingClientRect();
+    if (r.right > pr.right + 1 || r.left < pr.left - 1) bad.push(desc(e) + ' reaches past ' + desc(p) + ' (' + Math.round(r.left) + '..' + Math.round(r.right) + ' in ' + Math.round(pr.left) + '..' + Math.round(pr.right) + ')');
+  }
+}
+if (document.documentElement.scrollWidth > window.innerWidth + 1) bad.push('the page scrolls sideways');
+return bad.slice(0, 20);
+"#;
+
+impl App {
+    /// Asserts nothing overflows, and saves a screenshot.
+    async fn fits(&self, name: &str) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.shot(name).await;
+        let bad = self.c.execute(OVERFLOW, vec![]).await.unwrap();
+        assert_eq!(bad, json!([]), "{name}: what does not fit");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_screen_fits_at_1024_and_1920_and_page_errors_reach_the_log() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let home = tempfile::tempdir().unwrap();
+    let app = App::start(home.path(), &[], "fit").await;
+    app.sign_in("1", "1111").await;
+    app.wait_attr("#screen", "data-screen", "home", 10).await;
+    // Some history, a payment shown (the status bar at its fullest).
+    app.key(Key::F1).await;
+    app.type_into("#card", "9578000000001001").await;
+    app.type_into("#amount", "500").await;
+    app.type_into("#txid", "T12345678.demo-paid-500").await;
+    app.click("#submit").await;
+    app.find("#result").await;
+    for (w, h) in [(1024u32, 768u32), (1920, 1080)] {
+        app.c.set_window_size(w, h).await.unwrap();
+        app.wait_js(
+            &format!("return window.innerWidth <= {w} && window.innerWidth > {w} - 40"),
+            10,
+        )
+        .await;
+        for (key, screen) in [
+            (Key::F1, "sell"),
+            (Key::F2, "balance"),
+            (Key::F3, "redeem"),
+            (Key::F4, "topup"),
+            (Key::F5, "history"),
+            (Key::F6, "settings"),
+        ] {
+            app.key(key).await;
+            app.wait_attr("#screen", "data-screen", screen, 10).await;
+            if screen == "history" {
+                app.click("#history .entry").await;
+                app.find("#detail:not([hidden])").await;
+            }
+            if screen == "settings" {
+                app.find("#doctor").await;
+            }
+            app.fits(&format!("{w}x{h}-{screen}")).await;
+        }
+        app.key(Key::F1).await;
+        app.type_into(
+            "#card",
+            if w == 1024 {
+                "9578000000001002"
+            } else {
+                "9578000000001003"
+            },
+        )
+        .await;
+        app.type_into("#amount", "100").await;
+        app.click("#pay-dintero").await;
+        app.find("#payment-qr").await;
+        app.fits(&format!("{w}x{h}-payment")).await;
+        app.click("#payment-cancel").await;
+        app.find("#error:not([hidden])").await;
+    }
+
+    // The check finds what does not fit (a box too wide for its container).
+    app.c
+        .execute(
+            // Through the CSSOM: the page's CSP refuses inline style attributes.
+            "const d = document.createElement('div'); d.id = 'probe'; d.style.width = '100px'; d.style.overflow = 'auto'; const w = document.createElement('div'); w.style.width = '300px'; w.textContent = 'wide'; d.append(w); document.getElementById('screen').append(d);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let found = app.c.execute(OVERFLOW, vec![]).await.unwrap();
+    assert!(
+        found.to_string().contains("div#probe cuts or scrolls"),
+        "{found}"
+    );
+    app.c
+        .execute("document.getElementById('probe').remove()", vec![])
+        .await
+        .unwrap();
+
+    // An error in the page reaches the log file IT reads.
+    app.c
+        .execute(
+            "setTimeout(() => { throw new Error('e2e-probe-onerror') }, 0); setTimeout(() => { Promise.reject(new Error('e2e-probe-rejection')) }, 0);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let logs = home.path().join("data/giftpos/training/logs");
+    let logs = if logs.exists() {
+        logs
+    } else {
+        home.path().join("data/giftpos/logs")
+    };
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text: String = std::fs::read_dir(&logs)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if text.contains("e2e-probe-onerror") && text.contains("e2e-probe-rejection") {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "page errors not in {}: {text}",
+            logs.display()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customer_display_shows_the_amount_and_qr_then_thanks_with_the_balance() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let home = tempfile::tempdir().unwrap();
+    let env = vec![("GIFTPOS_CUSTOMER_DISPLAY".to_string(), "1".to_string())];
+    let app = App::start(home.path(), &env, "customer").await;
+    let main = app.c.window().await.unwrap();
+    app.sign_in("1", "1111").await;
+    app.wait_attr("#screen", "data-screen", "home", 10).await;
+    app.key(Key::F1).await;
+    app.type_into("#card", "9578000000001004").await;
+    app.type_into("#amount", "250").await;
+    app.click("#pay-dintero").await;
+    app.find("#payment-qr").await;
+    let url = app.attr("#payment", "data-url").await.unwrap();
+
+    // The second window: the customer's.
+    let until = Instant::now() + Duration::from_secs(20);
+    let customer = loop {
+        let all = app.c.windows().await.unwrap();
+        if let Some(w) = all.into_iter().find(|w| *w != main) {
+            break w;
+        }
+        assert!(Instant::now() < until, "no customer window");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    app.c.switch_to_window(customer.clone()).await.unwrap();
+    app.wait_attr("#customer", "data-state", "pay", 10).await;
+    assert!(app.text("#customer-amount").await.contains("250"));
+    app.find("#customer-qr").await;
+    app.fits("01-customer-pay").await;
+    let shot = app
+        .shots
+        .join(format!("{}-01-customer-pay.png", app.prefix));
+    let decoded = Command::new("zbarimg")
+        .args(["-q", "--raw", shot.to_str().unwrap()])
+        .output()
+        .expect("zbarimg");
+    assert_eq!(
+        String::from_utf8_lossy(&decoded.stdout).trim(),
+        url,
+        "the customer scans the payment"
+    );
+
+    pay_on_phone(&url);
+    app.wait_attr("#customer", "data-state", "thanks", 30).await;
+    assert!(
+        app.text("#customer-balance").await.contains("250"),
+        "the card's balance"
+    );
+    app.fits("02-customer-thanks").await;
+    app.c.switch_to_window(main).await.unwrap();
+    app.wait_attr("#result-state", "data-state", "confirmed", 30)
         .await;
     app.close().await;
 }

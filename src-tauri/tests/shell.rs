@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
 use tauri::webview::InvokeRequest;
-use tauri::{Listener, WebviewWindow, WebviewWindowBuilder};
+use tauri::{Listener, Manager, WebviewWindow, WebviewWindowBuilder};
 
 fn invoke(
     w: &WebviewWindow<tauri::test::MockRuntime>,
@@ -43,6 +43,7 @@ fn the_commands_answer_through_the_mock_runtime_and_sync_events_reach_the_page()
             dir.path().join("data").display().to_string(),
         ),
         ("GIFTPOS_TERMINAL_ID", "T-SHELL".to_string()),
+        ("GIFTPOS_CUSTOMER_DISPLAY", "1".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -80,6 +81,15 @@ fn the_commands_answer_through_the_mock_runtime_and_sync_events_reach_the_page()
     let clerk = invoke(&w, "sign_in", json!({"number": "1", "pinCode": "1111"})).unwrap();
     assert_eq!(clerk["number"], "1");
 
+    // The customer's screen: a second window, told what to show.
+    let customer = app
+        .get_webview_window("customer")
+        .expect("[terminal] customer_display opens the customer's window");
+    let (ctx, crx) = mpsc::channel();
+    customer.listen("customer", move |e| {
+        let _ = ctx.send(serde_json::from_str::<Value>(e.payload()).unwrap());
+    });
+
     // A sale through the real terminal; its sync events are forwarded to the page.
     let (tx, rx) = mpsc::channel();
     app.listen("sync", move |e| {
@@ -103,6 +113,39 @@ fn the_commands_answer_through_the_mock_runtime_and_sync_events_reach_the_page()
         }
     }
     assert!(!seen.is_empty(), "no sync event reached the page");
+    let thanks = crx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(thanks["state"], "thanks", "{thanks}");
+    assert_eq!(thanks["amount"]["amount"], 50_000);
+    assert_eq!(
+        thanks["balance"]["amount"], 50_000,
+        "the card's balance: {thanks}"
+    );
+
+    // Pay with Dintero: the amount and the QR code on the customer's screen; cancelled,
+    // it goes back to idle.
+    let pay = invoke(
+        &w,
+        "start_payment",
+        json!({"card": "9578000000001002", "amount": "200"}),
+    )
+    .unwrap();
+    let shown = crx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(shown["state"], "pay");
+    assert_eq!(shown["amount"]["amount"], 20_000);
+    assert_eq!(
+        shown["qr_svg"], pay["qr_svg"],
+        "the same QR code as the clerk's screen"
+    );
+    invoke(
+        &w,
+        "cancel_payment",
+        json!({"operationId": pay["operation_id"]}),
+    )
+    .unwrap();
+    assert_eq!(
+        crx.recv_timeout(Duration::from_secs(10)).unwrap()["state"],
+        "idle"
+    );
 
     // History carries the core's decisions: the sale may be undone.
     let history = invoke(&w, "history", json!({})).unwrap();

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use giftpos_app::Terminal;
@@ -322,4 +322,23 @@ pub fn press(url: &str, action: &str) -> String {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
+}
+
+/// A kernel pty pair through socat, linked as `a` and `b` under `dir`: what is written to
+/// one end is read at the other (a serial reader or printer stands at `b`). Kill the
+/// child to unplug it.
+pub fn pty_pair(dir: &Path, a: &str, b: &str) -> (std::process::Child, PathBuf, PathBuf) {
+    let (a, b) = (dir.join(a), dir.join(b));
+    let child = std::process::Command::new("socat")
+        .arg(format!("pty,raw,echo=0,link={}", a.display()))
+        .arg(format!("pty,raw,echo=0,link={}", b.display()))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("socat (scripts/setup installs it)");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !(a.exists() && b.exists()) {
+        assert!(std::time::Instant::now() < until, "socat made no ptys");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    (child, a, b)
 }

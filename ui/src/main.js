@@ -22,6 +22,18 @@ function showFatal(err) {
   return `ERROR ${e.code}`;
 }
 
+function reportErrors() {
+  const send = (what) => {
+    const message = String(what).slice(0, 2000);
+    invoke("ui_error", { message }).catch(() => {});
+  };
+  window.addEventListener("error", (e) => send(`${e.message} (${e.filename}:${e.lineno}:${e.colno})`));
+  window.addEventListener("unhandledrejection", (e) => {
+    const r = e.reason;
+    send(`unhandled rejection: ${r?.message ?? String(r)}${r?.stack ? ` (${r.stack})` : ""}`);
+  });
+}
+
 async function start() {
   let state;
   try {
@@ -63,4 +75,6 @@ async function start() {
   await invoke("ui_ready", { uiState: `${state} | ${status}` });
 }
 
+// Errors in the page reach the log file, where IT looks (not only the webview's console).
+reportErrors();
 start();

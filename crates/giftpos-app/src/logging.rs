@@ -1,5 +1,7 @@
 //! Logs: a human form on stderr, and JSON lines in a daily-rotated file under the data
-//! dir (`logs/giftpos.log.YYYY-MM-DD`, the last 14 kept) for IT and support. The level
+//! dir (`logs/giftpos.log.YYYY-MM-DD`, the last 14 kept) for IT and support. Started by
+//! systemd with stderr going to the journal, logs go to journald instead, each field its
+//! own journal field, `GIFTPOS_`-prefixed (`journalctl -o json SYSLOG_IDENTIFIER=giftpos`). The level
 //! comes from `GIFTPOS_LOG` or `[logging] level`. Nothing logged carries a PIN, a full
 //! card token or a secret: those types print redacted, and spans carry operation names
 //! and statuses only.
@@ -25,6 +27,24 @@ pub struct LogGuard {
 pub fn init(log_dir: &Path, file_level: &str, stderr_level: &str) -> LogGuard {
     let file_filter =
         EnvFilter::try_from_env("GIFTPOS_LOG").unwrap_or_else(|_| EnvFilter::new(file_level));
+    if stderr_is_journal() {
+        match tracing_journald::layer() {
+            Ok(journal) => {
+                // One identifier for the app and the command; our fields as GIFTPOS_*.
+                let journal = journal
+                    .with_syslog_identifier("giftpos".into())
+                    .with_field_prefix(Some("GIFTPOS".into()));
+                let _ = tracing_subscriber::registry()
+                    .with(journal.with_filter(file_filter))
+                    .try_init();
+                return LogGuard {
+                    _file: None,
+                    dir: None,
+                };
+            }
+            Err(e) => eprintln!("giftpos: journald not reachable ({e}); logging to a file"),
+        }
+    }
     let stderr_filter =
         EnvFilter::try_from_env("GIFTPOS_LOG").unwrap_or_else(|_| EnvFilter::new(stderr_level));
     let stderr = tracing_subscriber::fmt::layer()
@@ -68,3 +88,20 @@ pub fn init(log_dir: &Path, file_level: &str, stderr_level: &str) -> LogGuard {
 }
 
 use tracing_subscriber::Layer as _;
+
+/// Whether stderr is the journal: systemd names the stream it connected in
+/// `JOURNAL_STREAM` (`<device>:<inode>`), and only that stream counts (a child whose
+/// stderr was redirected elsewhere keeps its own).
+fn stderr_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some((dev, ino)) = std::env::var("JOURNAL_STREAM").ok().and_then(|v| {
+        v.split_once(':')
+            .map(|(d, i)| (d.to_string(), i.to_string()))
+    }) else {
+        return false;
+    };
+    match std::fs::metadata("/proc/self/fd/2") {
+        Ok(m) => dev.parse() == Ok(m.dev()) && ino.parse() == Ok(m.ino()),
+        Err(_) => false,
+    }
+}

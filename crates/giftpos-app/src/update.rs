@@ -238,6 +238,8 @@ pub async fn check(s: &UpdateSettings, current: &str) -> Result<UpdateOutcome, A
     })?;
     let file = s.dir.join(name);
     write_verified(&file, &data)?;
+    // The signature beside it: whoever installs a staged package checks it again.
+    write_verified(&sig_path(&file), p.signature.as_bytes())?;
     tracing::info!(version = %release.version, file = %file.display(), notes = release.notes.as_deref().unwrap_or(""), "update verified");
     if s.install_command.is_empty() {
         return Ok(UpdateOutcome::Staged {
@@ -251,6 +253,110 @@ pub async fn check(s: &UpdateSettings, current: &str) -> Result<UpdateOutcome, A
         version: release.version,
         file: file.display().to_string(),
     })
+}
+
+/// `<package>.sig`.
+fn sig_path(file: &Path) -> std::path::PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".sig");
+    std::path::PathBuf::from(name)
+}
+
+/// What `install_staged` did with one staged package.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StagedResult {
+    pub file: String,
+    /// `installed`, or `refused` with the reason.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Installs what the app staged in `dir` (run as root by `giftpos-update.service` when a
+/// package appears; no person needed): each `.deb` whose `.sig` verifies against the key
+/// built into this binary — never a key from a file a user could write — and whose
+/// version is newer than the installed one, with `dpkg -i`. Every package leaves `dir`
+/// (to `installed/` or `refused/`), so the path unit does not fire again for it.
+pub fn install_staged(dir: &Path) -> Result<Vec<StagedResult>, AppError> {
+    let Some(pubkey) = BUILT_IN_PUBKEY else {
+        return Err(AppError::new(
+            ErrorCode::Config,
+            "this build carries no update key: only packaged builds install staged updates",
+        ));
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(AppError::new(
+                ErrorCode::Internal,
+                format!("cannot read {}: {e}", dir.display()),
+            ));
+        }
+    };
+    let mut staged: Vec<std::path::PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+        .collect();
+    staged.sort();
+    let mut results = Vec::new();
+    for file in staged {
+        let outcome = install_one(&file, pubkey);
+        let (to, result) = match outcome {
+            Ok(()) => ("installed", None),
+            Err(e) => ("refused", Some(e.message)),
+        };
+        if let Some(reason) = &result {
+            tracing::error!(file = %file.display(), "staged update refused: {reason}");
+        } else {
+            tracing::info!(file = %file.display(), "staged update installed");
+        }
+        let done = dir.join(to);
+        let _ = std::fs::create_dir_all(&done);
+        for f in [file.clone(), sig_path(&file)] {
+            if let Some(name) = f.file_name() {
+                let _ = std::fs::rename(&f, done.join(name));
+            }
+        }
+        results.push(StagedResult {
+            file: file.display().to_string(),
+            outcome: to.into(),
+            reason: result,
+        });
+    }
+    Ok(results)
+}
+
+fn install_one(file: &Path, pubkey: &str) -> Result<(), AppError> {
+    let data = std::fs::read(file).map_err(|e| refused(format!("cannot read it: {e}")))?;
+    let sig = std::fs::read_to_string(sig_path(file)).unwrap_or_default();
+    verify_signature(&data, &sig, pubkey)?;
+    // Newer than what is installed: a signed older package is still refused.
+    let field = |args: &[&str]| {
+        std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let path = file.to_string_lossy();
+    let new = field(&["dpkg-deb", "-f", &path, "Version"])
+        .ok_or_else(|| refused("not a Debian package (dpkg-deb cannot read it)"))?;
+    if let Some(old) = field(&["dpkg-query", "-W", "-f=${Version}", "giftpos"]) {
+        let newer = std::process::Command::new("dpkg")
+            .args(["--compare-versions", &new, "gt", &old])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !newer {
+            return Err(refused(format!(
+                "version {new} is not newer than the installed {old}"
+            )));
+        }
+    }
+    install(&["dpkg".to_string(), "-i".to_string()], file)
 }
 
 fn write_verified(file: &Path, data: &[u8]) -> Result<(), AppError> {

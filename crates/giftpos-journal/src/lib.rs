@@ -10,6 +10,7 @@
 //! - [`plan`] is the pure function that picks what to send next.
 
 mod chain;
+mod meta;
 pub mod plan;
 mod state;
 mod types;
@@ -23,6 +24,7 @@ use giftpos_core::{Currency, Money, OperationKind};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+pub use meta::EntryMeta;
 pub use plan::{PlanItem, plan};
 pub use types::{CachedCard, Counts, Entry, EntryState, JournalError, NewEntry, VerifyReport};
 
@@ -259,7 +261,7 @@ impl Journal {
             .unwrap_or((0, GENESIS.to_string()));
         let seq = prev_seq + 1;
         let ref_id = self.ref_id_for(e.kind, &e.id);
-        let metadata = serde_json::Value::Object(e.metadata.clone()).to_string();
+        let metadata = e.metadata.to_stored();
         let created = ts(now);
         let currency = e.amount.currency();
         let content = Content {
@@ -372,7 +374,7 @@ impl Journal {
             card_id: r.get(7)?,
             amount: Money::from_minor(amount.max(0), cur).unwrap_or_else(|_| Money::zero(cur)),
             clerk: r.get(10)?,
-            metadata: serde_json::from_str(&metadata).unwrap_or_default(),
+            metadata: EntryMeta::from_stored(&metadata),
             ref_id: r.get(12)?,
             parent_id: r.get(13)?,
             created_at: parse_ts(&r.get::<_, String>(14)?),
@@ -383,7 +385,9 @@ impl Journal {
             attempts: r.get(19)?,
             next_attempt_at: r.get::<_, Option<String>>(20)?.map(|s| parse_ts(&s)),
             server_transaction_id: r.get(21)?,
-            balance_after: r.get(22)?,
+            balance_after: r
+                .get::<_, Option<i64>>(22)?
+                .and_then(|m| Money::from_minor(m, cur).ok()),
             last_error: r.get(23)?,
             updated_at: parse_ts(&r.get::<_, String>(24)?),
             failures: r.get(25)?,

@@ -90,7 +90,7 @@ pub struct NewEntry {
     pub card_key: String,
     pub amount: Money,
     pub clerk: Option<String>,
-    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub metadata: crate::EntryMeta,
     /// Capture/void: the redemption entry they settle.
     pub parent_id: Option<String>,
 }
@@ -121,7 +121,7 @@ pub struct Entry {
     pub card_id: Option<String>,
     pub amount: Money,
     pub clerk: Option<String>,
-    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub metadata: crate::EntryMeta,
     pub ref_id: Option<String>,
     pub parent_id: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -132,7 +132,8 @@ pub struct Entry {
     pub attempts: i64,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub server_transaction_id: Option<String>,
-    pub balance_after: Option<i64>,
+    /// The card's balance after it, in the entry's currency, when Dintero said.
+    pub balance_after: Option<Money>,
     pub last_error: Option<String>,
     pub updated_at: DateTime<Utc>,
     /// Failures where Dintero answered but the entry could not complete (see
@@ -157,7 +158,7 @@ impl fmt::Debug for Entry {
 impl Entry {
     /// Whether the entry was recorded while Dintero could not be reached.
     pub fn recorded_offline(&self) -> bool {
-        self.metadata.get("offline").and_then(|v| v.as_bool()) == Some(true)
+        self.metadata.offline
     }
 }
 

@@ -11,8 +11,10 @@ fn now() -> chrono::DateTime<Utc> {
 }
 
 fn entry(j: &Journal, id: &str, kind: OperationKind, token: &str, amount: i64) -> NewEntry {
-    let mut metadata = serde_json::Map::new();
-    metadata.insert("dintero_transaction_id".into(), "T1.pay".into());
+    let metadata = giftpos_journal::EntryMeta {
+        dintero_transaction_id: Some("T1.pay".into()),
+        ..Default::default()
+    };
     NewEntry {
         id: id.into(),
         kind,
@@ -91,7 +93,7 @@ fn states_move_forward_and_confirmation_scrubs_the_token() {
     j.confirm("a", None, Some(50_000), now()).unwrap();
     let a = j.get("a").unwrap().unwrap();
     assert_eq!(
-        (a.state, a.attempts, a.balance_after),
+        (a.state, a.attempts, a.balance_after.map(|m| m.minor())),
         (EntryState::Confirmed, 2, Some(50_000))
     );
     assert_eq!(a.card_token, None, "the token is gone once confirmed");

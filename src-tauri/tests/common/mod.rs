@@ -11,7 +11,7 @@ pub fn on_display(program: &str, args: &[&str]) -> Command {
         Command::new(program)
     } else {
         let mut c = Command::new("xvfb-run");
-        c.args(["-a", "-s", "-screen 0 1280x1024x24", program]);
+        c.args(["-a", "-s", "-screen 0 1920x1080x24", program]);
         c
     };
     c.args(args);

@@ -198,6 +198,8 @@ pub struct Config {
     pub idle_sign_out: Duration,
     /// Kiosk mode (`[terminal] kiosk`).
     pub kiosk: bool,
+    /// A second window for a monitor facing the customer (`[terminal] customer_display`).
+    pub customer_display: bool,
 }
 
 /// A separate API client for Checkout.
@@ -675,10 +677,14 @@ fn resolve(l: Layers, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
             .de::<Vec<String>>("update.install_command")?
             .map(|v| v.v)
             .unwrap_or_default(),
-        dir: data_dir.join("updates"),
+        dir: l
+            .path("update.stage_dir")
+            .map(|v| v.v)
+            .unwrap_or_else(|| data_dir.join("updates")),
     };
     Ok(Config {
         kiosk: l.bool("terminal.kiosk")?.map(|k| k.v).unwrap_or(false),
+        customer_display: l.bool("terminal.customer_display")?.is_some_and(|k| k.v),
         idle_sign_out,
         metrics,
         payments_verify,

@@ -312,7 +312,7 @@ impl Engine {
         Ok(match e.state {
             EntryState::Confirmed => Outcome::Confirmed {
                 transaction_id: e.server_transaction_id,
-                available_after: e.balance_after,
+                available_after: e.balance_after.map(|m| m.minor()),
             },
             EntryState::Refused => Outcome::Refused(AppError::new(
                 ErrorCode::Rejected,
@@ -456,15 +456,4 @@ fn carries(card: &Card, entry_id: &str) -> bool {
         .get(META_OPERATION_ID)
         .and_then(|v| v.as_str())
         == Some(entry_id)
-}
-
-/// Local metadata (never sent: `_` keys) of a sale a manager let through unverified.
-pub const META_OVERRIDE_BY: &str = "_override_by";
-pub const META_OVERRIDE_REASON: &str = "_override_reason";
-
-fn meta_str(e: &Entry, key: &str) -> Option<String> {
-    e.metadata
-        .get(key)
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
 }

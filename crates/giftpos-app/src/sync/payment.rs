@@ -24,7 +24,7 @@ impl Engine {
                 why,
             )))
         };
-        let Some(session_id) = meta_str(e, "session_id") else {
+        let Some(session_id) = e.metadata.session_id.clone() else {
             return Ok(Outcome::NeedsAttention(
                 "a payment entry without its session".into(),
             ));
@@ -208,14 +208,11 @@ impl Engine {
         if rest <= 0 {
             return Ok(());
         }
-        let mut metadata = serde_json::Map::new();
-        metadata.insert(
-            "reason".into(),
-            "release the rest after a partial capture".into(),
-        );
-        if parent.recorded_offline() {
-            metadata.insert("offline".into(), true.into());
-        }
+        let metadata = giftpos_journal::EntryMeta {
+            reason: Some("release the rest after a partial capture".into()),
+            offline: parent.recorded_offline(),
+            ..Default::default()
+        };
         let amount = giftpos_core::Money::from_minor(rest, parent.amount.currency())
             .map_err(|e| AppError::internal(e.to_string()))?;
         self.journal.append(
@@ -254,12 +251,11 @@ impl Engine {
         if done {
             return Ok(());
         }
-        let mut metadata = serde_json::Map::new();
-        metadata.insert(
-            giftpos_dintero::wire::META_TRANSACTION_ID.into(),
-            tx_id.into(),
-        );
-        metadata.insert("payment_entry".into(), payment.id.clone().into());
+        let metadata = giftpos_journal::EntryMeta {
+            dintero_transaction_id: Some(tx_id.to_string()),
+            payment_entry: Some(payment.id.clone()),
+            ..Default::default()
+        };
         self.journal.append(
             giftpos_journal::NewEntry {
                 id: uuid::Uuid::new_v4().to_string(),
@@ -287,13 +283,10 @@ impl Engine {
     pub(super) async fn verify_payment(&self, e: &Entry) -> Result<Option<Outcome>, DinteroError> {
         use crate::payments::{Verdict, VerifyMode, verify};
         let mode = self.policy.verify_payments;
-        if mode == VerifyMode::Off
-            || e.parent_id.is_some()
-            || e.metadata.contains_key(META_OVERRIDE_BY)
-        {
+        if mode == VerifyMode::Off || e.parent_id.is_some() || e.metadata.override_by.is_some() {
             return Ok(None);
         }
-        let Some(id) = meta_str(e, giftpos_dintero::wire::META_TRANSACTION_ID) else {
+        let Some(id) = e.metadata.dintero_transaction_id.clone() else {
             return Ok(None);
         };
         let tx = match self.client.payment(&id).await {
@@ -314,8 +307,7 @@ impl Engine {
                 x.kind == OperationKind::Activate
                     && x.id != e.id
                     && x.state != EntryState::Refused
-                    && meta_str(x, giftpos_dintero::wire::META_TRANSACTION_ID).as_deref()
-                        == Some(id.as_str())
+                    && x.metadata.dintero_transaction_id.as_deref() == Some(id.as_str())
             })
             .map(|x| x.amount.minor())
             .sum();

@@ -165,12 +165,7 @@ impl Engine {
     }
 
     pub(super) fn metadata(&self, e: &Entry) -> Metadata {
-        let mut m: Metadata = e
-            .metadata
-            .iter()
-            .filter(|(k, _)| !k.starts_with('_') && k.as_str() != "offline")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let mut m: Metadata = e.metadata.to_dintero().into_iter().collect();
         m.insert(META_OPERATION_ID.into(), e.id.clone().into());
         m.insert(META_TERMINAL_ID.into(), e.terminal_id.clone().into());
         m
@@ -224,7 +219,7 @@ impl Engine {
         match e.kind {
             OperationKind::Payment => self.apply_payment(e, &card_id).await,
             OperationKind::PaymentRefund => {
-                let Some(tx_id) = meta_str(e, giftpos_dintero::wire::META_TRANSACTION_ID) else {
+                let Some(tx_id) = e.metadata.dintero_transaction_id.clone() else {
                     return Ok(Outcome::NeedsAttention(
                         "a payment refund without the payment's transaction id".into(),
                     ));
@@ -241,11 +236,14 @@ impl Engine {
                 let req = ActivateRequest {
                     amount: e.amount.minor(),
                     currency: e.amount.currency().code().to_string(),
-                    customer_id: meta_str(e, "customer_id"),
+                    customer_id: e.metadata.customer_id.clone(),
                     name: None,
                     originated_by: Some(e.terminal_id.clone()),
                     active_from: None,
-                    expires_at: meta_str(e, "expires_at")
+                    expires_at: e
+                        .metadata
+                        .expires_at
+                        .clone()
                         .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
                         .map(|d| d.with_timezone(&Utc)),
                     metadata: self.metadata(e),
@@ -405,7 +403,10 @@ impl Engine {
             return Ok(Some(Outcome::NeedsAttention(format!(
                 "card {} was activated by another operation; this sale's payment ({}) needs a manager",
                 e.card,
-                meta_str(e, giftpos_dintero::wire::META_TRANSACTION_ID).unwrap_or_default()
+                e.metadata
+                    .dintero_transaction_id
+                    .clone()
+                    .unwrap_or_default()
             ))));
         }
         Ok(None)

@@ -75,18 +75,12 @@ impl Terminal {
 
     pub(super) fn history_item(&self, e: Entry, all: &[Entry]) -> HistoryItem {
         let after = super::undo::Afterwards::of(&e.id, all);
-        let paid = e.metadata.contains_key(META_TRANSACTION_ID);
-        let text = |k: &str| {
-            e.metadata
-                .get(k)
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        };
+        let paid = e.metadata.dintero_transaction_id.is_some();
         HistoryItem {
-            approved_by: text("approved_by"),
-            dintero_transaction_id: text(META_TRANSACTION_ID),
-            parent_id: e.parent_id.clone().or_else(|| text("undoes")),
-            balance_after: self.money(e.balance_after),
+            approved_by: e.metadata.approved_by.clone(),
+            dintero_transaction_id: e.metadata.dintero_transaction_id.clone(),
+            parent_id: e.parent_id.clone().or_else(|| e.metadata.undoes.clone()),
+            balance_after: e.balance_after,
             pending: e.state.is_open(),
             id: e.id,
             created_at: e.created_at,
@@ -182,13 +176,9 @@ impl Terminal {
             kind: e.kind,
             card: e.card.clone(),
             amount: e.amount,
-            balance_after: self.money(e.balance_after),
+            balance_after: e.balance_after,
             transaction_id: e.server_transaction_id.clone(),
-            dintero_transaction_id: e
-                .metadata
-                .get(META_TRANSACTION_ID)
-                .and_then(|v| v.as_str())
-                .map(str::to_string),
+            dintero_transaction_id: e.metadata.dintero_transaction_id.clone(),
             payment_override: payment_override(&e),
             entry_id: e.id.clone(),
             confirmed: e.state == EntryState::Confirmed,
@@ -235,17 +225,9 @@ impl Terminal {
                 card: e.card.clone(),
                 amount: e.amount,
                 state: e.state.as_str().to_string(),
-                approved_by: e
-                    .metadata
-                    .get("approved_by")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
+                approved_by: e.metadata.approved_by.clone(),
                 reason: e.reason.clone(),
-                payment: e
-                    .metadata
-                    .get(META_TRANSACTION_ID)
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
+                payment: e.metadata.dintero_transaction_id.clone(),
                 payment_override: payment_override(&e),
                 entry_id: e.id,
             })
@@ -315,14 +297,8 @@ impl Terminal {
 
 /// Who let a sale through unverified, and why (local metadata).
 fn payment_override(e: &Entry) -> Option<(String, String)> {
-    let get = |k: &str| {
-        e.metadata
-            .get(k)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
     Some((
-        get(crate::sync::META_OVERRIDE_BY)?,
-        get(crate::sync::META_OVERRIDE_REASON).unwrap_or_default(),
+        e.metadata.override_by.clone()?,
+        e.metadata.override_reason.clone().unwrap_or_default(),
     ))
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use giftpos_core::{CardStatus, CardToken, Currency, Locale, Money, OperationKind, Pin};
-use giftpos_dintero::wire::{Card, META_TRANSACTION_ID};
+use giftpos_dintero::wire::Card;
 use giftpos_dintero::{ClientConfig, Clock, DinteroClient};
 use giftpos_journal::{CachedCard, Entry, EntryState, Journal, NewEntry};
 use serde::Serialize;
@@ -506,10 +506,10 @@ impl Terminal {
         amount: Money,
         offline: bool,
     ) -> NewEntry {
-        let mut metadata = serde_json::Map::new();
-        if offline {
-            metadata.insert("offline".into(), true.into());
-        }
+        let metadata = giftpos_journal::EntryMeta {
+            offline,
+            ..Default::default()
+        };
         NewEntry {
             id: Uuid::new_v4().to_string(),
             kind,
@@ -568,11 +568,7 @@ impl Terminal {
             card_id: e.card_id.clone(),
             amount: e.amount,
             transaction_id: tx,
-            dintero_transaction_id: e
-                .metadata
-                .get(META_TRANSACTION_ID)
-                .and_then(|v| v.as_str())
-                .map(str::to_string),
+            dintero_transaction_id: e.metadata.dintero_transaction_id.clone(),
             status: None,
             available_after: self.money(available),
         })

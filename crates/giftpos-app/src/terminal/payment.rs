@@ -90,11 +90,9 @@ impl Terminal {
             false,
         );
         e.id = id;
-        e.metadata
-            .insert("session_id".into(), created.id.clone().into());
-        e.metadata
-            .insert("session_url".into(), created.url.clone().into());
-        e.metadata.insert("profile_id".into(), profile.into());
+        e.metadata.session_id = Some(created.id.clone());
+        e.metadata.session_url = Some(created.url.clone());
+        e.metadata.profile_id = Some(profile.to_string());
         let entry = self.record(e)?;
         tracing::info!(entry = %entry.id, session = %created.id, "payment session started");
         Ok(PaymentSession {
@@ -122,12 +120,7 @@ impl Terminal {
                 format!("entry {operation_id} is not a payment"),
             ));
         }
-        let session_id = payment
-            .metadata
-            .get("session_id")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string();
+        let session_id = payment.metadata.session_id.clone().unwrap_or_default();
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let s = self.client.session(&session_id).await?;
@@ -206,7 +199,7 @@ impl Terminal {
                 e.card_key == key
                     && e.kind == OperationKind::Activate
                     && e.state == EntryState::Confirmed
-                    && e.metadata.contains_key(META_TRANSACTION_ID)
+                    && e.metadata.dintero_transaction_id.is_some()
             })
             .ok_or_else(|| {
                 AppError::new(
@@ -222,8 +215,8 @@ impl Terminal {
         let payment = self.entry(operation_id)?;
         let session_id = payment
             .metadata
-            .get("session_id")
-            .and_then(|v| v.as_str())
+            .session_id
+            .as_deref()
             .ok_or_else(|| AppError::new(ErrorCode::InvalidInput, "not a payment entry"))?;
         self.client.cancel_session(session_id).await?;
         Ok(())
@@ -238,7 +231,7 @@ impl Terminal {
         let sale = self.entry(sale_id)?;
         if sale.kind != OperationKind::Activate
             || sale.state != EntryState::Confirmed
-            || !sale.metadata.contains_key(META_TRANSACTION_ID)
+            || sale.metadata.dintero_transaction_id.is_none()
         {
             return Err(AppError::new(
                 ErrorCode::InvalidInput,
@@ -252,7 +245,7 @@ impl Terminal {
             .any(|x| {
                 x.kind == OperationKind::PaymentRefund
                     && x.state != EntryState::Refused
-                    && x.metadata.get("undoes").and_then(|v| v.as_str()) == Some(sale_id)
+                    && x.metadata.undoes.as_deref() == Some(sale_id)
             });
         if already {
             return Err(AppError::new(
@@ -262,10 +255,9 @@ impl Terminal {
         }
         let tx_id = sale
             .metadata
-            .get(META_TRANSACTION_ID)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string();
+            .dintero_transaction_id
+            .clone()
+            .unwrap_or_default();
         let card_id = sale.card_id.clone().unwrap_or_default();
         let card = self.client.card(&card_id).await?;
         let available = card.amount_available.unwrap_or(0);
@@ -284,10 +276,12 @@ impl Terminal {
         }
         // The card first, so it cannot be spent while the money goes back.
         self.undo(&sale.id, approved_by).await?;
-        let mut metadata = serde_json::Map::new();
-        metadata.insert(META_TRANSACTION_ID.into(), tx_id.into());
-        metadata.insert("approved_by".into(), approved_by.into());
-        metadata.insert("undoes".into(), sale.id.clone().into());
+        let metadata = giftpos_journal::EntryMeta {
+            dintero_transaction_id: Some(tx_id.to_string()),
+            approved_by: Some(approved_by.to_string()),
+            undoes: Some(sale.id.clone()),
+            ..Default::default()
+        };
         let entry = self.record(NewEntry {
             id: Uuid::new_v4().to_string(),
             kind: OperationKind::PaymentRefund,

@@ -79,8 +79,7 @@ impl Terminal {
                     false,
                 );
                 void.parent_id = Some(entry.id.clone());
-                void.metadata
-                    .insert("reason".into(), "answer lost at the till".into());
+                void.metadata.reason = Some("answer lost at the till".into());
                 self.record(void)?;
                 self.engine.wake();
                 Err(AppError::new(
@@ -192,10 +191,10 @@ impl Terminal {
                 ),
             ));
         }
-        let mut metadata = serde_json::Map::new();
-        if parent.recorded_offline() {
-            metadata.insert("offline".into(), true.into());
-        }
+        let metadata = giftpos_journal::EntryMeta {
+            offline: parent.recorded_offline(),
+            ..Default::default()
+        };
         self.record(NewEntry {
             id: Uuid::new_v4().to_string(),
             kind,

@@ -105,20 +105,16 @@ impl Terminal {
             a.amount,
             card.is_none(),
         );
-        e.metadata
-            .insert(META_TRANSACTION_ID.into(), a.transaction_id.clone().into());
+        e.metadata.dintero_transaction_id = Some(a.transaction_id.clone());
         if let Some(c) = &a.customer_id {
-            e.metadata.insert("customer_id".into(), c.clone().into());
+            e.metadata.customer_id = Some(c.clone());
         }
         if let Some(x) = a.expires_at {
-            e.metadata
-                .insert("expires_at".into(), x.to_rfc3339().into());
+            e.metadata.expires_at = Some(x.to_rfc3339());
         }
         if let Some((by, why)) = override_by {
-            e.metadata
-                .insert(crate::sync::META_OVERRIDE_BY.into(), by.into());
-            e.metadata
-                .insert(crate::sync::META_OVERRIDE_REASON.into(), why.into());
+            e.metadata.override_by = Some(by.to_string());
+            e.metadata.override_reason = Some(why.to_string());
         }
         let entry = self.record(e)?;
         self.submit(&entry, None, true).await

@@ -17,7 +17,7 @@ impl Afterwards {
     pub fn of(id: &str, all: &[Entry]) -> Afterwards {
         let mut a = Afterwards::default();
         for x in all.iter().filter(|x| x.state != EntryState::Refused) {
-            let undoes = x.metadata.get("undoes").and_then(|v| v.as_str()) == Some(id);
+            let undoes = x.metadata.undoes.as_deref() == Some(id);
             if x.parent_id.as_deref() == Some(id)
                 && matches!(x.kind, OperationKind::Capture | OperationKind::Void)
                 && !undoes
@@ -97,9 +97,11 @@ impl Terminal {
             ));
         };
         let parent = (kind == OperationKind::Void).then(|| e.id.clone());
-        let mut metadata = serde_json::Map::new();
-        metadata.insert("undoes".into(), e.id.clone().into());
-        metadata.insert("approved_by".into(), approved_by.into());
+        let metadata = giftpos_journal::EntryMeta {
+            undoes: Some(e.id.clone()),
+            approved_by: Some(approved_by.to_string()),
+            ..Default::default()
+        };
         let entry = self.record(NewEntry {
             id: Uuid::new_v4().to_string(),
             kind,
