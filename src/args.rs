@@ -267,8 +267,16 @@ pub(crate) enum JournalCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Check the hash chain: finds edited, removed or reordered entries.
+    /// Check the hash chain, archives included: finds edited, removed or reordered
+    /// entries.
     Verify,
+    /// Move confirmed and refused entries from before DATE (YYYY-MM-DD, local) to a
+    /// compressed, verifiable archive file under the data dir's `archive/`. Nothing open
+    /// or needing attention is archived; the chain continues across the boundary.
+    Archive {
+        #[arg(long)]
+        before: chrono::NaiveDate,
+    },
     /// Settle an entry that needs attention (a manager's decision): it is recorded as not
     /// applied, with the note, and the card's later entries sync again.
     Resolve {

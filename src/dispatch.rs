@@ -155,25 +155,23 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
         Command::Journal(JournalCommand::Show { entry_id }) => {
             Ok(Output::Entry(Box::new(till.journal_entry(&entry_id)?)))
         }
-        Command::Journal(JournalCommand::Export { format, out }) => {
-            let all = till.journal_entries(None)?;
-            let text = if format == "json" {
-                serde_json::to_string_pretty(&all).map_err(|e| AppError::internal(e.to_string()))?
-            } else {
-                export_csv(&all)
-            };
-            match out {
-                Some(path) => {
-                    write_private(&path, text.as_bytes())?;
-                    Ok(Output::Exported(format!(
-                        "{} entries written to {}",
-                        all.len(),
-                        path.display()
-                    )))
-                }
-                None => Ok(Output::Exported(text)),
+        Command::Journal(JournalCommand::Export { format, out }) => match out {
+            Some(path) => {
+                let mut file = create_private(&path)?;
+                let n = till.export_journal(&mut file, &format)?;
+                Ok(Output::Exported(format!(
+                    "{n} entries written to {}",
+                    path.display()
+                )))
             }
-        }
+            None => {
+                let mut text = Vec::new();
+                till.export_journal(&mut text, &format)?;
+                Ok(Output::Exported(
+                    String::from_utf8_lossy(&text).trim_end().to_string(),
+                ))
+            }
+        },
         Command::Journal(JournalCommand::Resolve {
             entry_id,
             approved_by,
@@ -184,6 +182,18 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             &note,
         )?))),
         Command::Journal(JournalCommand::Verify) => Ok(Output::Verify(till.verify_journal()?)),
+        Command::Journal(JournalCommand::Archive { before }) => {
+            Ok(Output::Exported(match till.archive_journal(before)? {
+                Some(a) => format!(
+                    "{} entries (seq {}–{}) archived to {}",
+                    a.entries,
+                    a.first_seq,
+                    a.last_seq,
+                    a.file.display()
+                ),
+                None => "nothing to archive before that date".into(),
+            }))
+        }
         Command::Receipt {
             entry_id,
             out,
@@ -373,60 +383,24 @@ pub(crate) fn report_date(date: Option<String>) -> Result<chrono::NaiveDate, App
     }
 }
 
-/// CSV for accounting: one row per entry, no token, no PIN.
-pub(crate) fn export_csv(all: &[giftpos_journal::Entry]) -> String {
-    let mut out = String::from(
-        "seq,id,created_at,terminal_id,kind,card,card_id,amount_minor,currency,clerk,state,reason,ref_id,server_transaction_id,dintero_transaction_id,parent_id\n",
-    );
-    let field = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    for e in all {
-        let cols = [
-            e.seq.to_string(),
-            e.id.clone(),
-            e.created_at.to_rfc3339(),
-            e.terminal_id.clone(),
-            e.kind.as_str().to_string(),
-            e.card.clone(),
-            e.card_id.clone().unwrap_or_default(),
-            e.amount.minor().to_string(),
-            e.amount.currency().code().to_string(),
-            e.clerk.clone().unwrap_or_default(),
-            e.state.as_str().to_string(),
-            e.reason.clone().unwrap_or_default(),
-            e.ref_id.clone().unwrap_or_default(),
-            e.server_transaction_id.clone().unwrap_or_default(),
-            e.metadata
-                .dintero_transaction_id
-                .clone()
-                .unwrap_or_default(),
-            e.parent_id.clone().unwrap_or_default(),
-        ];
-        let row: Vec<String> = cols.iter().map(|c| field(c)).collect();
-        out.push_str(&row.join(","));
-        out.push('\n');
-    }
-    out
-}
-
 /// Creates `path` readable by its owner only; refuses to overwrite.
-pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), AppError> {
-    use std::io::Write;
+pub(crate) fn create_private(path: &std::path::Path) -> Result<std::fs::File, AppError> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path).map_err(|e| {
+    opts.open(path).map_err(|e| {
         AppError::new(
             ErrorCode::InvalidInput,
             format!("cannot create {}: {e}", path.display()),
         )
-    })?;
+    })
+}
+
+/// Writes `bytes` to a new file readable by its owner only; refuses to overwrite.
+pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), AppError> {
+    use std::io::Write;
+    let mut f = create_private(path)?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))

@@ -8,14 +8,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "package test FAILED: $*" >&2; exit 1; }
 
+WORK="$(mktemp -d)"
+# The throwaway updater key stays with the test, to sign newer builds for the staged
+# update service.
+export GIFTPOS_TEST_KEYS="$WORK/test-keys"
 scripts/package
 DEB="$(ls artifacts/*.deb)"
 RPM="$(ls artifacts/*.rpm)"
 KEYS=artifacts/keys
-WORK="$(mktemp -d)"
 INSTALLED=""
 cleanup() {
-  if [ -n "$INSTALLED" ]; then dpkg -P giftpos >/dev/null 2>&1 || true; fi
+  if [ -n "$INSTALLED" ]; then
+    dpkg -P giftpos >/dev/null 2>&1 || true
+    rm -rf /var/lib/giftpos/updates/installed /var/lib/giftpos/updates/refused
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -30,7 +36,8 @@ if grep -q "appindicator" <<<"$info"; then fail "the .deb depends on an appindic
 contents="$(dpkg-deb --contents "$DEB")"
 for f in usr/bin/giftpos usr/bin/giftpos-terminal usr/share/applications/giftpos.desktop \
   usr/share/giftpos/config.example.toml etc/xdg/autostart/giftpos-terminal.desktop \
-  usr/lib/systemd/user/giftpos-terminal.service; do
+  usr/lib/systemd/user/giftpos-terminal.service usr/lib/systemd/system/giftpos-update.path \
+  usr/lib/systemd/system/giftpos-update.service; do
   grep -Eq " (\./)?$f\$" <<<"$contents" || fail "$f is not in the .deb"
 done
 if grep -Eq "usr/bin/bare-window" <<<"$contents"; then fail "the benchmark's bare window is in the .deb"; fi
@@ -160,6 +167,64 @@ if [ "$(id -u)" -eq 0 ]; then
   fi
   [ "$(version)" = "$base+test1" ] || fail "a tampered package changed the installed version ($(version))"
   echo "package test: apt installed $base, upgraded to $base+test1, refused a tampered Release and package"
+
+  # Unattended updates: the installed root units, and the service's command as systemd
+  # runs it (no desktop session, no person): a staged package signed with the release
+  # key and newer than the installed one is installed; a tampered one, an unsigned one
+  # and an older one are refused; every one leaves the folder.
+  for u in giftpos-update.path giftpos-update.service; do
+    [ -f "/usr/lib/systemd/system/$u" ] || fail "$u is not installed"
+  done
+  if command -v systemd-analyze >/dev/null; then
+    systemd-analyze verify /usr/lib/systemd/system/giftpos-update.path /usr/lib/systemd/system/giftpos-update.service \
+      || fail "systemd-analyze refuses the update units"
+  fi
+  STAGE=/var/lib/giftpos/updates
+  [ "$(stat -c %a "$STAGE" 2>/dev/null)" = 1777 ] || fail "the package's postinst did not make $STAGE (sticky, writable)"
+  glob="$(sed -n 's/^PathExistsGlob=//p' /usr/lib/systemd/system/giftpos-update.path)"
+  [ "$glob" = "$STAGE/*.deb" ] || fail "the path unit watches $glob, not $STAGE"
+  run_service() {
+    local cmd
+    cmd="$(sed -n 's/^ExecStart=//p' /usr/lib/systemd/system/giftpos-update.service)"
+    # shellcheck disable=SC2086
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin $cmd
+  }
+  TAURI="$HOME/.cache/giftpos-tauri-cli/node_modules/.bin/tauri"
+  sign() {
+    TAURI_SIGNING_PRIVATE_KEY="$(cat "$GIFTPOS_TEST_KEYS/updater.key")" \
+      TAURI_SIGNING_PRIVATE_KEY_PASSWORD=giftpos-test "$TAURI" signer sign "$1" >/dev/null
+  }
+  stage() { # version [tamper|unsigned]
+    rm -rf "$WORK/repack"
+    dpkg-deb -R "$DEB" "$WORK/repack"
+    sed -i "s/^Version: .*/Version: $1/" "$WORK/repack/DEBIAN/control"
+    local f="$WORK/giftpos_$1_amd64.deb"
+    dpkg-deb -b "$WORK/repack" "$f" >/dev/null
+    [ "${2:-}" = unsigned ] || sign "$f"
+    if [ "${2:-}" = tamper ]; then
+      local size b flip
+      size=$(stat -c %s "$f")
+      b="$(od -An -tx1 -j $((size / 2)) -N1 "$f" | tr -d ' ')"
+      if [ "$b" = "00" ]; then flip='\x01'; else flip='\x00'; fi
+      printf "$flip" | dd of="$f" bs=1 seek=$((size / 2)) conv=notrunc status=none
+    fi
+    cp "$f" "$STAGE/"
+    [ -f "$f.sig" ] && cp "$f.sig" "$STAGE/"
+    true
+  }
+  stage "$base+test3"
+  run_service >/dev/null || fail "the update service did not install a signed, newer staged package"
+  [ "$(version)" = "$base+test3" ] || fail "the staged update was not installed (has $(version))"
+  [ -f "$STAGE/installed/giftpos_${base}+test3_amd64.deb" ] || fail "the installed package did not leave the folder"
+  for bad in "$base+test4 tamper" "$base+test5 unsigned" "$base+test2"; do
+    # shellcheck disable=SC2086
+    stage $bad
+    if run_service >/dev/null 2>&1; then fail "the update service accepted a bad package ($bad)"; fi
+    [ "$(version)" = "$base+test3" ] || fail "a bad staged package ($bad) changed the installed version to $(version)"
+  done
+  [ -z "$(find "$STAGE" -maxdepth 1 -name '*.deb')" ] || fail "refused packages stayed in the folder"
+  [ "$(find "$STAGE/refused" -name '*.deb' | wc -l)" = 3 ] || fail "the refused packages are not in refused/"
+  echo "package test: the update service installed a signed staged update and refused a tampered, an unsigned and an older one"
 else
   echo "package test: not root: the repository's signatures verified; apt install/upgrade is tested as root (CI)"
 fi

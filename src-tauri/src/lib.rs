@@ -469,6 +469,36 @@ fn open_customer_display<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// After the staged-update service installed a new version under the running app, the
+/// app restarts into it at the first moment no clerk is signed in (checked every minute;
+/// an operation in flight keeps its clerk signed in, so it is never cut short).
+fn restart_when_replaced<R: Runtime>(app: AppHandle<R>) {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            if !binary_replaced(std::fs::read_link("/proc/self/exe").ok().as_deref()) {
+                continue;
+            }
+            let state = app.state::<AppState>();
+            let idle = state
+                .terminal
+                .as_ref()
+                .map_or(true, |t| t.signed_in().is_err());
+            if idle {
+                tracing::info!(
+                    "a new version was installed: restarting while no clerk is signed in"
+                );
+                app.restart();
+            }
+        }
+    });
+}
+
+/// Whether the running binary was replaced on disk (Linux marks the old one deleted).
+fn binary_replaced(exe: Option<&std::path::Path>) -> bool {
+    exe.is_some_and(|p| p.to_string_lossy().ends_with(" (deleted)"))
+}
+
 /// Builds and runs the app.
 pub fn run() {
     let builder = tauri::Builder::default()
@@ -550,6 +580,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tau
                 kiosk,
                 leaving: std::sync::atomic::AtomicBool::new(false),
             });
+            restart_when_replaced(app.handle().clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -589,4 +620,21 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tau
                 }
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::binary_replaced;
+    use std::path::Path;
+
+    #[test]
+    fn a_replaced_binary_is_noticed() {
+        assert!(binary_replaced(Some(Path::new(
+            "/usr/bin/giftpos-terminal (deleted)"
+        ))));
+        assert!(!binary_replaced(Some(Path::new(
+            "/usr/bin/giftpos-terminal"
+        ))));
+        assert!(!binary_replaced(None));
+    }
 }

@@ -16,9 +16,28 @@ impl Journal {
             .map_err(|e| self.err(e))?;
         let mut rows = st.query([]).map_err(|e| self.err(e))?;
         let mut problems = Vec::new();
+        // The file itself first (open skips this for a large journal).
+        let check: String = db
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if check != "ok" {
+            problems.push(format!("the database file is damaged: {check}"));
+        }
         let mut expected_prev = GENESIS.to_string();
         let mut expected_seq = 1;
         let mut count = 0u64;
+        // The archives first, as one chain with the live journal.
+        for a in self.listed_archives(&db)? {
+            if a.first_seq != expected_seq || a.first_prev_hash != expected_prev {
+                problems.push(format!(
+                    "archive {} does not follow what comes before it",
+                    a.file.display()
+                ));
+            }
+            count += crate::archive::verify_archive(&a, &mut problems);
+            expected_prev = a.last_hash.clone();
+            expected_seq = a.last_seq + 1;
+        }
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             count += 1;
             let get_s = |i: usize| r.get::<_, String>(i).unwrap_or_default();

@@ -9,6 +9,7 @@
 //! - The printed token stays only until the entry is confirmed; PINs are never stored.
 //! - [`plan`] is the pure function that picks what to send next.
 
+mod archive;
 mod chain;
 mod meta;
 pub mod plan;
@@ -24,6 +25,7 @@ use giftpos_core::{Currency, Money, OperationKind};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+pub use archive::{ARCHIVE_FORMAT, ArchiveReport};
 pub use meta::EntryMeta;
 pub use plan::{PlanItem, plan};
 pub use types::{CachedCard, Counts, Entry, EntryState, JournalError, NewEntry, VerifyReport};
@@ -34,7 +36,12 @@ use chain::{Content, hex};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_journal.sql"),
     include_str!("../migrations/0002_failures.sql"),
+    include_str!("../migrations/0003_indexes.sql"),
+    include_str!("../migrations/0004_archives.sql"),
 ];
+
+/// Journals up to this many pages (of 1 KiB) get the whole-file check at open.
+const QUICK_CHECK_MAX_PAGES: i64 = 65_536;
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -94,9 +101,18 @@ impl Journal {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(corrupt)?;
-        let check: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        // The whole-file check reads every page: at open for a journal of up to 64 MiB
+        // (a few years of a till); beyond, `journal verify` and the doctor run it, and a
+        // damaged page still fails the read that meets it (as Corrupt, never "offline").
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
             .map_err(corrupt)?;
+        let check: String = if pages <= QUICK_CHECK_MAX_PAGES {
+            conn.query_row("PRAGMA quick_check", [], |r| r.get(0))
+                .map_err(corrupt)?
+        } else {
+            "ok".into()
+        };
         if check != "ok" {
             return Err(JournalError::Corrupt {
                 path: path.to_path_buf(),
@@ -254,69 +270,9 @@ impl Journal {
         let tx = db
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
-        let (prev_seq, prev_hash): (i64, String) = tx
-            .prepare_cached("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1")
-            .and_then(|mut st| st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-            .map_err(|e| self.err(e))?
-            .unwrap_or((0, GENESIS.to_string()));
-        let seq = prev_seq + 1;
-        let ref_id = self.ref_id_for(e.kind, &e.id);
-        let metadata = e.metadata.to_stored();
-        let created = ts(now);
-        let currency = e.amount.currency();
-        let content = Content {
-            seq,
-            id: &e.id,
-            terminal_id: &self.terminal_id,
-            kind: e.kind.as_str(),
-            card_key: &e.card_key,
-            card_masked: &e.card_masked,
-            amount: e.amount.minor(),
-            currency: currency.code(),
-            clerk: e.clerk.as_deref(),
-            metadata: &metadata,
-            ref_id: ref_id.as_deref(),
-            parent_id: e.parent_id.as_deref(),
-            created_at: &created,
-        };
-        let hash = content.hash(&prev_hash);
-        tx.prepare_cached(
-            "INSERT INTO entries(seq, id, terminal_id, kind, card_key, card_masked, card_token,
-                amount, currency, clerk, metadata, ref_id, parent_id, created_at, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        )
-        .and_then(|mut st| {
-            st.execute(params![
-                seq,
-                e.id,
-                self.terminal_id,
-                e.kind.as_str(),
-                e.card_key,
-                e.card_masked,
-                e.card_token,
-                e.amount.minor(),
-                currency.code(),
-                e.clerk,
-                metadata,
-                ref_id,
-                e.parent_id,
-                created,
-                prev_hash,
-                hash
-            ])
-        })
-        .map_err(|e| self.err(e))?;
-        tx.prepare_cached(
-            "INSERT INTO entry_state(entry_id, state, card_id, updated_at) VALUES (?1, 'recorded', ?2, ?3)",
-        )
-        .and_then(|mut st| st.execute(params![e.id, e.card_id, created]))
-        .map_err(|e| self.err(e))?;
-        tx.prepare_cached(
-            "INSERT INTO meta(key, value) VALUES ('head', ?1)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        )
-        .and_then(|mut st| st.execute(params![format!("{seq}:{hash}")]))
-        .map_err(|e| self.err(e))?;
+        let head = self.head(&tx)?;
+        let (seq, hash, ref_id, created, prev_hash) = self.insert(&tx, head, &e, now)?;
+        self.set_head(&tx, seq, &hash)?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(Entry {
             seq,
@@ -407,6 +363,189 @@ impl Journal {
         .map_err(|e| self.err(e))
     }
 
+    /// Appends many entries in one transaction (one fsync), chained as one by one:
+    /// imports and the scale benchmark. Returns how many.
+    pub fn append_batch(
+        &self,
+        entries: Vec<(NewEntry, DateTime<Utc>)>,
+    ) -> Result<usize, JournalError> {
+        let mut db = self.db();
+        let tx = db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let mut head = self.head(&tx)?;
+        let n = entries.len();
+        for (e, at) in &entries {
+            let (seq, hash, ..) = self.insert(&tx, head.clone(), e, *at)?;
+            head = (seq, hash);
+        }
+        self.set_head(&tx, head.0, &head.1)?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(n)
+    }
+
+    /// The chain's head: the last sequence number and hash (the last archive's when
+    /// every entry was archived).
+    fn head(&self, tx: &rusqlite::Transaction<'_>) -> Result<(i64, String), JournalError> {
+        let live = tx
+            .prepare_cached("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1")
+            .and_then(|mut st| st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(|e| self.err(e))?;
+        if let Some(h) = live {
+            return Ok(h);
+        }
+        Ok(tx
+            .prepare_cached(
+                "SELECT last_seq, last_hash FROM archives ORDER BY last_seq DESC LIMIT 1",
+            )
+            .and_then(|mut st| st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(|e| self.err(e))?
+            .unwrap_or((0, GENESIS.to_string())))
+    }
+
+    fn set_head(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        seq: i64,
+        hash: &str,
+    ) -> Result<(), JournalError> {
+        tx.prepare_cached(
+            "INSERT INTO meta(key, value) VALUES ('head', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        )
+        .and_then(|mut st| st.execute(params![format!("{seq}:{hash}")]))
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Inserts one entry after `head`; returns its sequence, hash, ref_id, time and the
+    /// hash before it.
+    #[allow(clippy::type_complexity)]
+    fn insert(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        (prev_seq, prev_hash): (i64, String),
+        e: &NewEntry,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, String, Option<String>, String, String), JournalError> {
+        let seq = prev_seq + 1;
+        let ref_id = self.ref_id_for(e.kind, &e.id);
+        let metadata = e.metadata.to_stored();
+        let created = ts(now);
+        let currency = e.amount.currency();
+        let content = Content {
+            seq,
+            id: &e.id,
+            terminal_id: &self.terminal_id,
+            kind: e.kind.as_str(),
+            card_key: &e.card_key,
+            card_masked: &e.card_masked,
+            amount: e.amount.minor(),
+            currency: currency.code(),
+            clerk: e.clerk.as_deref(),
+            metadata: &metadata,
+            ref_id: ref_id.as_deref(),
+            parent_id: e.parent_id.as_deref(),
+            created_at: &created,
+        };
+        let hash = content.hash(&prev_hash);
+        tx.prepare_cached(
+            "INSERT INTO entries(seq, id, terminal_id, kind, card_key, card_masked, card_token,
+                amount, currency, clerk, metadata, ref_id, parent_id, created_at, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )
+        .and_then(|mut st| {
+            st.execute(params![
+                seq,
+                e.id,
+                self.terminal_id,
+                e.kind.as_str(),
+                e.card_key,
+                e.card_masked,
+                e.card_token,
+                e.amount.minor(),
+                currency.code(),
+                e.clerk,
+                metadata,
+                ref_id,
+                e.parent_id,
+                created,
+                prev_hash,
+                hash
+            ])
+        })
+        .map_err(|e| self.err(e))?;
+        tx.prepare_cached(
+            "INSERT INTO entry_state(entry_id, state, card_id, updated_at) VALUES (?1, 'recorded', ?2, ?3)",
+        )
+        .and_then(|mut st| st.execute(params![e.id, e.card_id, created]))
+        .map_err(|e| self.err(e))?;
+        Ok((seq, hash, ref_id, created, prev_hash))
+    }
+
+    /// Every entry in journal order, one at a time (constant memory: `journal export`).
+    /// Stops at the first error `f` returns.
+    pub fn each<E: From<JournalError>>(
+        &self,
+        mut f: impl FnMut(Entry) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let db = self.db();
+        let sql = format!("{} ORDER BY e.seq", Self::SELECT);
+        let mut st = db.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = st.query([]).map_err(|e| self.err(e))?;
+        let mut n = 0;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            f(Self::row(r).map_err(|e| self.err(e))?)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The last `n` entries, in journal order.
+    pub fn last(&self, n: u32) -> Result<Vec<Entry>, JournalError> {
+        let mut v = self.query(
+            &format!("{} ORDER BY e.seq DESC LIMIT ?1", Self::SELECT),
+            params![i64::from(n)],
+        )?;
+        v.reverse();
+        Ok(v)
+    }
+
+    /// One card's entries, in journal order.
+    pub fn by_card(&self, card_key: &str) -> Result<Vec<Entry>, JournalError> {
+        self.query(
+            &format!("{} WHERE e.card_key = ?1 ORDER BY e.seq", Self::SELECT),
+            params![card_key],
+        )
+    }
+
+    /// The entries that name `transaction_id` as the payment behind them.
+    pub fn by_payment(&self, transaction_id: &str) -> Result<Vec<Entry>, JournalError> {
+        self.query(
+            &format!(
+                "{} WHERE json_extract(e.metadata, '$.dintero_transaction_id') = ?1 ORDER BY e.seq",
+                Self::SELECT
+            ),
+            params![transaction_id],
+        )
+    }
+
+    /// The entries made after `entry` that name it as their parent (what settles a
+    /// reservation, what a payment activated).
+    pub fn children(&self, parent_id: &str) -> Result<Vec<Entry>, JournalError> {
+        self.query(
+            &format!("{} WHERE e.parent_id = ?1 ORDER BY e.seq", Self::SELECT),
+            params![parent_id],
+        )
+    }
+
+    fn query(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<Entry>, JournalError> {
+        let db = self.db();
+        let mut st = db.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let rows = st.query_map(p, Self::row).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// Entries in journal order, optionally only from `since` on, at most `limit`.
     pub fn list(
         &self,
@@ -414,8 +553,12 @@ impl Journal {
         limit: Option<u32>,
     ) -> Result<Vec<Entry>, JournalError> {
         let db = self.db();
+        // From the first entry made at or after `since` (found through the time index),
+        // then along the sequence: the read is as long as what it returns.
         let sql = format!(
-            "{} WHERE e.created_at >= ?1 ORDER BY e.seq LIMIT ?2",
+            "{} WHERE e.seq >= (SELECT COALESCE(MIN(seq), 0) FROM entries
+                 INDEXED BY entries_created WHERE created_at >= ?1)
+               AND e.created_at >= ?1 ORDER BY e.seq LIMIT ?2",
             Self::SELECT
         );
         let since = since.map(ts).unwrap_or_default();

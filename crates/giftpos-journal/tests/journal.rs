@@ -252,3 +252,105 @@ fn last_known_balances_are_cached_per_card() {
         Some(50_000)
     );
 }
+
+/// Retention: final entries before a date move to an archive file; the chain continues
+/// across the boundary, `verify` checks the archive and the live journal together (and
+/// finds a changed archive), nothing open or still a live entry's parent is archived.
+#[test]
+fn archived_entries_keep_the_chain_verifiable_across_the_boundary() {
+    use chrono::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let j = journal(&dir);
+    let day = |d: i64| now() - Duration::days(30 - d);
+    let token = "9578000000001001";
+    // Days 0–9: final entries; day 5 holds a reservation a day-20 capture settles; day 12
+    // an entry still waiting to sync; day 15 a final one after it.
+    for d in 0..10 {
+        let mut e = entry(&j, &format!("e{d}"), OperationKind::TopUp, token, 1_000);
+        if d == 5 {
+            e.kind = OperationKind::Redeem;
+        }
+        j.append(e, day(d)).unwrap();
+        j.confirm(&format!("e{d}"), None, Some(1_000), day(d))
+            .unwrap();
+    }
+    j.append(entry(&j, "open", OperationKind::TopUp, token, 500), day(12))
+        .unwrap();
+    j.append(entry(&j, "late", OperationKind::TopUp, token, 500), day(15))
+        .unwrap();
+    j.confirm("late", None, None, day(15)).unwrap();
+    let mut capture = entry(&j, "cap", OperationKind::Capture, token, 1_000);
+    capture.parent_id = Some("e5".into());
+    j.append(capture, day(20)).unwrap();
+    j.confirm("cap", None, None, day(20)).unwrap();
+
+    let archive_dir = dir.path().join("archive");
+    // Before day 16: stops at e5 (the live capture names it), so e0–e4 move.
+    let a = j
+        .archive(day(16), &archive_dir)
+        .unwrap()
+        .expect("something archived");
+    assert_eq!((a.first_seq, a.last_seq, a.entries), (1, 5, 5));
+    assert!(a.file.exists());
+    assert_eq!(j.list(None, None).unwrap().first().unwrap().seq, 6);
+    assert!(
+        j.get("e0").unwrap().is_none(),
+        "archived entries leave the live journal"
+    );
+    let v = j.verify().unwrap();
+    assert!(v.ok, "{:?}", v.problems);
+    assert_eq!(
+        v.entries, 13,
+        "archive and live journal counted as one chain"
+    );
+
+    // Nothing more may move: e5 is still a parent, `open` is open.
+    assert!(j.archive(day(16), &archive_dir).unwrap().is_none());
+
+    // The chain goes on after the boundary, and survives reopening.
+    j.append(
+        entry(&j, "after", OperationKind::TopUp, token, 100),
+        day(25),
+    )
+    .unwrap();
+    drop(j);
+    let j = journal(&dir);
+    let v = j.verify().unwrap();
+    assert!(v.ok, "{:?}", v.problems);
+    assert_eq!(v.entries, 14);
+
+    // A changed archive is found, by name.
+    let text = {
+        use std::io::Read;
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&a.file).unwrap())
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    };
+    let edited = text.replacen("\"amount\":1000", "\"amount\":9000", 1);
+    assert_ne!(edited, text);
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&a.file).unwrap(),
+        flate2::Compression::default(),
+    );
+    std::io::Write::write_all(&mut gz, edited.as_bytes()).unwrap();
+    gz.finish().unwrap();
+    let v = j.verify().unwrap();
+    assert!(!v.ok);
+    assert!(
+        v.problems
+            .iter()
+            .any(|p| p.contains("archive") && p.contains("content was changed")),
+        "{:?}",
+        v.problems
+    );
+    // A missing archive is named too.
+    std::fs::remove_file(&a.file).unwrap();
+    let v = j.verify().unwrap();
+    assert!(
+        v.problems.iter().any(|p| p.contains("cannot be read")),
+        "{:?}",
+        v.problems
+    );
+}

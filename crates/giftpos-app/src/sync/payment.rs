@@ -300,7 +300,7 @@ impl Engine {
         };
         let already: i64 = self
             .journal
-            .list(None, None)
+            .by_payment(&id)
             .map_err(|err| DinteroError::Unreachable(err.to_string()))?
             .iter()
             .filter(|x| {

@@ -45,12 +45,52 @@ impl Terminal {
     /// The journal's entries in order, or only the last `last` of them (IT's
     /// `giftpos journal list` and `export`).
     pub fn journal_entries(&self, last: Option<usize>) -> Result<Vec<Entry>, AppError> {
-        let mut all = self.journal().list(None, None)?;
-        if let Some(n) = last {
-            let skip = all.len().saturating_sub(n);
-            all.drain(..skip);
+        Ok(match last {
+            Some(n) => self.journal().last(u32::try_from(n).unwrap_or(u32::MAX))?,
+            None => self.journal().list(None, None)?,
+        })
+    }
+
+    /// Writes the whole journal to `out` as a JSON array (`format` "json") or CSV for
+    /// accounting (no token, no PIN), entry by entry: constant memory however long the
+    /// journal. Returns how many entries.
+    pub fn export_journal(
+        &self,
+        out: &mut dyn std::io::Write,
+        format: &str,
+    ) -> Result<u64, AppError> {
+        let io = |e: std::io::Error| AppError::internal(format!("cannot write the export: {e}"));
+        let json = format == "json";
+        if json {
+            out.write_all(b"[").map_err(io)?;
+        } else {
+            out.write_all(CSV_HEADER.as_bytes()).map_err(io)?;
         }
-        Ok(all)
+        let mut first = true;
+        let n = self.journal().each(|e| {
+            if json {
+                if !first {
+                    out.write_all(b",").map_err(io)?;
+                }
+                out.write_all(b"\n  ").map_err(io)?;
+                serde_json::to_writer(&mut *out, &e)
+                    .map_err(|e| AppError::internal(e.to_string()))?;
+            } else {
+                out.write_all(csv_row(&e).as_bytes()).map_err(io)?;
+            }
+            first = false;
+            Ok::<(), AppError>(())
+        })?;
+        if json {
+            out.write_all(if first {
+                b"]\n".as_slice()
+            } else {
+                b"\n]\n".as_slice()
+            })
+            .map_err(io)?;
+        }
+        out.flush().map_err(io)?;
+        Ok(n)
     }
 
     /// One journal entry as it is recorded.
@@ -61,6 +101,21 @@ impl Terminal {
     /// Checks the journal's hash chain (an edited, removed or reordered entry is found).
     pub fn verify_journal(&self) -> Result<giftpos_journal::VerifyReport, AppError> {
         Ok(self.journal().verify()?)
+    }
+
+    /// Archives the final entries made before local midnight of `before` (IT's
+    /// `giftpos journal archive`), into `archive/` beside the journal.
+    pub fn archive_journal(
+        &self,
+        before: chrono::NaiveDate,
+    ) -> Result<Option<giftpos_journal::ArchiveReport>, AppError> {
+        let at = before
+            .and_hms_opt(0, 0, 0)
+            .and_then(|d| d.and_local_timezone(chrono::Local).earliest())
+            .map(|d| d.with_timezone(&Utc))
+            .ok_or_else(|| AppError::new(ErrorCode::InvalidInput, "not a valid date"))?;
+        let dir = self.cfg.journal_path().with_file_name("archive");
+        Ok(self.journal().archive(at, &dir)?)
     }
 
     /// A journal entry, or an error naming the id.
@@ -301,4 +356,40 @@ fn payment_override(e: &Entry) -> Option<(String, String)> {
         e.metadata.override_by.clone()?,
         e.metadata.override_reason.clone().unwrap_or_default(),
     ))
+}
+
+const CSV_HEADER: &str = "seq,id,created_at,terminal_id,kind,card,card_id,amount_minor,currency,clerk,state,reason,ref_id,server_transaction_id,dintero_transaction_id,parent_id\n";
+
+/// One CSV row for accounting: no token, no PIN.
+fn csv_row(e: &Entry) -> String {
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let cols = [
+        e.seq.to_string(),
+        e.id.clone(),
+        e.created_at.to_rfc3339(),
+        e.terminal_id.clone(),
+        e.kind.as_str().to_string(),
+        e.card.clone(),
+        e.card_id.clone().unwrap_or_default(),
+        e.amount.minor().to_string(),
+        e.amount.currency().code().to_string(),
+        e.clerk.clone().unwrap_or_default(),
+        e.state.as_str().to_string(),
+        e.reason.clone().unwrap_or_default(),
+        e.ref_id.clone().unwrap_or_default(),
+        e.server_transaction_id.clone().unwrap_or_default(),
+        e.metadata
+            .dintero_transaction_id
+            .clone()
+            .unwrap_or_default(),
+        e.parent_id.clone().unwrap_or_default(),
+    ];
+    let row: Vec<String> = cols.iter().map(|c| field(c)).collect();
+    format!("{}\n", row.join(","))
 }

@@ -192,7 +192,7 @@ impl Terminal {
         let key = self.journal().card_key(token.expose());
         let sale = self
             .journal()
-            .list(None, None)?
+            .by_card(&key)?
             .into_iter()
             .rev()
             .find(|e| {
