@@ -7,6 +7,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "package test FAILED: $*" >&2; exit 1; }
+# Changes the middle byte of a file to another value (its size stays).
+flip_byte() {
+  local size b flip
+  size=$(stat -c %s "$1")
+  b="$(od -An -tx1 -j $((size / 2)) -N1 "$1" | tr -d ' ')"
+  if [ "$b" = "00" ]; then flip='\x01'; else flip='\x00'; fi
+  printf "$flip" | dd of="$1" bs=1 seek=$((size / 2)) conv=notrunc status=none
+}
+# A newer build of the same package: $DEB repacked with version $1, into $WORK; prints
+# its path.
+repack() {
+  rm -rf "$WORK/repack"
+  dpkg-deb -R "$DEB" "$WORK/repack"
+  sed -i "s/^Version: .*/Version: $1/" "$WORK/repack/DEBIAN/control"
+  dpkg-deb -b "$WORK/repack" "$WORK/giftpos_$1_amd64.deb" >/dev/null
+  echo "$WORK/giftpos_$1_amd64.deb"
+}
 
 WORK="$(mktemp -d)"
 # The throwaway updater key stays with the test, to sign newer builds for the staged
@@ -128,14 +145,8 @@ if [ "$(id -u)" -eq 0 ]; then
       -o APT::Sandbox::User=root "$@"
   }
   version() { dpkg-query -W -f='${Version}' giftpos 2>/dev/null || true; }
-  # A newer build of the same package (repacked with a higher version).
-  newer() {
-    rm -rf "$WORK/repack"
-    dpkg-deb -R "$DEB" "$WORK/repack"
-    sed -i "s/^Version: .*/Version: $1/" "$WORK/repack/DEBIAN/control"
-    dpkg-deb -b "$WORK/repack" "$WORK/giftpos_$1_amd64.deb" >/dev/null
-    scripts/apt-repo "$TREPO" "$TKEY" "$WORK/giftpos_$1_amd64.deb"
-  }
+  # A newer build of the same package, added to the repository.
+  newer() { scripts/apt-repo "$TREPO" "$TKEY" "$(repack "$1")"; }
   base="$(dpkg-deb -f "$DEB" Version)"
   dpkg -P giftpos >/dev/null 2>&1 || true
   apt_ update --error-on=any >/dev/null || fail "apt-get update refuses the signed repository"
@@ -157,10 +168,7 @@ if [ "$(id -u)" -eq 0 ]; then
   apt_ update --error-on=any >/dev/null || fail "apt-get update after the second build failed"
   pooled="$(find "$TREPO/pool" -name "giftpos_${base}+test2_amd64.deb")"
   [ -n "$pooled" ] || fail "the second build is not in the pool"
-  size=$(stat -c %s "$pooled")
-  b="$(od -An -tx1 -j $((size / 2)) -N1 "$pooled" | tr -d ' ')"
-  if [ "$b" = "00" ]; then flip='\x01'; else flip='\x00'; fi
-  printf "$flip" | dd of="$pooled" bs=1 seek=$((size / 2)) conv=notrunc status=none
+  flip_byte "$pooled"
   rm -f "$WORK"/apt-cache/archives/*.deb
   if DEBIAN_FRONTEND=noninteractive apt_ install -y --only-upgrade giftpos >/dev/null 2>&1; then
     fail "apt installed a tampered package"
@@ -195,19 +203,10 @@ if [ "$(id -u)" -eq 0 ]; then
       TAURI_SIGNING_PRIVATE_KEY_PASSWORD=giftpos-test "$TAURI" signer sign "$1" >/dev/null
   }
   stage() { # version [tamper|unsigned]
-    rm -rf "$WORK/repack"
-    dpkg-deb -R "$DEB" "$WORK/repack"
-    sed -i "s/^Version: .*/Version: $1/" "$WORK/repack/DEBIAN/control"
-    local f="$WORK/giftpos_$1_amd64.deb"
-    dpkg-deb -b "$WORK/repack" "$f" >/dev/null
+    local f
+    f="$(repack "$1")"
     [ "${2:-}" = unsigned ] || sign "$f"
-    if [ "${2:-}" = tamper ]; then
-      local size b flip
-      size=$(stat -c %s "$f")
-      b="$(od -An -tx1 -j $((size / 2)) -N1 "$f" | tr -d ' ')"
-      if [ "$b" = "00" ]; then flip='\x01'; else flip='\x00'; fi
-      printf "$flip" | dd of="$f" bs=1 seek=$((size / 2)) conv=notrunc status=none
-    fi
+    [ "${2:-}" = tamper ] && flip_byte "$f"
     cp "$f" "$STAGE/"
     [ -f "$f.sig" ] && cp "$f.sig" "$STAGE/"
     true

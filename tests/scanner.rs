@@ -2,7 +2,7 @@
 //! for the reader; what the command prints is checked line by line.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -13,26 +13,38 @@ use common::clean;
 
 const BIN: &str = env!("CARGO_BIN_EXE_giftpos");
 
-#[test]
-fn listen_prints_cards_masked_receipts_and_noise_and_survives_an_unplug() {
-    let dir = tempfile::tempdir().unwrap();
-    let socat = || common::pty_pair(dir.path(), "ttyA", "ttyB");
-    let (mut pty, a, b) = socat();
+/// `giftpos scanner listen --json` on `port`, its lines arriving on the receiver.
+fn listen(home: &std::path::Path, port: &std::path::Path) -> (Child, mpsc::Receiver<String>) {
     let mut cmd = Command::new(BIN);
-    clean(&mut cmd, dir.path());
-    let mut listen = cmd
-        .args(["scanner", "listen", "--port", a.to_str().unwrap(), "--json"])
+    clean(&mut cmd, home);
+    let mut child = cmd
+        .args([
+            "scanner",
+            "listen",
+            "--port",
+            port.to_str().unwrap(),
+            "--json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let (tx, rx) = mpsc::channel();
-    let out = listen.stdout.take().unwrap();
+    let out = child.stdout.take().unwrap();
     std::thread::spawn(move || {
         for line in BufReader::new(out).lines().map_while(Result::ok) {
             let _ = tx.send(line);
         }
     });
+    (child, rx)
+}
+
+#[test]
+fn listen_prints_cards_masked_receipts_and_noise_and_survives_an_unplug() {
+    let dir = tempfile::tempdir().unwrap();
+    let socat = || common::pty_pair(dir.path(), "ttyA", "ttyB");
+    let (mut pty, a, b) = socat();
+    let (mut listen, rx) = listen(dir.path(), &a);
     let next = || -> Value {
         let line = rx
             .recv_timeout(Duration::from_secs(10))
@@ -81,21 +93,7 @@ fn listen_prints_cards_masked_receipts_and_noise_and_survives_an_unplug() {
 fn every_common_reader_ending_decodes_with_the_default_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let (mut pty, a, b) = common::pty_pair(dir.path(), "ttyA", "ttyB");
-    let mut cmd = Command::new(BIN);
-    clean(&mut cmd, dir.path());
-    let mut listen = cmd
-        .args(["scanner", "listen", "--port", a.to_str().unwrap(), "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let out = listen.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (mut listen, rx) = listen(dir.path(), &a);
     let next = || -> Option<Value> {
         rx.recv_timeout(Duration::from_secs(3))
             .ok()

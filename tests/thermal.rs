@@ -50,6 +50,11 @@ fn sell(home: &Path, config: &Path) -> String {
     v["result"]["operation_id"].as_str().unwrap().to_string()
 }
 
+/// `giftpos receipt ENTRY --print` as IT runs it.
+fn print(home: &Path, config: &Path, entry: &str) -> Output {
+    giftpos(home, config, &["receipt", entry, "--print", "--json"])
+}
+
 /// What a printer made of the stream.
 #[derive(Debug, Default)]
 struct Printout {
@@ -218,7 +223,7 @@ fn a_receipt_prints_over_tcp_9100_with_its_text_and_qr_code() {
     let cfg = config(home.path(), &format!("tcp://{addr}"), 80);
     let entry = sell(home.path(), &cfg);
     let printer = network_printer(listener, 0x12); // paper present
-    let out = giftpos(home.path(), &cfg, &["receipt", &entry, "--print", "--json"]);
+    let out = print(home.path(), &cfg, &entry);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -247,7 +252,7 @@ fn a_receipt_prints_to_a_device_file_on_58_mm_paper() {
         }
         got
     });
-    let out = giftpos(home.path(), &cfg, &["receipt", &entry, "--print", "--json"]);
+    let out = print(home.path(), &cfg, &entry);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -270,7 +275,7 @@ fn paper_out_and_an_unreachable_printer_are_reported_and_the_receipt_is_kept() {
     let cfg = config(home.path(), &format!("tcp://{addr}"), 80);
     let entry = sell(home.path(), &cfg);
     let printer = network_printer(listener, 0x12 | 0x60); // paper end
-    let out = giftpos(home.path(), &cfg, &["receipt", &entry, "--print", "--json"]);
+    let out = print(home.path(), &cfg, &entry);
     assert_ne!(out.status.code(), Some(0));
     let msg = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
@@ -295,7 +300,7 @@ fn paper_out_and_an_unreachable_printer_are_reported_and_the_receipt_is_kept() {
 
     // Nobody listening: the printer is offline, said as such.
     let cfg = config(home.path(), "tcp://127.0.0.1:9", 80);
-    let out = giftpos(home.path(), &cfg, &["receipt", &entry, "--print", "--json"]);
+    let out = print(home.path(), &cfg, &entry);
     assert_ne!(out.status.code(), Some(0));
     let msg = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(

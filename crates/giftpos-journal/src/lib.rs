@@ -530,8 +530,8 @@ impl Journal {
         )
     }
 
-    /// The entries made after `entry` that name it as their parent (what settles a
-    /// reservation, what a payment activated).
+    /// The entries that name `parent_id` as their parent (what settled a reservation,
+    /// the activation a payment recorded), in journal order.
     pub fn children(&self, parent_id: &str) -> Result<Vec<Entry>, JournalError> {
         self.query(
             &format!("{} WHERE e.parent_id = ?1 ORDER BY e.seq", Self::SELECT),

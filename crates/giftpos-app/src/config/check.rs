@@ -14,8 +14,9 @@ pub(super) fn resolve_scanner(
     let src = keys::KEYS
         .iter()
         .filter(|k| k.name.starts_with("scanner."))
-        .filter_map(|k| l.origins().remove(k.name))
+        .filter_map(|k| l.source(k.name))
         .next_back()
+        .cloned()
         .unwrap_or(Source::Default);
     let terminator_v = l.str("scanner.terminator");
     let d = giftpos_scanner::SerialConfig::default();

@@ -178,9 +178,19 @@ pub(super) struct Val<T> {
 }
 
 /// The layers read so far: each key's winning value and its origin.
-#[derive(Debug, Default)]
+/// The values include secrets from the environment: `Debug` shows where each key came
+/// from, never what it is.
+#[derive(Default)]
 pub(super) struct Layers {
     values: BTreeMap<&'static str, (toml::Value, Source, bool)>,
+}
+
+impl std::fmt::Debug for Layers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.values.iter().map(|(k, (_, src, _))| (k, src)))
+            .finish()
+    }
 }
 
 impl Layers {
@@ -275,6 +285,11 @@ impl Layers {
             .iter()
             .map(|(k, (_, src, _))| (k.to_string(), src.clone()))
             .collect()
+    }
+
+    /// Where a key's value came from, when it is set.
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.values.get(name).map(|(_, src, _)| src)
     }
 
     #[cfg(test)]
@@ -414,6 +429,21 @@ mod tests {
         vars.dedup();
         assert_eq!(vars.len(), n);
         assert!(vars.iter().all(|v| v.starts_with("GIFTPOS_")));
+    }
+
+    #[test]
+    fn the_layers_debug_form_names_sources_not_values() {
+        let mut l = Layers::default();
+        l.apply_env(
+            &[("GIFTPOS_CLIENT_SECRET".to_string(), "s3cr3t".to_string())]
+                .into_iter()
+                .collect(),
+        );
+        let shown = format!("{l:?}");
+        assert!(
+            shown.contains("GIFTPOS_CLIENT_SECRET") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
     }
 
     #[test]

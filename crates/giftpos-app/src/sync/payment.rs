@@ -192,9 +192,9 @@ impl Engine {
         };
         let settlements: Vec<Entry> = self
             .journal
-            .list(Some(parent.created_at), None)?
+            .children(parent_id)?
             .into_iter()
-            .filter(|x| x.parent_id.as_deref() == Some(parent_id) && x.state != EntryState::Refused)
+            .filter(|x| x.state != EntryState::Refused)
             .collect();
         if settlements.iter().any(|x| x.kind == OperationKind::Void) {
             return Ok(());
@@ -243,11 +243,9 @@ impl Engine {
     ) -> Result<(), AppError> {
         let done = self
             .journal
-            .list(Some(payment.created_at), None)?
+            .children(&payment.id)?
             .iter()
-            .any(|x| {
-                x.kind == OperationKind::Activate && x.parent_id.as_deref() == Some(&payment.id)
-            });
+            .any(|x| x.kind == OperationKind::Activate);
         if done {
             return Ok(());
         }

@@ -169,11 +169,9 @@ impl Terminal {
         }
         let activation = self
             .journal()
-            .list(Some(payment.created_at), None)?
+            .children(&payment.id)?
             .into_iter()
-            .find(|x| {
-                x.kind == OperationKind::Activate && x.parent_id.as_deref() == Some(operation_id)
-            })
+            .find(|x| x.kind == OperationKind::Activate)
             .ok_or_else(|| AppError::internal("the paid card's activation was not recorded"))?;
         let outcome = self.engine.send_now(&activation.id, None).await?;
         let mut r = self.result(&activation, &outcome)?;

@@ -167,16 +167,10 @@ impl Terminal {
             .ok_or_else(|| AppError::new(ErrorCode::TransactionNotFound, "unknown reservation"))?;
         // Settled already (completed, cancelled, or its rest released): refused before
         // anything is recorded, so a second "complete" never blocks the card's queue.
-        if let Some(done) = self
-            .journal()
-            .list(Some(parent.created_at), None)?
-            .into_iter()
-            .find(|x| {
-                x.parent_id.as_deref() == Some(parent.id.as_str())
-                    && matches!(x.kind, OperationKind::Capture | OperationKind::Void)
-                    && x.state != EntryState::Refused
-            })
-        {
+        if let Some(done) = self.journal().children(&parent.id)?.into_iter().find(|x| {
+            matches!(x.kind, OperationKind::Capture | OperationKind::Void)
+                && x.state != EntryState::Refused
+        }) {
             return Err(AppError::new(
                 ErrorCode::TransactionNotPending,
                 format!(
