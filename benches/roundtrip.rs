@@ -11,7 +11,7 @@ use giftpos_app::Terminal;
 use giftpos_app::config::{self, LoadOptions};
 use giftpos_core::Pin;
 use giftpos_dintero::SystemClock;
-use giftpos_dintero::wire::{CreateCardRequest, Metadata};
+use giftpos_dintero::wire::CreateCardRequest;
 use giftpos_sandbox::{Sandbox, SandboxConfig};
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
@@ -68,19 +68,11 @@ fn main() {
         // A card with room for every redemption.
         let made = till
             .client()
-            .create_card(&CreateCardRequest {
-                card_id: "bench-card".into(),
-                amount: 1_000_000_000,
-                currency: "NOK".into(),
-                card_type: "gift_card".into(),
-                customer_id: None,
-                name: None,
-                metadata: Metadata::new(),
-                active_from: None,
-                expires_at: None,
-                pin: None,
-                card_token: None,
-            })
+            .create_card(&CreateCardRequest::gift_card(
+                "bench-card",
+                1_000_000_000,
+                "NOK",
+            ))
             .await
             .expect("card");
         let token = till

@@ -316,6 +316,20 @@ pub(crate) struct SandboxArgs {
     /// Lifetime of the access tokens it issues, in seconds.
     #[arg(long = "token-ttl", default_value_t = 3600)]
     pub(crate) token_ttl: u64,
+    /// Serve HTTPS with a certificate from a CA made at start; its PEM is written to
+    /// --ca-out for the terminal's GIFTPOS_CA_FILE.
+    #[arg(long)]
+    pub(crate) tls: bool,
+    /// Where --tls writes the CA's certificate.
+    #[arg(
+        long = "ca-out",
+        value_name = "FILE",
+        default_value = "giftpos-sandbox-ca.pem"
+    )]
+    pub(crate) ca_out: PathBuf,
+    /// Close connections idle this many seconds, as real servers do at some limit.
+    #[arg(long = "idle-timeout", value_name = "SECS")]
+    pub(crate) idle_timeout: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

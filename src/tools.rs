@@ -14,13 +14,23 @@ pub(crate) async fn run_sandbox(args: SandboxArgs, json: bool) -> ExitCode {
         faults,
         seed_demo: !args.no_demo,
         token_ttl_secs: args.token_ttl,
+        tls: args.tls,
+        idle_timeout: args.idle_timeout.map(std::time::Duration::from_secs),
         ..SandboxConfig::default()
     };
     let sb = match Sandbox::start(args.listen, cfg, Arc::new(SystemClock)).await {
         Ok(sb) => sb,
         Err(e) => return print_err(json, None, &AppError::new(ErrorCode::Config, e.to_string())),
     };
-    let env = sb.client_env();
+    let mut env = sb.client_env();
+    if let Some(pem) = sb.ca_pem() {
+        if let Err(e) = std::fs::write(&args.ca_out, pem) {
+            let msg = format!("cannot write the CA to {}: {e}", args.ca_out.display());
+            return print_err(json, None, &AppError::new(ErrorCode::Config, msg));
+        }
+        let path = std::path::absolute(&args.ca_out).unwrap_or(args.ca_out.clone());
+        env.push(("GIFTPOS_CA_FILE", path.display().to_string()));
+    }
     if json {
         let env: serde_json::Map<String, serde_json::Value> = env
             .iter()

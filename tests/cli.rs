@@ -736,3 +736,51 @@ fn reserve_complete_and_cancel_reproduce_the_clerks_redeem_screen() {
     let bad = run(&["cancel", "no-such-entry", "--json"], None);
     assert_eq!(json(&bad)["ok"], false);
 }
+
+#[test]
+fn a_tls_sandbox_process_is_reached_through_the_ca_file_it_writes() {
+    let home = tempfile::tempdir().unwrap();
+    let ca = home.path().join("ca.pem");
+    let sb = start_sandbox(home.path(), &["--tls", "--ca-out", ca.to_str().unwrap()]);
+    let base = sb
+        .env
+        .iter()
+        .find(|(k, _)| k == "GIFTPOS_API_BASE")
+        .unwrap();
+    assert!(base.1.starts_with("https://127.0.0.1:"), "{base:?}");
+    assert!(
+        sb.env
+            .iter()
+            .any(|(k, v)| k == "GIFTPOS_CA_FILE" && Path::new(v) == ca),
+        "{:?}",
+        sb.env
+    );
+    assert!(
+        std::fs::read_to_string(&ca)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    let bal = giftpos(
+        home.path(),
+        &sb.env,
+        &["balance", "9578000000001001", "--pin", "4001", "--json"],
+        None,
+    );
+    assert_eq!(code(&bal), 0, "{}", String::from_utf8_lossy(&bal.stderr));
+    assert!(json(&bal)["result"]["available"]["amount"].is_i64());
+    // The same sandbox without its CA: a certificate error, exit and code say so.
+    let untrusted: Vec<(String, String)> = sb
+        .env
+        .iter()
+        .filter(|(k, _)| k != "GIFTPOS_CA_FILE")
+        .cloned()
+        .collect();
+    let refused = giftpos(
+        home.path(),
+        &untrusted,
+        &["balance", "9578000000001001", "--json"],
+        None,
+    );
+    assert_eq!(json(&refused)["error"]["code"], "tls", "{refused:?}");
+    assert_ne!(code(&refused), 0);
+}

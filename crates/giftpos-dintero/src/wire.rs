@@ -454,6 +454,25 @@ pub struct CreateCardRequest {
     pub card_token: Option<FormatOption>,
 }
 
+impl CreateCardRequest {
+    /// A gift card with this id and initial balance, everything else left to Dintero.
+    pub fn gift_card(card_id: impl Into<String>, amount: i64, currency: &str) -> Self {
+        CreateCardRequest {
+            card_id: card_id.into(),
+            amount,
+            currency: currency.into(),
+            card_type: gift_card(),
+            customer_id: None,
+            name: None,
+            metadata: Metadata::new(),
+            active_from: None,
+            expires_at: None,
+            pin: None,
+            card_token: None,
+        }
+    }
+}
+
 /// `POST /cards/{card_id}/activate`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivateRequest {

@@ -375,19 +375,7 @@ async fn every_error_code_reaches_its_typed_error() {
             .unwrap_err(),
         DinteroError::CardAlreadyActive
     );
-    let exists = CreateCardRequest {
-        card_id: "demo-live-500".into(),
-        amount: 1,
-        currency: "NOK".into(),
-        card_type: "gift_card".into(),
-        customer_id: None,
-        name: None,
-        metadata: Metadata::new(),
-        active_from: None,
-        expires_at: None,
-        pin: None,
-        card_token: None,
-    };
+    let exists = CreateCardRequest::gift_card("demo-live-500", 1, "NOK");
     assert_eq!(
         c.create_card(&exists).await.unwrap_err(),
         DinteroError::CardExists

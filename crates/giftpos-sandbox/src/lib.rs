@@ -19,6 +19,7 @@
 pub mod checkout;
 pub mod error;
 pub mod faults;
+pub mod latency;
 pub mod seed;
 mod server;
 pub mod store;
@@ -64,6 +65,12 @@ pub struct SandboxConfig {
     /// Wallets, G-create). When set, the main client may call only Wallets and this one
     /// only Checkout: a token used on the wrong API is refused (403).
     pub checkout_client: Option<(String, Secret)>,
+    /// Serve HTTPS with a certificate from a CA made at start (its PEM:
+    /// [`Sandbox::ca_pem`]), as Dintero is reached in real life; else plain HTTP.
+    pub tls: bool,
+    /// Close a connection idle this long between requests, as Dintero's servers (or
+    /// any load balancer) do at some limit of their own. None: never.
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 impl Default for SandboxConfig {
@@ -79,6 +86,8 @@ impl Default for SandboxConfig {
             checkout_client: None,
             faults: Faults::default(),
             rng_seed: 0x5eed,
+            tls: false,
+            idle_timeout: None,
         }
     }
 }
@@ -93,12 +102,16 @@ pub enum SandboxError {
     },
     #[error("sandbox state file {path} cannot be read: {message} (move it aside to start afresh)")]
     State { path: PathBuf, message: String },
+    #[error("the sandbox's TLS certificate could not be made: {0}")]
+    Tls(String),
 }
 
 /// A running sandbox. Dropping it stops the server.
 #[derive(Debug)]
 pub struct Sandbox {
     addr: SocketAddr,
+    /// The CA's certificate (PEM) when serving HTTPS.
+    ca_pem: Option<String>,
     shared: Arc<server::Shared>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
@@ -130,8 +143,14 @@ impl Sandbox {
                 addr: listen,
                 source,
             })?;
+        let tls = if cfg.tls {
+            Some(server::tls::generate().map_err(SandboxError::Tls)?)
+        } else {
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let shared = Arc::new(server::Shared {
-            base_url: format!("http://{addr}"),
+            base_url: format!("{scheme}://{addr}"),
             store: Mutex::new(store),
             faults: Mutex::new(cfg.faults.clone()),
             tokens: Mutex::new(Default::default()),
@@ -144,10 +163,12 @@ impl Sandbox {
         });
         let (shutdown, rx) = watch::channel(false);
         let app = server::router(shared.clone());
-        let task = tokio::spawn(server::serve(listener, app, rx));
-        tracing::info!(%addr, "Dintero sandbox listening");
+        let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
+        let task = tokio::spawn(server::serve(listener, app, tls, shared.clone(), rx));
+        tracing::info!(%addr, scheme, "Dintero sandbox listening");
         Ok(Sandbox {
             addr,
+            ca_pem,
             shared,
             shutdown,
             task: Some(task),
@@ -159,9 +180,30 @@ impl Sandbox {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, the client's `api_base`.
+    /// `http://127.0.0.1:PORT` (or `https://`), the client's `api_base`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.shared.base_url.clone()
+    }
+
+    /// With [`SandboxConfig::tls`]: the PEM of the CA that signed its certificate, for
+    /// the client's `dintero.ca_file`.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// Tells the sandbox about a payment taken elsewhere, as `POST /_sandbox/payments`
+    /// does.
+    pub fn register_payment(
+        &self,
+        p: checkout::ExternalPayment,
+    ) -> Result<giftpos_dintero::checkout::PaymentTransaction, error::ApiError> {
+        let now = self.shared.clock.now();
+        let mut store = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = store.checkout.register(now, p)?;
+        server::persist(&store, self.shared.state_file.as_deref()).map_err(|e| {
+            error::ApiError::new(giftpos_dintero::wire::codes::SERVER_ERROR, e.to_string())
+        })?;
+        Ok(tx)
     }
 
     /// The environment that points giftpos at this sandbox: API base, account and the

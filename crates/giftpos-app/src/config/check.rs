@@ -63,9 +63,18 @@ pub(super) fn resolve_scanner(
 /// only place plain HTTP is allowed (a sandbox). The host is read whole, so
 /// `http://localhost.example.com` or `http://127.0.0.1@example.com` are not loopback.
 pub fn is_loopback_http(url: &str) -> bool {
-    let Some(rest) = url.trim().strip_prefix("http://") else {
-        return false;
-    };
+    url.trim()
+        .strip_prefix("http://")
+        .is_some_and(loopback_host)
+}
+
+/// `http://` or `https://` to this machine (a sandbox, plain or over TLS).
+pub fn is_loopback(url: &str) -> bool {
+    let url = url.trim();
+    is_loopback_http(url) || url.strip_prefix("https://").is_some_and(loopback_host)
+}
+
+fn loopback_host(rest: &str) -> bool {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = if authority.starts_with('[') {
         authority.split_inclusive(']').next().unwrap_or("")

@@ -98,6 +98,8 @@ pub const KEYS: &[Key] = &[
     env("dintero.client_secret_file", "GIFTPOS_CLIENT_SECRET_FILE", Path, SystemWins, "a path to a file holding the client secret"),
     key("dintero.timeout_ms", Int, Override, "milliseconds between 1 and 600000"),
     key("dintero.connect_timeout_ms", Int, Override, "milliseconds between 1 and 600000"),
+    env("dintero.ca_file", "GIFTPOS_CA_FILE", Path, SystemWins, "a PEM file of certificate authorities to trust besides the system's"),
+    env("dintero.keep_warm_secs", "GIFTPOS_KEEP_WARM_SECS", Int, Override, "seconds between keep-warm requests, 1 to 3600 (0: off)"),
     env("dintero.payment_profile_id", "GIFTPOS_PAYMENT_PROFILE", Str, Override, "a Checkout payment profile id"),
     key("dintero.checkout_base", Str, Override, "a URL such as https://checkout.dintero.com"),
     env("dintero.checkout_client_id", "GIFTPOS_CHECKOUT_CLIENT_ID", Str, SystemWins, "the Checkout API client's id"),

@@ -18,8 +18,8 @@ mod check;
 mod credentials;
 mod keys;
 
-pub use check::is_loopback_http;
 use check::{check_api_base, default_data_dir, default_terminal_id, read_secret_file};
+pub use check::{is_loopback, is_loopback_http};
 pub use keys::{KEYS, Key, Kind, Rule, env_vars};
 use keys::{Layers, Val};
 
@@ -161,6 +161,12 @@ pub struct Config {
     pub token_formats: Vec<TokenFormat>,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// Extra certificate authorities (PEM) for Dintero's hosts (`dintero.ca_file`),
+    /// read when the configuration is.
+    pub ca_pem: Option<Vec<u8>>,
+    /// How often the client renews what is due and touches its connections, so that
+    /// a clerk's operation after idle pays no handshake or token fetch (None: never).
+    pub keep_warm: Option<Duration>,
     /// When set, redemptions may be accepted offline within these caps.
     pub offline: Option<OfflineCaps>,
     /// The serial barcode reader's settings (its port may be unset: no serial reader).
@@ -377,6 +383,22 @@ fn resolve(l: Layers, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
             86_400,
         )?,
         max_wait: positive(l.int("sync.max_wait_secs")?, "sync.max_wait_secs", 86_400)?,
+    };
+    let ca_pem = match l.path("dintero.ca_file") {
+        Some(p) => Some(read_ca_file(&p)?),
+        None => None,
+    };
+    let keep_warm = match l.int::<u64>("dintero.keep_warm_secs")? {
+        Some(v) if v.v == 0 => None,
+        Some(v) if v.v > 3600 => {
+            return Err(invalid(
+                &v.src,
+                "dintero.keep_warm_secs",
+                "seconds between keep-warm requests, 1 to 3600 (0: off)",
+            ));
+        }
+        Some(v) => Some(Duration::from_secs(v.v)),
+        None => Some(Duration::from_secs(30)),
     };
     let idle_sign_out = Duration::from_secs(
         l.int::<u64>("terminal.idle_sign_out_secs")?
@@ -621,7 +643,34 @@ fn resolve(l: Layers, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         thermal,
         files,
         origins,
+        ca_pem,
+        keep_warm,
     })
+}
+
+/// Reads `dintero.ca_file`: PEM certificates, named in the error when it is not.
+fn read_ca_file(p: &Val<PathBuf>) -> Result<Vec<u8>, ConfigError> {
+    let bytes = std::fs::read(&p.v).map_err(|e| {
+        invalid(
+            &p.src,
+            "dintero.ca_file",
+            format!(
+                "a readable PEM file ({} cannot be read: {e})",
+                p.v.display()
+            ),
+        )
+    })?;
+    if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(invalid(
+            &p.src,
+            "dintero.ca_file",
+            format!(
+                "PEM certificates (-----BEGIN CERTIFICATE-----); {} holds none",
+                p.v.display()
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

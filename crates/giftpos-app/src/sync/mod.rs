@@ -10,12 +10,13 @@
 //! read — our entry id in its metadata means it is done; active with other metadata is a
 //! conflict for a manager; still inactive means send again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use giftpos_core::{OperationKind, Pin};
+use giftpos_dintero::checkout::PaymentTransaction;
 use giftpos_dintero::wire::{
     ActivateRequest, CaptureRequest, Card, META_OPERATION_ID, META_TERMINAL_ID, Metadata,
     TransactionKind, TransactionRequest, VoidRequest,
@@ -132,7 +133,14 @@ pub struct Engine {
     net: Mutex<Net>,
     events: broadcast::Sender<SyncEvent>,
     wake: Notify,
+    /// Payments read while the clerk's sale was being looked up (in parallel, to spare
+    /// a round trip), for its verification moments later: id → (read at, answer).
+    prefetched: Mutex<HashMap<String, (std::time::Instant, PaymentTransaction)>>,
 }
+
+/// How long a payment read ahead of a sale ([`Engine::prefetch_payment`]) may stand in
+/// for reading it again when the sale is verified.
+pub(crate) const PREFETCH_FRESH: Duration = Duration::from_secs(10);
 
 /// Releases a card for the planner when its send ends, however it ends.
 struct CardClaim<'a> {
@@ -175,6 +183,7 @@ impl Engine {
             }),
             events,
             wake: Notify::new(),
+            prefetched: Mutex::new(HashMap::new()),
         }
     }
 

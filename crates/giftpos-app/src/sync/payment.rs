@@ -287,7 +287,11 @@ impl Engine {
         let Some(id) = e.metadata.dintero_transaction_id.clone() else {
             return Ok(None);
         };
-        let tx = match self.client.payment(&id).await {
+        let answer = match self.take_prefetched(&id) {
+            Some(tx) => Ok(tx),
+            None => self.client.payment(&id).await,
+        };
+        let tx = match answer {
             Ok(tx) => Some(tx),
             Err(DinteroError::NotFound) => None,
             Err(err) if err.is_transient() => return Err(err),
@@ -314,6 +318,30 @@ impl Engine {
             Verdict::Wait(why) => Some(Outcome::Waiting(why)),
             Verdict::Refused(_, why) => self.unverified(e, mode, why),
         })
+    }
+
+    /// Whether selling against payment `id` verifies it (then [`Engine::prefetch_payment`]
+    /// is worth its request).
+    pub fn verifies(&self, overridden: bool) -> bool {
+        self.policy.verify_payments != crate::payments::VerifyMode::Off && !overridden
+    }
+
+    /// Reads payment `id` ahead of the sale's verification, alongside the card's
+    /// look-up, so the clerk waits one round trip for both. Only a readable answer is
+    /// kept, for [`PREFETCH_FRESH`]; anything else is read again when verifying.
+    pub async fn prefetch_payment(&self, id: &str) {
+        if let Ok(tx) = self.client.payment(id).await {
+            let mut cache = lock(&self.prefetched);
+            cache.retain(|_, (at, _)| at.elapsed() < PREFETCH_FRESH);
+            cache.insert(id.to_string(), (std::time::Instant::now(), tx));
+        }
+    }
+
+    fn take_prefetched(&self, id: &str) -> Option<PaymentTransaction> {
+        lock(&self.prefetched)
+            .remove(id)
+            .filter(|(at, _)| at.elapsed() < PREFETCH_FRESH)
+            .map(|(_, tx)| tx)
     }
 
     pub(super) fn unverified(

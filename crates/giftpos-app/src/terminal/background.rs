@@ -25,6 +25,14 @@ pub struct BackgroundParts {
 }
 
 impl BackgroundParts {
+    /// Only the sync loop and its keep-warm (`giftpos sync`, tests, benchmarks).
+    pub fn sync_only() -> Self {
+        BackgroundParts {
+            sync: true,
+            ..BackgroundParts::default()
+        }
+    }
+
     /// Everything the app runs.
     pub fn all() -> Self {
         BackgroundParts {
@@ -150,6 +158,21 @@ impl Terminal {
                         }
                         Err(broadcast::error::RecvError::Closed) => return,
                     }
+                }
+            }));
+        }
+        if parts.sync
+            && let Some(every) = self.cfg.keep_warm
+        {
+            // Tokens renewed ahead of expiry and connections kept open, so a clerk's
+            // operation after idle pays only its own round trips.
+            let client = self.client.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    if let Err(e) = client.keep_warm().await {
+                        tracing::debug!("keep-warm: {e}");
+                    }
+                    tokio::time::sleep(every).await;
                 }
             }));
         }

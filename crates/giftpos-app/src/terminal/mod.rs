@@ -215,10 +215,15 @@ impl Terminal {
         // A sandbox on loopback serves the Payments API beside the wallets.
         if let Some(base) = &cfg.checkout_base {
             client_cfg.checkout_base = base.clone();
-        } else if crate::config::is_loopback_http(&client_cfg.api_base) {
+        } else if crate::config::is_loopback(&client_cfg.api_base) {
             client_cfg.checkout_base = client_cfg.api_base.clone();
         }
         client_cfg.connect_timeout = cfg.connect_timeout;
+        client_cfg.extra_roots_pem = cfg.ca_pem.clone();
+        if let Some(every) = cfg.keep_warm {
+            // Pooled connections outlive the keep-warm interval with room to spare.
+            client_cfg.pool_idle_timeout = client_cfg.pool_idle_timeout.max(every * 3);
+        }
         client_cfg.checkout_client = cfg
             .checkout_client
             .as_ref()
@@ -588,7 +593,11 @@ impl Terminal {
             Outcome::Retry(giftpos_dintero::DinteroError::ConnectionRefused)
         };
         let mut r = self.result(entry, &outcome)?;
-        self.read_back(&mut r).await;
+        // An activation's answer is the card, balance included (kept with the entry by
+        // `confirm`): no second round trip for it. Other answers are transactions.
+        if r.available_after.is_none() {
+            self.read_back(&mut r).await;
+        }
         Ok(r)
     }
 

@@ -85,7 +85,16 @@ impl Terminal {
         override_by: Option<(String, String)>,
     ) -> Result<OperationResult, AppError> {
         check_transaction_id(&a.transaction_id)?;
-        let card = self.lookup(&a.token, None).await?;
+        // The card and the payment are read side by side: one round trip, not two.
+        let card = if self.engine.verifies(override_by.is_some()) {
+            let (card, ()) = tokio::join!(
+                self.lookup(&a.token, None),
+                self.engine.prefetch_payment(&a.transaction_id)
+            );
+            card?
+        } else {
+            self.lookup(&a.token, None).await?
+        };
         if let Some(c) = &card
             && !c.status.awaits_activation()
         {

@@ -30,6 +30,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 mod routes;
+pub(crate) mod tls;
 use routes::*;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
@@ -47,6 +48,8 @@ pub(crate) struct ConnKill(Arc<Notify>);
 /// Counters for tests and the admin view.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
+    /// Connections accepted (with TLS: handshakes begun).
+    pub connections: AtomicU64,
     pub tokens_issued: AtomicU64,
     pub requests: AtomicU64,
     pub faults: AtomicU64,
@@ -81,6 +84,9 @@ pub struct Exchange {
 /// What the admin endpoint and the handle report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsView {
+    /// Connections accepted (with TLS: handshakes begun).
+    #[serde(default)]
+    pub connections: u64,
     pub tokens_issued: u64,
     pub requests: u64,
     pub faults: u64,
@@ -110,6 +116,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub fn stats(&self) -> StatsView {
         StatsView {
+            connections: self.stats.connections.load(Ordering::Relaxed),
             tokens_issued: self.stats.tokens_issued.load(Ordering::Relaxed),
             requests: self.stats.requests.load(Ordering::Relaxed),
             faults: self.stats.faults.load(Ordering::Relaxed),
@@ -268,16 +275,38 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Serves `router` on `listener` until `shutdown` says so, then drops every connection.
-pub(crate) async fn serve(listener: TcpListener, app: Router, mut shutdown: watch::Receiver<bool>) {
+/// Serves `router` on `listener` (over TLS when `tls` is set) until `shutdown` says
+/// so, then drops every connection.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<tls::Tls>,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                shared.stats.connections.fetch_add(1, Ordering::Relaxed);
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
-                conns.spawn(serve_connection(stream, app));
+                let idle = shared.cfg.idle_timeout;
+                match &tls {
+                    None => {
+                        conns.spawn(serve_connection(stream, app, idle));
+                    }
+                    Some(t) => {
+                        let acceptor = t.acceptor.clone();
+                        conns.spawn(async move {
+                            match acceptor.accept(stream).await {
+                                Ok(stream) => serve_connection(stream, app, idle).await,
+                                Err(e) => tracing::info!("sandbox TLS handshake failed: {e}"),
+                            }
+                        });
+                    }
+                }
             }
             _ = shutdown.changed() => break,
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
@@ -288,21 +317,64 @@ pub(crate) async fn serve(listener: TcpListener, app: Router, mut shutdown: watc
     while conns.join_next().await.is_some() {}
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, app: Router) {
+async fn serve_connection<S>(stream: S, app: Router, idle: Option<Duration>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let kill = Arc::new(Notify::new());
     let conn_kill = ConnKill(kill.clone());
+    // Requests in flight, and when the last one began or ended: for the idle limit.
+    let activity = Arc::new(Mutex::new((0usize, tokio::time::Instant::now())));
+    let seen = activity.clone();
     let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         let mut req = req.map(Body::new);
         req.extensions_mut().insert(conn_kill.clone());
         let app = app.clone();
-        async move { Ok::<_, Infallible>(app.oneshot(req).await.unwrap_or_else(|e| match e {})) }
+        let seen = seen.clone();
+        async move {
+            {
+                let mut a = lock(&seen);
+                *a = (a.0 + 1, tokio::time::Instant::now());
+            }
+            let resp = app.oneshot(req).await.unwrap_or_else(|e| match e {});
+            {
+                let mut a = lock(&seen);
+                *a = (a.0.saturating_sub(1), tokio::time::Instant::now());
+            }
+            Ok::<_, Infallible>(resp)
+        }
     });
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
-    tokio::select! {
-        _ = conn => {}
-        // Dropping the connection closes the socket with no answer.
-        _ = kill.notified() => {}
+    // HTTP/1.1, or HTTP/2 when the client's first bytes say so (over TLS, ALPN offers
+    // both): one connection then carries a sale's look-ups side by side, as Dintero's
+    // own front door does.
+    let builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    let mut closing = false;
+    loop {
+        let check = async {
+            match idle {
+                Some(limit) if !closing => {
+                    tokio::time::sleep(limit.min(Duration::from_millis(250))).await;
+                    let (busy, last) = *lock(&activity);
+                    busy == 0 && last.elapsed() >= limit
+                }
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            // Dropping the connection closes the socket with no answer.
+            _ = kill.notified() => return,
+            // Idle too long between requests: closed, as servers and load balancers do.
+            idle_now = check => {
+                if idle_now {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
     }
 }
 
