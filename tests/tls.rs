@@ -211,8 +211,9 @@ fn a_ca_file_that_is_missing_or_not_pem_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_warm_spares_the_clerk_a_handshake_after_the_server_closed_idle_connections() {
-    // The server closes connections idle 2 s; each till sits idle 3.5 s.
-    let sb = tls_sandbox(Some(Duration::from_secs(2))).await;
+    // The server closes connections idle 3 s; each till sits idle 4.5 s; keep-warm
+    // touches the connection every second.
+    let sb = tls_sandbox(Some(Duration::from_secs(3))).await;
     let made = {
         let dir = tempfile::tempdir().unwrap();
         let t = open(&env(&sb, dir.path(), true, &[])).await;
@@ -232,7 +233,7 @@ async fn keep_warm_spares_the_clerk_a_handshake_after_the_server_closed_idle_con
     );
     let _bg = warm.start_background(BackgroundParts::sync_only()).await;
     warm.balance(&token(&warm), None).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
     let before = sb.stats().connections;
     warm.balance(&token(&warm), None).await.unwrap();
     assert_eq!(
@@ -250,7 +251,7 @@ async fn keep_warm_spares_the_clerk_a_handshake_after_the_server_closed_idle_con
     ))
     .await;
     cold.balance(&token(&cold), None).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
     let before = sb.stats().connections;
     cold.balance(&token(&cold), None).await.unwrap();
     assert_eq!(

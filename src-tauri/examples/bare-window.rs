@@ -22,6 +22,24 @@ fn main() {
         w.url = tauri::WebviewUrl::App("bare.html".into());
     }
     tauri::Builder::default()
+        .setup(|app| {
+            // BARE_SOFTWARE_DRAWING=1: draw as the app does by default (no accelerated
+            // compositing), to tell the app's own cost from WebKit's drawing.
+            #[cfg(target_os = "linux")]
+            if std::env::var_os("BARE_SOFTWARE_DRAWING").is_some()
+                && let Some(w) = tauri::Manager::get_webview_window(app, "main")
+            {
+                w.with_webview(|pw| {
+                    use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+                    if let Some(s) = WebViewExt::settings(&pw.inner()) {
+                        s.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+                    }
+                })?;
+            }
+            #[cfg(not(target_os = "linux"))]
+            let _ = app;
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![ui_ready])
         .run(context)
         .expect("bare window");

@@ -494,6 +494,25 @@ fn restart_when_replaced<R: Runtime>(app: AppHandle<R>) {
     });
 }
 
+/// Has the window's web view draw with the CPU, without accelerated compositing (which
+/// would load a GL stack, emulated on the CPU where a till has no GPU): the page is
+/// forms and text, and the web process needs about 70 MiB less. `[terminal] gpu = true`
+/// keeps WebKit's default.
+fn software_drawing<R: Runtime>(w: &tauri::WebviewWindow<R>) {
+    #[cfg(target_os = "linux")]
+    let done = w.with_webview(|pw| {
+        use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+        if let Some(settings) = WebViewExt::settings(&pw.inner()) {
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+    });
+    #[cfg(not(target_os = "linux"))]
+    let done: tauri::Result<()> = Ok(());
+    if let Err(e) = done {
+        tracing::warn!("the web view keeps drawing with the GPU: {e}");
+    }
+}
+
 /// Whether the running binary was replaced on disk (Linux marks the old one deleted).
 fn binary_replaced(exe: Option<&std::path::Path>) -> bool {
     exe.is_some_and(|p| p.to_string_lossy().ends_with(" (deleted)"))
@@ -555,7 +574,15 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tau
                 }
             }
             if terminal.as_ref().is_ok_and(|t| t.config().customer_display) {
+                // Drawn as WebKit does by default: switching a window made here to
+                // software drawing stalls its page under WebDriver (seen with WebKitGTK
+                // 2.50); the customer's screen is optional and off by default.
                 open_customer_display(app.handle());
+            }
+            if !terminal.as_ref().is_ok_and(|t| t.config().gpu)
+                && let Some(w) = app.get_webview_window("main")
+            {
+                software_drawing(&w);
             }
             let kiosk = terminal.as_ref().is_ok_and(|t| t.config().kiosk);
             if kiosk && let Some(w) = app.get_webview_window("main") {

@@ -144,3 +144,61 @@ fn a_second_launch_leaves_the_running_app_alone_and_exits() {
     let _ = first.kill();
     let _ = first.wait();
 }
+
+/// The names of the threads of the app's WebKit web process, once its screen is ready.
+fn web_process_threads(env: &[(&str, &str)]) -> Vec<String> {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = common::on_display(APP, &[]);
+    common::clean(&mut cmd, home.path());
+    cmd.envs(env.iter().copied())
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("start the app");
+    let pid = child.id();
+    let stop = || {
+        let _ = Command::new("kill")
+            .args(["--", &format!("-{pid}")])
+            .status();
+    };
+    let out = child.stdout.take().unwrap();
+    let ready = std::io::BufReader::new(out)
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("ui ready"));
+    if !ready {
+        stop();
+        panic!("the app ended before its screen was ready");
+    }
+    // Settled: the page has drawn.
+    std::thread::sleep(Duration::from_secs(2));
+    let web = common::descendants(pid).into_iter().find(|p| {
+        std::fs::read_to_string(format!("/proc/{p}/comm"))
+            .is_ok_and(|c| c.starts_with("WebKitWebProc"))
+    });
+    let threads = web
+        .map(|w| {
+            std::fs::read_dir(format!("/proc/{w}/task"))
+                .unwrap()
+                .flatten()
+                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                .map(|n| n.trim().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    stop();
+    let _ = child.wait();
+    threads
+}
+
+#[test]
+fn the_web_view_draws_with_the_cpu_unless_gpu_is_configured() {
+    // Skia's GPU worker runs in the web process only when WebKit composites with GL.
+    let cpu = web_process_threads(&[]);
+    assert!(!cpu.is_empty(), "no WebKit web process found");
+    assert!(!cpu.iter().any(|t| t.contains("SkiaGPU")), "{cpu:?}");
+    let gpu = web_process_threads(&[("GIFTPOS_GPU", "1")]);
+    assert!(gpu.iter().any(|t| t.contains("SkiaGPU")), "{gpu:?}");
+}

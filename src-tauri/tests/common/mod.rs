@@ -34,3 +34,25 @@ pub fn clean(cmd: &mut Command, home: &Path) {
         .env("XDG_DATA_HOME", home.join("data"))
         .env("GIFTPOS_SYSTEM_CONFIG", home.join("no-system-config.toml"));
 }
+
+/// Every process below `pid`.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|s| s.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(p);
+            out.extend(descendants(p));
+        }
+    }
+    out
+}

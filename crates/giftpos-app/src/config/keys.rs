@@ -114,6 +114,7 @@ pub const KEYS: &[Key] = &[
     env("terminal.idle_sign_out_secs", "GIFTPOS_IDLE_SIGN_OUT_SECS", Int, Override, "a number of seconds (0: never)"),
     env("terminal.kiosk", "GIFTPOS_KIOSK", Bool, Override, "true or false"),
     env("terminal.customer_display", "GIFTPOS_CUSTOMER_DISPLAY", Bool, Override, "true or false"),
+    env("terminal.gpu", "GIFTPOS_GPU", Bool, Override, "true or false"),
     // [cards]
     key("cards.token_formats", Tables, Override, "at least one format, each with a length and a character class"),
     // [offline]: IT's caps are ceilings.

@@ -205,6 +205,10 @@ pub struct Config {
     pub idle_sign_out: Duration,
     /// Kiosk mode (`[terminal] kiosk`).
     pub kiosk: bool,
+    /// Let the web view draw with the GPU (`[terminal] gpu`). Off by default: a till's
+    /// screens are forms, and software drawing spares the GPU (or, on the many tills
+    /// without one, its CPU emulation) tens of MiB.
+    pub gpu: bool,
     /// A second window for a monitor facing the customer (`[terminal] customer_display`).
     pub customer_display: bool,
 }
@@ -601,6 +605,7 @@ fn resolve(l: Layers, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
     };
     Ok(Config {
         kiosk: l.bool("terminal.kiosk")?.map(|k| k.v).unwrap_or(false),
+        gpu: l.bool("terminal.gpu")?.is_some_and(|k| k.v),
         customer_display: l.bool("terminal.customer_display")?.is_some_and(|k| k.v),
         idle_sign_out,
         metrics,
