@@ -26,6 +26,9 @@
 //! `cargo bench --bench clerk_path` (or `scripts/bench`). `BENCH_N` sets the count per
 //! operation (default 20), `BENCH_RTT_MS` the round trip (default 50).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,7 +37,6 @@ use giftpos_app::terminal::{Background, BackgroundParts};
 use giftpos_app::{Activation, Terminal};
 use giftpos_core::{CardToken, Pin};
 use giftpos_dintero::SystemClock;
-use giftpos_dintero::wire::{BatchCard, BatchRequest, CreateCardRequest};
 use giftpos_sandbox::checkout::ExternalPayment;
 use giftpos_sandbox::latency::DelayLine;
 use giftpos_sandbox::{Sandbox, SandboxConfig};
@@ -154,44 +156,16 @@ impl Setup {
 
     /// A sold card with a PIN and room for every redemption.
     async fn funded_card(&self) -> (CardToken, Pin) {
-        let made = self
-            .till
-            .client()
-            .create_card(&CreateCardRequest::gift_card(
-                "bench-card",
-                1_000_000_000,
-                "NOK",
-            ))
-            .await
-            .expect("card");
-        let token = self
-            .till
-            .parse_token(&made.card_token.unwrap().token.unwrap().value)
-            .unwrap();
-        let pin = Pin::parse(&made.pin.unwrap().pin.unwrap().value).unwrap();
-        (token, pin)
+        common::funded_card(&self.till, "bench-card", 1_000_000_000).await
     }
 
     /// `n` printed, unsold cards and a paid payment for each.
     async fn stock(&self, n: usize, tag: &str) -> Vec<(CardToken, String)> {
-        let made = self
-            .till
-            .client()
-            .create_batch(&BatchRequest {
-                cards: (0..n)
-                    .map(|i| BatchCard {
-                        card_id: format!("stock-{tag}-{i}"),
-                        card_type: "gift_card".into(),
-                    })
-                    .collect(),
-                options: Default::default(),
-            })
-            .await
-            .expect("batch");
-        made.cards
+        let stock = common::stock(&self.till, &format!("stock-{tag}"), n).await;
+        stock
             .into_iter()
             .enumerate()
-            .map(|(i, c)| {
+            .map(|(i, (token, _pin))| {
                 let id = format!("pay-{tag}-{i}");
                 self.sb
                     .register_payment(ExternalPayment {
@@ -203,7 +177,6 @@ impl Setup {
                         refunded: None,
                     })
                     .expect("payment");
-                let token = c.card_token.unwrap().token.unwrap().value;
                 (self.till.parse_token(&token).unwrap(), id)
             })
             .collect()

@@ -4,14 +4,15 @@
 //!
 //! `cargo bench --bench roundtrip` (or `scripts/bench`). `BENCH_N` sets the count.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use giftpos_app::Terminal;
 use giftpos_app::config::{self, LoadOptions};
-use giftpos_core::Pin;
 use giftpos_dintero::SystemClock;
-use giftpos_dintero::wire::CreateCardRequest;
 use giftpos_sandbox::{Sandbox, SandboxConfig};
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
@@ -66,19 +67,7 @@ fn main() {
             .await
             .expect("terminal");
         // A card with room for every redemption.
-        let made = till
-            .client()
-            .create_card(&CreateCardRequest::gift_card(
-                "bench-card",
-                1_000_000_000,
-                "NOK",
-            ))
-            .await
-            .expect("card");
-        let token = till
-            .parse_token(&made.card_token.unwrap().token.unwrap().value)
-            .unwrap();
-        let pin = Pin::parse(&made.pin.unwrap().pin.unwrap().value).unwrap();
+        let (token, pin) = common::funded_card(&till, "bench-card", 1_000_000_000).await;
         let amount = till.parse_amount("1.00").unwrap();
 
         for _ in 0..50 {

@@ -55,6 +55,17 @@ fn print(home: &Path, config: &Path, entry: &str) -> Output {
     giftpos(home, config, &["receipt", entry, "--print", "--json"])
 }
 
+/// Prints `entry`'s receipt and expects it printed.
+fn printed(home: &Path, config: &Path, entry: &str) {
+    let out = print(home, config, entry);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 /// What a printer made of the stream.
 #[derive(Debug, Default)]
 struct Printout {
@@ -223,13 +234,7 @@ fn a_receipt_prints_over_tcp_9100_with_its_text_and_qr_code() {
     let cfg = config(home.path(), &format!("tcp://{addr}"), 80);
     let entry = sell(home.path(), &cfg);
     let printer = network_printer(listener, 0x12); // paper present
-    let out = print(home.path(), &cfg, &entry);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    printed(home.path(), &cfg, &entry);
     let p = interpret(&printer.join().unwrap());
     check_receipt(&p, &entry, home.path());
 }
@@ -252,13 +257,7 @@ fn a_receipt_prints_to_a_device_file_on_58_mm_paper() {
         }
         got
     });
-    let out = print(home.path(), &cfg, &entry);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    printed(home.path(), &cfg, &entry);
     let p = interpret(&reader.join().unwrap());
     check_receipt(&p, &entry, home.path());
     // 58 mm: the image fits 384 dots.

@@ -10,9 +10,11 @@ use std::sync::Arc;
 use giftpos_app::Terminal;
 use giftpos_app::config::{self, LoadOptions};
 use giftpos_app::sync::SyncPolicy;
-use giftpos_core::OperationKind;
+use giftpos_core::{CardToken, OperationKind, Pin};
 use giftpos_dintero::SystemClock;
-use giftpos_dintero::wire::{BatchCard, BatchRequest, META_OPERATION_ID, TransactionType};
+use giftpos_dintero::wire::{
+    BatchCard, BatchRequest, CreateCardRequest, META_OPERATION_ID, TransactionType,
+};
 use giftpos_journal::{EntryState, Journal};
 use giftpos_sandbox::{Sandbox, SandboxConfig};
 
@@ -118,6 +120,21 @@ pub async fn stock(t: &Terminal, prefix: &str, n: usize) -> Vec<(String, String)
             )
         })
         .collect()
+}
+
+/// A sold card made through the API with `amount` minor units (NOK) on it: its token
+/// and PIN.
+pub async fn funded_card(t: &Terminal, card_id: &str, amount: i64) -> (CardToken, Pin) {
+    let made = t
+        .client()
+        .create_card(&CreateCardRequest::gift_card(card_id, amount, "NOK"))
+        .await
+        .unwrap();
+    let token = t
+        .parse_token(&made.card_token.unwrap().token.unwrap().value)
+        .unwrap();
+    let pin = Pin::parse(&made.pin.unwrap().pin.unwrap().value).unwrap();
+    (token, pin)
 }
 
 /// Sends until nothing is open (waits are skipped), at most `rounds` rounds.

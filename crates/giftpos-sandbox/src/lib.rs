@@ -197,13 +197,7 @@ impl Sandbox {
         &self,
         p: checkout::ExternalPayment,
     ) -> Result<giftpos_dintero::checkout::PaymentTransaction, error::ApiError> {
-        let now = self.shared.clock.now();
-        let mut store = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = store.checkout.register(now, p)?;
-        server::persist(&store, self.shared.state_file.as_deref()).map_err(|e| {
-            error::ApiError::new(giftpos_dintero::wire::codes::SERVER_ERROR, e.to_string())
-        })?;
-        Ok(tx)
+        self.shared.apply(|st, now, _| st.checkout.register(now, p))
     }
 
     /// The environment that points giftpos at this sandbox: API base, account and the

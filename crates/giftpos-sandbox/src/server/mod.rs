@@ -130,6 +130,14 @@ impl Shared {
         &self,
         f: impl FnOnce(&mut Store, DateTime<Utc>, &mut StdRng) -> ApiResult<T>,
     ) -> Response {
+        respond(self.apply(f))
+    }
+
+    /// The change itself: the store locked, `f` run, the state saved.
+    pub(crate) fn apply<T>(
+        &self,
+        f: impl FnOnce(&mut Store, DateTime<Utc>, &mut StdRng) -> ApiResult<T>,
+    ) -> ApiResult<T> {
         let now = self.clock.now();
         let mut store = lock(&self.store);
         let out = {
@@ -138,9 +146,9 @@ impl Shared {
         };
         if let Err(e) = persist(&store, self.state_file.as_deref()) {
             tracing::error!(error = %e, "sandbox state could not be saved");
-            return error_response(&ApiError::new(codes::SERVER_ERROR, "state not saved"));
+            return Err(ApiError::new(codes::SERVER_ERROR, "state not saved"));
         }
-        respond(out)
+        out
     }
 
     /// A Checkout capture or refund: 200 with the transaction, or 202 Accepted with the
