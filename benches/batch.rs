@@ -56,6 +56,7 @@ fn main() {
     rt.block_on(async {
         let cfg = config::load(&LoadOptions {
             env,
+            privileged: true,
             ..LoadOptions::default()
         })
         .expect("config");

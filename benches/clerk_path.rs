@@ -106,6 +106,7 @@ impl Setup {
         ]);
         let opts = LoadOptions {
             env: env.into_iter().collect(),
+            privileged: true,
             ..LoadOptions::default()
         };
         let till = Arc::new(

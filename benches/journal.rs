@@ -77,6 +77,7 @@ fn main() {
             ]
             .into_iter()
             .collect(),
+            privileged: true,
             ..LoadOptions::default()
         };
         let cfg = config::load(&opts).expect("config");

@@ -61,6 +61,7 @@ fn main() {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
+            privileged: true,
             ..LoadOptions::default()
         };
         let till = Terminal::open(config::load(&opts).expect("config"), Arc::new(SystemClock))

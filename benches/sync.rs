@@ -40,6 +40,7 @@ async fn terminal(sb: &Sandbox, data: &std::path::Path, concurrency: usize) -> T
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
+        privileged: true,
         ..LoadOptions::default()
     };
     Terminal::open_with(

@@ -84,6 +84,7 @@ pub(crate) enum Command {
     /// zero and the payment refunded. Refused when the card has been used.
     Return {
         token: String,
+        /// The approving manager's number; their PIN is read from standard input.
         #[arg(long = "approved-by")]
         approved_by: String,
     },
@@ -155,8 +156,8 @@ pub(crate) enum Command {
     /// Test a barcode reader at the till without the app.
     #[command(subcommand)]
     Scanner(ScannerCommand),
-    /// Check the configured update endpoint; download, verify the signature, and install
-    /// (or stage) a newer release. A tampered or unsigned package is refused (exit 3).
+    /// Check the configured update endpoint and report a newer release (`apply`, as
+    /// root, installs it). A tampered or unsigned package is refused (exit 3).
     Update {
         #[command(subcommand)]
         action: Option<UpdateCommand>,
@@ -169,6 +170,7 @@ pub(crate) enum Command {
     /// operation for a confirmed one. Needs the approving manager.
     Void {
         entry_id: String,
+        /// The approving manager's number; their PIN is read from standard input.
         #[arg(long = "approved-by")]
         approved_by: String,
     },
@@ -177,18 +179,25 @@ pub(crate) enum Command {
 #[derive(Subcommand, Debug)]
 pub(crate) enum ClerkCommand {
     /// Add a clerk, or change a clerk's name, role and PIN. The PIN (4–8 digits) is read
-    /// from the first line of standard input.
+    /// from the first line of standard input; with `--approved-by N` the manager's PIN
+    /// comes first, then the new PIN. Needs a manager, or root (IT), or no clerks yet.
     Add {
         number: String,
         #[arg(long)]
         name: String,
         #[arg(long, value_parser = ["clerk", "manager"], default_value = "clerk")]
         role: String,
+        #[arg(long = "approved-by")]
+        approved_by: Option<String>,
     },
     /// Clerk numbers, names and roles.
     List,
-    /// Remove a clerk.
-    Remove { number: String },
+    /// Remove a clerk (a manager's approval, their PIN on standard input, or root).
+    Remove {
+        number: String,
+        #[arg(long = "approved-by")]
+        approved_by: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -269,7 +278,12 @@ pub(crate) enum JournalCommand {
     },
     /// Check the hash chain, archives included: finds edited, removed or reordered
     /// entries.
-    Verify,
+    Verify {
+        /// Also compare the chain with its anchors: journald's, and any FILE of
+        /// `seq:hash` lines copied from printed Z-reports (repeatable).
+        #[arg(long, value_name = "FILE", num_args = 0..)]
+        anchors: Option<Vec<std::path::PathBuf>>,
+    },
     /// Move confirmed and refused entries from before DATE (YYYY-MM-DD, local) to a
     /// compressed, verifiable archive file under the data dir's `archive/`. Nothing open
     /// or needing attention is archived; the chain continues across the boundary.
@@ -281,6 +295,7 @@ pub(crate) enum JournalCommand {
     /// applied, with the note, and the card's later entries sync again.
     Resolve {
         entry_id: String,
+        /// The approving manager's number; their PIN is read from standard input.
         #[arg(long = "approved-by")]
         approved_by: String,
         #[arg(long)]
@@ -334,11 +349,11 @@ pub(crate) struct SandboxArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum UpdateCommand {
-    /// Install what the app staged (run as root by giftpos-update.service): each package
-    /// whose signature verifies against this build's key and that is newer than the one
-    /// installed; the rest are refused. Processed packages move to installed/ or refused/.
-    InstallStaged {
-        #[arg(long, default_value = "/var/lib/giftpos/updates")]
+    /// Root only (giftpos-update.timer runs it): download a newer release from IT's
+    /// endpoint into a folder only root can enter, verify its signature against this
+    /// build's key, and install that copy when it is newer than the installed one.
+    Apply {
+        #[arg(long, default_value = "/var/cache/giftpos/updates")]
         dir: std::path::PathBuf,
     },
 }

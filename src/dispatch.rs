@@ -1,6 +1,7 @@
 //! Each command onto the application API (`Terminal`).
 
 use super::*;
+use giftpos_app::approval::{Approval, ManagerAction};
 use giftpos_app::terminal::BackgroundParts;
 
 pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Output, AppError> {
@@ -50,15 +51,8 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             };
             let r = match (override_by, reason) {
                 (Some(manager), Some(reason)) => {
-                    let pin = read_pin(&PinArgs {
-                        pin: None,
-                        pin_stdin: true,
-                    })?
-                    .ok_or_else(|| {
-                        AppError::new(ErrorCode::InvalidPinEntry, "the manager's PIN is needed")
-                    })?;
-                    till.activate_with_override(sale, &manager, &pin, &reason)
-                        .await?
+                    let a = approval(till, &manager, ManagerAction::PaymentOverride)?;
+                    till.activate_with_override(sale, &a, &reason).await?
                 }
                 _ => till.activate(sale).await?,
             };
@@ -176,12 +170,16 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             entry_id,
             approved_by,
             note,
-        }) => Ok(Output::Entry(Box::new(till.resolve(
-            &entry_id,
-            &approved_by,
-            &note,
-        )?))),
-        Command::Journal(JournalCommand::Verify) => Ok(Output::Verify(till.verify_journal()?)),
+        }) => {
+            let a = approval(till, &approved_by, ManagerAction::Resolve)?;
+            Ok(Output::Entry(Box::new(till.resolve(&entry_id, &a, &note)?)))
+        }
+        Command::Journal(JournalCommand::Verify { anchors: None }) => {
+            Ok(Output::Verify(till.verify_journal()?))
+        }
+        Command::Journal(JournalCommand::Verify {
+            anchors: Some(files),
+        }) => Ok(Output::Verify(till.verify_journal_anchored(&files)?)),
         Command::Journal(JournalCommand::Archive { before }) => {
             Ok(Output::Exported(match till.archive_journal(before)? {
                 Some(a) => format!(
@@ -284,7 +282,10 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
         Command::Void {
             entry_id,
             approved_by,
-        } => Ok(Output::Operation(till.undo(&entry_id, &approved_by).await?)),
+        } => {
+            let a = approval(till, &approved_by, ManagerAction::Void)?;
+            Ok(Output::Operation(till.undo(&entry_id, &a).await?))
+        }
         Command::Sell {
             token,
             amount,
@@ -320,18 +321,25 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
         }
         Command::Return { token, approved_by } => {
             let token = till.parse_token(&token)?;
-            Ok(Output::Operation(
-                till.return_card(&token, &approved_by).await?,
-            ))
+            let a = approval(till, &approved_by, ManagerAction::Return)?;
+            Ok(Output::Operation(till.return_card(&token, &a).await?))
         }
-        Command::Clerk(ClerkCommand::Add { number, name, role }) => {
+        Command::Clerk(ClerkCommand::Add {
+            number,
+            name,
+            role,
+            approved_by,
+        }) => {
+            let a = approved_by
+                .map(|m| approval(till, &m, ManagerAction::ManageClerks))
+                .transpose()?;
             let pin = read_pin(&PinArgs {
                 pin: None,
                 pin_stdin: true,
             })?
             .ok_or_else(|| AppError::new(ErrorCode::InvalidPinEntry, "no PIN on stdin"))?;
             let role = giftpos_app::Role::parse(&role)?;
-            let c = till.add_clerk(&number, &name, role, &pin)?;
+            let c = till.add_clerk(&number, &name, role, &pin, a.as_ref())?;
             Ok(Output::Exported(format!(
                 "clerk {} ({}, {}) saved",
                 c.number,
@@ -346,14 +354,41 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
                 .collect::<Vec<_>>()
                 .join("\n"),
         )),
-        Command::Clerk(ClerkCommand::Remove { number }) => {
-            till.remove_clerk(&number)?;
+        Command::Clerk(ClerkCommand::Remove {
+            number,
+            approved_by,
+        }) => {
+            let a = approved_by
+                .map(|m| approval(till, &m, ManagerAction::ManageClerks))
+                .transpose()?;
+            till.remove_clerk(&number, a.as_ref())?;
             Ok(Output::Exported(format!("clerk {number} removed")))
         }
         Command::Doctor | Command::Sandbox(_) | Command::Scanner(_) | Command::Update { .. } => {
             Err(AppError::internal("dispatched elsewhere"))
         }
     }
+}
+
+/// A manager's approval for `action`: their number from `--approved-by`, their PIN from
+/// the next line of standard input. A number alone is refused before anything is
+/// recorded.
+fn approval(till: &Terminal, manager: &str, action: ManagerAction) -> Result<Approval, AppError> {
+    let pin = read_pin(&PinArgs {
+        pin: None,
+        pin_stdin: true,
+    })
+    .map_err(|e| {
+        AppError::new(
+            ErrorCode::ManagerRequired,
+            format!(
+                "manager {manager}'s PIN is needed on standard input to approve {} ({e})",
+                action.as_str()
+            ),
+        )
+    })?
+    .ok_or_else(|| AppError::new(ErrorCode::ManagerRequired, "the manager's PIN is needed"))?;
+    till.approve(manager, &pin, action)
 }
 
 pub(crate) fn read_pin(args: &PinArgs) -> Result<Option<Pin>, AppError> {

@@ -35,6 +35,8 @@ pub fn main() -> ExitCode {
 /// Runs the CLI with these arguments (the first is the program's name). The terminal
 /// app's binary calls this for `giftpos-terminal --cli …`.
 pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
+    // Every file the till makes is its own (0600, folders 0700).
+    giftpos_app::private::restrict_umask();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) if args.iter().any(|a| a == "--json") && e.use_stderr() => {
@@ -105,15 +107,19 @@ async fn run(cli: Cli, json: bool) -> ExitCode {
     }
     let clock = Arc::new(SystemClock);
     if let Command::Update {
-        action: Some(UpdateCommand::InstallStaged { dir }),
+        action: Some(UpdateCommand::Apply { dir }),
     } = &cli.command
     {
-        // No configuration needed: root's service, the built-in key, the staging folder.
-        return match giftpos_app::update::install_staged(dir) {
-            Ok(results) => {
-                let refused = results.iter().any(|r| r.outcome == "refused");
-                print_ok(json, false, &Output::Staged(results));
-                ExitCode::from(if refused { 3 } else { 0 })
+        let outcome = match loaded {
+            Ok(cfg) => {
+                giftpos_app::update::apply(&cfg.update, env!("CARGO_PKG_VERSION"), dir).await
+            }
+            Err(e) => Err(e.into()),
+        };
+        return match outcome {
+            Ok(o) => {
+                print_ok(json, false, &Output::Update(o));
+                ExitCode::from(0)
             }
             Err(e) => print_err(json, None, &e),
         };

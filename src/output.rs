@@ -15,7 +15,6 @@ pub(crate) enum Output {
     Entry(Box<giftpos_journal::Entry>),
     Verify(giftpos_journal::VerifyReport),
     Update(giftpos_app::update::UpdateOutcome),
-    Staged(Vec<giftpos_app::update::StagedResult>),
     Payment(giftpos_app::terminal::PaymentSession),
     Exported(String),
 }
@@ -75,7 +74,6 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
             Output::Entry(e) => serde_json::to_value(e),
             Output::Verify(v) => serde_json::to_value(v),
             Output::Update(u) => serde_json::to_value(u),
-            Output::Staged(s) => serde_json::to_value(s),
             Output::Payment(p) => serde_json::to_value(p),
             Output::Exported(t) => Ok(serde_json::Value::String(t.clone())),
         };
@@ -214,7 +212,15 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
             }
         }
         Output::Verify(v) => {
-            if v.ok {
+            for s in &v.anchor_sources {
+                println!("anchors     {s}");
+            }
+            if v.ok && v.anchors_checked > 0 {
+                println!(
+                    "journal intact: {} entries, hash chain verified, {} anchors agree",
+                    v.entries, v.anchors_checked
+                );
+            } else if v.ok {
                 println!("journal intact: {} entries, hash chain verified", v.entries);
             } else {
                 println!("JOURNAL TAMPERED OR DAMAGED ({} entries):", v.entries);
@@ -242,22 +248,13 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
                 U::UpToDate { current, latest } => {
                     println!("up to date: {current} (newest published {latest})")
                 }
-                U::Staged { version, file } => {
-                    println!("update {version} verified and staged: {file}")
+                U::Available { version } => {
+                    println!(
+                        "update {version} is published; root's giftpos-update.timer installs it"
+                    )
                 }
                 U::Installed { version, file } => {
                     println!("update {version} verified and installed from {file}")
-                }
-            }
-        }
-        Output::Staged(results) => {
-            if results.is_empty() {
-                println!("no staged update");
-            }
-            for r in results {
-                match &r.reason {
-                    None => println!("installed {}", r.file),
-                    Some(why) => println!("refused {}: {why}", r.file),
                 }
             }
         }
@@ -270,9 +267,19 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
             println!("journal     {}", i.journal);
             println!("version     {}", i.version);
             if !i.set_by.is_empty() {
-                println!("configured  (key, set by; every other key has its default)");
+                println!(
+                    "configured  (key, who may set it, set by; every other key has its default)"
+                );
                 for (key, src) in &i.set_by {
-                    println!("  {key:<36} {src}");
+                    let rule = giftpos_app::config::KEYS
+                        .iter()
+                        .find(|k| k.name == key)
+                        .map_or("", |k| match k.rule {
+                            giftpos_app::config::Rule::ItOnly => "IT only",
+                            giftpos_app::config::Rule::ItWins => "IT wins",
+                            giftpos_app::config::Rule::EnvOnly => "env only",
+                        });
+                    println!("  {key:<36} {rule:<9} {src}");
                 }
             }
         }

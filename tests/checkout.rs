@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use common::{clean, env_for, press, sandbox_at};
+use common::{clean, env_for, press, run_input, sandbox_at};
 use giftpos_sandbox::Sandbox;
 use serde_json::Value;
 
@@ -167,11 +167,35 @@ async fn an_unused_card_is_returned_and_refunded_and_a_used_one_is_refused() {
             .unwrap();
         assert_eq!(code, 0, "{v}");
     }
-    // Unused: drawn to zero, and the payment refunded in full.
+    // IT adds a manager; a return without the manager's PIN is refused and records
+    // nothing.
+    let out = run_input(
+        giftpos(&sb, home.path()).args(["clerk", "add", "9", "--name", "M", "--role", "manager"]),
+        "9999\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
     let out = giftpos(&sb, home.path())
         .args(["return", "9578000000001004", "--approved-by", "9", "--json"])
+        .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "manager_required", "{v}");
+    assert_eq!(
+        sb.snapshot("demo-stock-04").unwrap().balances.available,
+        50_000
+    );
+    // Unused: drawn to zero, and the payment refunded in full.
+    let out = run_input(
+        giftpos(&sb, home.path()).args([
+            "return",
+            "9578000000001004",
+            "--approved-by",
+            "9",
+            "--json",
+        ]),
+        "9999\n",
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -195,10 +219,16 @@ async fn an_unused_card_is_returned_and_refunded_and_a_used_one_is_refused() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let out = giftpos(&sb, home.path())
-        .args(["return", "9578000000001005", "--approved-by", "9", "--json"])
-        .output()
-        .unwrap();
+    let out = run_input(
+        giftpos(&sb, home.path()).args([
+            "return",
+            "9578000000001005",
+            "--approved-by",
+            "9",
+            "--json",
+        ]),
+        "9999\n",
+    );
     assert_eq!(out.status.code(), Some(3));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["code"], "card_used", "{v}");

@@ -625,6 +625,7 @@ fn the_cli_joins_the_training_sandbox_the_app_already_runs() {
     let app = rt.block_on(async {
         let opts = giftpos_app::config::LoadOptions {
             env: [("GIFTPOS_DATA_DIR".to_string(), data.display().to_string())].into(),
+            privileged: true,
             ..Default::default()
         };
         let cfg = giftpos_app::config::load(&opts).unwrap();

@@ -14,6 +14,7 @@
 
 mod common;
 
+use giftpos_app::approval::ManagerAction;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -390,7 +391,8 @@ async fn what_the_terminal_sends_and_the_sandbox_answers_conforms_to_dintero() {
         .await
         .unwrap();
     assert!(!r.queued);
-    t.return_sale(&r.operation_id, "9").await.unwrap();
+    let ret = common::manager(&t, ManagerAction::Return);
+    t.return_sale(&r.operation_id, &ret).await.unwrap();
     let p = pay(&t, &stock[2].0, "cancel").await;
     assert!(
         t.finish_payment(&p.operation_id, std::time::Duration::from_secs(5))
@@ -505,7 +507,8 @@ async fn a_lost_refund_answer_is_neither_refunded_twice_nor_called_refused() {
     let mut lose = Faults::default();
     lose.add("drop-after:count=1:path=/refund").unwrap();
     sb.set_faults(lose);
-    let _ = t.return_sale(&sale.operation_id, "9").await;
+    let ret = common::manager(&t, ManagerAction::Return);
+    let _ = t.return_sale(&sale.operation_id, &ret).await;
     sb.set_faults(Faults::default());
     for _ in 0..3 {
         t.engine().drain(true).await.unwrap();

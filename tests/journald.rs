@@ -39,6 +39,9 @@ fn listening() -> bool {
         .is_ok()
 }
 
+/// The tests here take turns: one may start a journald and stop it when it ends.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The machine's journald, or one started for the test.
 fn journald() -> Option<Journald> {
     if listening() {
@@ -63,10 +66,8 @@ fn journald() -> Option<Journald> {
 
 #[test]
 fn under_systemd_the_logs_go_to_the_journal_with_their_fields() {
-    let Some(_journald) = journald() else {
-        eprintln!("no journald here and not root: run as root (as CI does) to test journald");
-        return;
-    };
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _journald = journald().expect("no journald and not root: run as root (as CI does)");
     use std::os::unix::fs::MetadataExt;
     let home = tempfile::tempdir().unwrap();
     let stderr_file = home.path().join("stderr");
@@ -130,5 +131,97 @@ fn under_systemd_the_logs_go_to_the_journal_with_their_fields() {
     assert!(
         !home.path().join("data/giftpos/logs").exists(),
         "no JSON log file under systemd"
+    );
+}
+
+/// The journal's head is anchored in journald (whatever the app logs to), and `journal
+/// verify --anchors` reads the anchors back: they agree with an untouched journal, and
+/// a forged anchor for an entry already anchored is named.
+#[test]
+fn the_journals_head_is_anchored_in_journald_and_verified_against_it() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _journald = journald().expect("no journald and not root: run as root (as CI does)");
+    let home = tempfile::tempdir().unwrap();
+    let giftpos = |args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        clean(&mut cmd, home.path());
+        let out = cmd.args(args).arg("--json").output().unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        v
+    };
+    let v = giftpos(&[
+        "sell",
+        "9578000000001001",
+        "--amount",
+        "100",
+        "--transaction-id",
+        "T12345678.demo-paid-500",
+    ]);
+    assert_eq!(v["ok"], true, "{v}");
+    let report = home.path().join("z.pdf");
+    let v = giftpos(&["report", "day", "--out", report.to_str().unwrap()]);
+    assert_eq!(v["ok"], true, "{v}");
+    // journald has them (it may take a moment to index).
+    let until = Instant::now() + Duration::from_secs(10);
+    let v = loop {
+        let v = giftpos(&["journal", "verify", "--anchors"]);
+        if v["result"]["anchors_checked"].as_u64().unwrap_or(0) >= 1 {
+            break v;
+        }
+        assert!(Instant::now() < until, "no anchor read back: {v}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(v["result"]["ok"], true, "{v}");
+    // The printed Z-report carries the head too.
+    let text = Command::new("pdftotext")
+        .arg(&report)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let head = text
+        .lines()
+        .map(str::trim)
+        .find(|l| {
+            l.len() >= 66 && l.contains(':') && l.split(':').nth(1).is_some_and(|h| h.len() == 64)
+        })
+        .unwrap_or_else(|| panic!("no anchor on the Z-report: {text}"))
+        .to_string();
+    let seq: i64 = head.split(':').next().unwrap().parse().unwrap();
+    // A forged anchor for the same entry (root's, so it is read) disagrees with it.
+    let journal = home.path().join("data/giftpos/training/journal.db");
+    let forged = format!(
+        "MESSAGE=forged\nSYSLOG_IDENTIFIER=giftpos\nGIFTPOS_JOURNAL_HEAD={seq}:{}\nGIFTPOS_JOURNAL_FILE={}\n",
+        "0".repeat(64),
+        journal.display()
+    );
+    std::os::unix::net::UnixDatagram::unbound()
+        .unwrap()
+        .send_to(forged.as_bytes(), SOCKET)
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = giftpos(&["journal", "verify", "--anchors"]);
+        if v["result"]["ok"] == false {
+            let problems = v["result"]["problems"].to_string();
+            assert!(problems.contains("disagree"), "{v}");
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the forged anchor was not found: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Anchors typed from the Z-report are read from a file too.
+    let file = home.path().join("anchors.txt");
+    std::fs::write(&file, format!("# from the Z-report\n{head}\n")).unwrap();
+    let v = giftpos(&["journal", "verify", "--anchors", file.to_str().unwrap()]);
+    assert!(
+        v["result"]["anchor_sources"]
+            .to_string()
+            .contains("anchors.txt: 1 anchors"),
+        "{v}"
     );
 }

@@ -7,13 +7,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "package test FAILED: $*" >&2; exit 1; }
-# Changes the middle byte of a file to another value (its size stays).
+# Changes the byte at offset $2 (default: the middle) of a file to another value (its
+# size stays).
 flip_byte() {
-  local size b flip
+  local size at b flip
   size=$(stat -c %s "$1")
-  b="$(od -An -tx1 -j $((size / 2)) -N1 "$1" | tr -d ' ')"
+  at="${2:-$((size / 2))}"
+  b="$(od -An -tx1 -j "$at" -N1 "$1" | tr -d ' ')"
   if [ "$b" = "00" ]; then flip='\x01'; else flip='\x00'; fi
-  printf "$flip" | dd of="$1" bs=1 seek=$((size / 2)) conv=notrunc status=none
+  printf "$flip" | dd of="$1" bs=1 seek="$at" conv=notrunc status=none
 }
 # A newer build of the same package: $DEB repacked with version $1, into $WORK; prints
 # its path.
@@ -35,9 +37,16 @@ RPM="$(ls artifacts/*.rpm)"
 KEYS=artifacts/keys
 INSTALLED=""
 cleanup() {
+  # (Each may find nothing to do; under `set -e` that must not end the cleanup.)
+  if [ -n "${RACER:-}" ]; then kill "$RACER" 2>/dev/null || true; fi
+  if [ -n "${HTTP_PID:-}" ]; then kill "$HTTP_PID" 2>/dev/null || true; fi
+  if [ -n "${SYSCONF:-}" ]; then
+    rm -f /etc/giftpos/config.toml
+    if [ -e "$WORK/config.toml.before" ]; then cp -a "$WORK/config.toml.before" /etc/giftpos/config.toml; fi
+  fi
   if [ -n "$INSTALLED" ]; then
     dpkg -P giftpos >/dev/null 2>&1 || true
-    rm -rf /var/lib/giftpos/updates/installed /var/lib/giftpos/updates/refused
+    rm -rf /var/cache/giftpos
   fi
   rm -rf "$WORK"
 }
@@ -53,7 +62,7 @@ if grep -q "appindicator" <<<"$info"; then fail "the .deb depends on an appindic
 contents="$(dpkg-deb --contents "$DEB")"
 for f in usr/bin/giftpos usr/bin/giftpos-terminal usr/share/applications/giftpos.desktop \
   usr/share/giftpos/config.example.toml etc/xdg/autostart/giftpos-terminal.desktop \
-  usr/lib/systemd/user/giftpos-terminal.service usr/lib/systemd/system/giftpos-update.path \
+  usr/lib/systemd/user/giftpos-terminal.service usr/lib/systemd/system/giftpos-update.timer \
   usr/lib/systemd/system/giftpos-update.service; do
   grep -Eq " (\./)?$f\$" <<<"$contents" || fail "$f is not in the .deb"
 done
@@ -64,8 +73,8 @@ scripts/verify-package "$DEB" "$KEYS/updater.pub" "$KEYS/deb-signing.asc" || fai
 scripts/verify-package "$RPM" "$KEYS/updater.pub" || fail "the .rpm's signature does not verify"
 cp "$DEB" "$WORK/tampered.deb"
 cp "$DEB.sig" "$WORK/tampered.deb.sig"
-size=$(stat -c %s "$WORK/tampered.deb")
-printf '\xff' | dd of="$WORK/tampered.deb" bs=1 seek=$((size - 200)) conv=notrunc status=none
+# (A byte that surely changes: writing 0xff over a 0xff changed nothing, 1 run in 256.)
+flip_byte "$WORK/tampered.deb" $(($(stat -c %s "$WORK/tampered.deb") - 200))
 if scripts/verify-package "$WORK/tampered.deb" "$KEYS/updater.pub" "$KEYS/deb-signing.asc"; then
   fail "a tampered .deb passed verification"
 fi
@@ -176,21 +185,28 @@ if [ "$(id -u)" -eq 0 ]; then
   [ "$(version)" = "$base+test1" ] || fail "a tampered package changed the installed version ($(version))"
   echo "package test: apt installed $base, upgraded to $base+test1, refused a tampered Release and package"
 
-  # Unattended updates: the installed root units, and the service's command as systemd
-  # runs it (no desktop session, no person): a staged package signed with the release
-  # key and newer than the installed one is installed; a tampered one, an unsigned one
-  # and an older one are refused; every one leaves the folder.
-  for u in giftpos-update.path giftpos-update.service; do
+  # Unattended updates are root's alone (docs/threat-model.md, "Updates"): the installed
+  # root timer and service, and the service's command as systemd runs it (no desktop
+  # session, no person) against the endpoint IT names in /etc/giftpos/config.toml (a
+  # loopback server here). Root downloads into a folder only root can enter, verifies,
+  # and installs that copy: a signed newer release is installed; a tampered, an unsigned,
+  # an older and an oversized one are refused; nothing a local user writes is read.
+  for u in giftpos-update.timer giftpos-update.service; do
     [ -f "/usr/lib/systemd/system/$u" ] || fail "$u is not installed"
   done
+  [ ! -e /usr/lib/systemd/system/giftpos-update.path ] || fail "the old path unit (a drop box for any user) is installed"
   if command -v systemd-analyze >/dev/null; then
-    systemd-analyze verify /usr/lib/systemd/system/giftpos-update.path /usr/lib/systemd/system/giftpos-update.service \
+    systemd-analyze verify /usr/lib/systemd/system/giftpos-update.timer /usr/lib/systemd/system/giftpos-update.service \
       || fail "systemd-analyze refuses the update units"
   fi
-  STAGE=/var/lib/giftpos/updates
-  [ "$(stat -c %a "$STAGE" 2>/dev/null)" = 1777 ] || fail "the package's postinst did not make $STAGE (sticky, writable)"
-  glob="$(sed -n 's/^PathExistsGlob=//p' /usr/lib/systemd/system/giftpos-update.path)"
-  [ "$glob" = "$STAGE/*.deb" ] || fail "the path unit watches $glob, not $STAGE"
+  grep -qx "TimeoutStartSec=30min" /usr/lib/systemd/system/giftpos-update.service || fail "a stalled update run is not stopped"
+  if grep -q "^Restart=" /usr/lib/systemd/system/giftpos-update.service; then fail "the update service restarts in a loop"; fi
+  CACHE=/var/cache/giftpos/updates
+  [ "$(stat -c '%a %U' "$CACHE" 2>/dev/null)" = "700 root" ] || fail "the package did not make $CACHE root's alone (0700)"
+  [ ! -e /var/lib/giftpos/updates ] || fail "the old world-writable drop box is still there"
+  if grep -rIEn "1777|0777|o\+w|a\+w|chmod [0-7]*[2367]( |$)|DirectoryMode=[0-7]*[2367]$" packaging/ src-tauri/tauri.conf.json; then
+    fail "something in packaging/ makes a world-writable folder"
+  fi
   run_service() {
     local cmd
     cmd="$(sed -n 's/^ExecStart=//p' /usr/lib/systemd/system/giftpos-update.service)"
@@ -202,28 +218,77 @@ if [ "$(id -u)" -eq 0 ]; then
     TAURI_SIGNING_PRIVATE_KEY="$(cat "$GIFTPOS_TEST_KEYS/updater.key")" \
       TAURI_SIGNING_PRIVATE_KEY_PASSWORD=giftpos-test "$TAURI" signer sign "$1" >/dev/null
   }
-  stage() { # version [tamper|unsigned]
-    local f
+  WWW="$WORK/www"
+  mkdir -p "$WWW"
+  PORT=$((20000 + RANDOM % 20000))
+  python3 -m http.server --bind 127.0.0.1 "$PORT" --directory "$WWW" >/dev/null 2>&1 &
+  HTTP_PID=$!
+  mkdir -p /etc/giftpos
+  [ ! -e /etc/giftpos/config.toml ] || cp -a /etc/giftpos/config.toml "$WORK/config.toml.before"
+  SYSCONF=1
+  printf '[update]\nendpoint = "http://127.0.0.1:%s/latest.json"\n' "$PORT" > /etc/giftpos/config.toml
+  chmod 644 /etc/giftpos/config.toml
+  publish() { # version [tamper|unsigned|huge]
+    local f sig=""
     f="$(repack "$1")"
-    [ "${2:-}" = unsigned ] || sign "$f"
+    [ "${2:-}" = unsigned ] || { sign "$f"; sig="$(cat "$f.sig")"; }
     [ "${2:-}" = tamper ] && flip_byte "$f"
-    cp "$f" "$STAGE/"
-    [ -f "$f.sig" ] && cp "$f.sig" "$STAGE/"
-    true
+    [ "${2:-}" = huge ] && truncate -s 300M "$f"
+    cp "$f" "$WWW/pkg-$1.deb"
+    printf '{"version":"%s","platforms":{"linux-x86_64-deb":{"url":"http://127.0.0.1:%s/pkg-%s.deb","signature":"%s"}}}\n' \
+      "$1" "$PORT" "$1" "$sig" > "$WWW/latest.json"
   }
-  stage "$base+test3"
-  run_service >/dev/null || fail "the update service did not install a signed, newer staged package"
-  [ "$(version)" = "$base+test3" ] || fail "the staged update was not installed (has $(version))"
-  [ -f "$STAGE/installed/giftpos_${base}+test3_amd64.deb" ] || fail "the installed package did not leave the folder"
-  for bad in "$base+test4 tamper" "$base+test5 unsigned" "$base+test2"; do
-    # shellcheck disable=SC2086
-    stage $bad
-    if run_service >/dev/null 2>&1; then fail "the update service accepted a bad package ($bad)"; fi
-    [ "$(version)" = "$base+test3" ] || fail "a bad staged package ($bad) changed the installed version to $(version)"
+  for _ in $(seq 50); do
+    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/')" 2>/dev/null && break
+    sleep 0.1
   done
-  [ -z "$(find "$STAGE" -maxdepth 1 -name '*.deb')" ] || fail "refused packages stayed in the folder"
-  [ "$(find "$STAGE/refused" -name '*.deb' | wc -l)" = 3 ] || fail "the refused packages are not in refused/"
-  echo "package test: the update service installed a signed staged update and refused a tampered, an unsigned and an older one"
+  # A local user's attacks, as that user: nothing can be written where root downloads,
+  # no drop box exists, and whatever they leave elsewhere is never read. A writer races
+  # the whole run.
+  id -u giftpos-attacker >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin giftpos-attacker
+  as_user() { setpriv --reuid=giftpos-attacker --regid=giftpos-attacker --clear-groups "$@"; }
+  as_user sh -c "echo x > $CACHE/evil.deb" 2>/dev/null && fail "a local user wrote into $CACHE"
+  as_user mkdir -p /var/lib/giftpos/updates 2>/dev/null && fail "a local user made the old drop box again"
+  as_user mkfifo "$CACHE/fifo.deb" 2>/dev/null && fail "a local user made a FIFO in $CACHE"
+  as_user ls "$CACHE" >/dev/null 2>&1 && fail "a local user can list $CACHE"
+  # (setpriv itself in the background, so that $! is the racer and it can be stopped.)
+  setpriv --reuid=giftpos-attacker --regid=giftpos-attacker --clear-groups \
+    sh -c "while :; do for n in a b c; do cp /bin/true $CACHE/\$n.deb 2>/dev/null; ln -sf /etc/shadow $CACHE/\$n 2>/dev/null; done; done" &
+  RACER=$!
+  publish "$base+test3"
+  run_service >/dev/null || fail "the update service did not install a signed, newer release"
+  [ "$(version)" = "$base+test3" ] || fail "the signed update was not installed (has $(version))"
+  [ -z "$(find "$CACHE" -mindepth 1)" ] || fail "the update service left files in $CACHE"
+  for bad in "$base+test4 tamper" "$base+test5 unsigned" "$base+test2" "$base+test6 huge"; do
+    # shellcheck disable=SC2086
+    publish $bad
+    if run_service >/dev/null 2>&1 && [ "$(version)" != "$base+test3" ]; then
+      fail "the update service installed a bad release ($bad)"
+    fi
+    [ "$(version)" = "$base+test3" ] || fail "a bad release ($bad) changed the installed version to $(version)"
+  done
+  out="$(run_service 2>&1 || true)"
+  grep -q "larger than 256 MiB" <<<"$out" || fail "an oversized package was not refused by its size: $out"
+  # Later updates are not stopped by any of it.
+  publish "$base+test7"
+  run_service >/dev/null || fail "the update service stopped installing after the attacks"
+  [ "$(version)" = "$base+test7" ] || fail "a later update was not installed (has $(version))"
+  kill "$RACER" 2>/dev/null || true
+  wait "$RACER" 2>/dev/null || true
+  RACER=""
+  [ "$(stat -c '%a %U' "$CACHE")" = "700 root" ] || fail "$CACHE changed hands"
+  # The app as a clerk's user: IT's file moved by GIFTPOS_SYSTEM_CONFIG is a test build's
+  # hook only; the release reads /etc/giftpos/config.toml whatever the variable says.
+  uhome="$WORK/uhome"
+  mkdir -p "$uhome"
+  chown giftpos-attacker "$uhome"
+  printf '[payments]\nverify = "off"\n' > "$WORK/loose.toml"
+  chmod 644 "$WORK/loose.toml"
+  chmod 755 "$WORK"
+  info="$(as_user env -i PATH=/usr/bin:/bin HOME="$uhome" GIFTPOS_SYSTEM_CONFIG="$WORK/loose.toml" /usr/bin/giftpos info --json || true)"
+  grep -q '"payments.verify"' <<<"$info" && fail "the release read GIFTPOS_SYSTEM_CONFIG: $info"
+  grep -q '"ok":true' <<<"$info" || fail "the installed giftpos info failed as a user: $info"
+  echo "package test: root's update service installed signed releases and refused a tampered, an unsigned, an older and an oversized one; a local user could neither write where root downloads nor stop later updates"
 else
   echo "package test: not root: the repository's signatures verified; apt install/upgrade is tested as root (CI)"
 fi

@@ -26,6 +26,7 @@ async fn a_journal_of_100k_entries_opens_and_answers_correctly() {
         ]
         .into_iter()
         .collect(),
+        privileged: true,
         ..LoadOptions::default()
     };
     let cfg = config::load(&opts).unwrap();

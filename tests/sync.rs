@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use giftpos_app::approval::ManagerAction;
 use giftpos_app::{Activation, ErrorCode};
 use giftpos_core::{OperationKind, Pin};
 use giftpos_journal::EntryState;
@@ -301,6 +302,7 @@ async fn terminal_with_policy(
     let opts = giftpos_app::config::LoadOptions {
         explicit: file,
         env: env_for(sb, data).into_iter().collect(),
+        privileged: true,
         ..Default::default()
     };
     let cfg = giftpos_app::config::load(&opts).unwrap();
@@ -412,19 +414,23 @@ async fn offline_redemption_within_caps_syncs_and_each_cap_is_named() {
     );
     assert_eq!(t.sync_status().unwrap().needs_attention, 1);
     // A manager settles it: recorded as not applied, with who and why.
-    assert!(t.resolve(&attention[0].id, "", "x").is_err());
+    let ok = common::manager(&t, ManagerAction::Resolve);
+    assert!(t.resolve(&attention[0].id, &ok, "").is_err());
+    // An approval for something else does not settle it.
+    let void = common::manager(&t, ManagerAction::Void);
+    assert!(t.resolve(&attention[0].id, &void, "x").is_err());
     let settled = t
-        .resolve(&attention[0].id, "manager-1", "customer paid cash instead")
+        .resolve(&attention[0].id, &ok, "customer paid cash instead")
         .unwrap();
     assert_eq!(settled.state, EntryState::Refused);
     assert!(
         settled
             .reason
             .unwrap()
-            .contains("customer paid cash instead (by manager-1)")
+            .contains("customer paid cash instead (by 9)")
     );
     assert_eq!(t.sync_status().unwrap().needs_attention, 0);
-    assert!(t.resolve(&attention[0].id, "manager-1", "again").is_err());
+    assert!(t.resolve(&attention[0].id, &ok, "again").is_err());
     // Card a's offline redemption went through: NOK 500 - 90.
     assert_eq!(
         sb.snapshot("demo-live-500").unwrap().balances.available,
@@ -567,6 +573,7 @@ async fn an_unreadable_answer_is_not_offline_is_reconciled_and_never_waits_for_e
         env: env_for(&sb, &dir.path().join("doctor"))
             .into_iter()
             .collect(),
+        privileged: true,
         ..Default::default()
     };
     sb.set_faults(faults(&["malformed:path=/wallets/cards"]));
@@ -614,9 +621,10 @@ async fn an_entry_is_undone_once_and_history_says_what_may_be_undone() {
         .unwrap();
     let item = t.history_entry(&top.operation_id).unwrap();
     assert!(item.can_undo && !item.can_return, "{item:?}");
-    t.undo(&top.operation_id, "9").await.unwrap();
+    let void = common::manager(&t, ManagerAction::Void);
+    t.undo(&top.operation_id, &void).await.unwrap();
     assert!(!t.history_entry(&top.operation_id).unwrap().can_undo);
-    let e = t.undo(&top.operation_id, "9").await.unwrap_err();
+    let e = t.undo(&top.operation_id, &void).await.unwrap_err();
     assert!(e.message.contains("undone already"), "{e}");
     assert_eq!(sb.snapshot("und-0000").unwrap().balances.available, 10_000);
     // A reservation that was completed is not offered for undo (its capture is).

@@ -47,6 +47,7 @@ fn env(sb: &Sandbox, dir: &Path, trust: bool, extra: &[(&str, &str)]) -> LoadOpt
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     LoadOptions {
         env: env.into_iter().collect(),
+        privileged: true,
         ..LoadOptions::default()
     }
 }
@@ -199,6 +200,7 @@ fn a_ca_file_that_is_missing_or_not_pem_is_named() {
             ]
             .into_iter()
             .collect(),
+            privileged: true,
             ..LoadOptions::default()
         };
         let err = config::load(&opts).unwrap_err().to_string();

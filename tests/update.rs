@@ -1,7 +1,10 @@
 //! Signed updates, end to end with the real `giftpos` binary: a local update server on
 //! loopback serves a release JSON and a package, signed with a minisign key made here
-//! (the format `tauri signer` writes). A newer, correctly signed package is installed; a
-//! tampered, unsigned or wrongly signed one is refused, logged, and nothing is installed.
+//! (the format `tauri signer` writes). The app's `giftpos update` only reports a newer
+//! release; root's `giftpos update apply` downloads it into its own folder, verifies it,
+//! and checks that copy before dpkg would install it: a tampered, unsigned or wrongly
+//! signed package, or a signed one that is not giftpos, is refused, logged, and nothing
+//! is left behind. (Installing with dpkg is `tests/package.sh`'s, as root.)
 
 mod common;
 
@@ -109,24 +112,24 @@ struct Till {
 impl Till {
     fn new(endpoint: &str, pubkey: &str) -> Till {
         let home = tempfile::tempdir().unwrap();
-        let installed = home.path().join("installed");
-        std::fs::create_dir_all(&installed).unwrap();
         std::fs::write(
             home.path().join("no-system-config.toml"),
-            format!(
-                "[update]\nendpoint = \"{endpoint}\"\npubkey = \"{pubkey}\"\ninstall_command = [\"cp\", \"-t\", \"{}\"]\n",
-                installed.display()
-            ),
+            format!("[update]\nendpoint = \"{endpoint}\"\npubkey = \"{pubkey}\"\n"),
         )
         .unwrap();
         Till { home }
     }
 
-    fn update(&self) -> (i32, Value) {
+    fn cache(&self) -> std::path::PathBuf {
+        self.home.path().join("cache")
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, Value) {
         let mut cmd = Command::new(BIN);
         common::clean(&mut cmd, self.home.path());
         let out = cmd
-            .args(["update", "--json"])
+            .args(args)
+            .arg("--json")
             .env("GIFTPOS_DATA_DIR", self.home.path().join("data"))
             .output()
             .unwrap();
@@ -136,13 +139,21 @@ impl Till {
         (out.status.code().unwrap_or(-1), v)
     }
 
-    fn installed(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(self.home.path().join("installed"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
+    /// What root's timer runs.
+    fn apply(&self) -> (i32, Value) {
+        let dir = self.cache();
+        self.run(&["update", "apply", "--dir", dir.to_str().unwrap()])
+    }
+
+    /// What root's folder holds afterwards.
+    fn left_behind(&self) -> Vec<String> {
+        std::fs::read_dir(self.cache())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn logs(&self) -> String {
@@ -170,96 +181,145 @@ fn publish(routes: &Routes, base: &str, version: &str, package: &[u8], signature
     r.push((format!("/giftpos_{version}_amd64.deb"), package.to_vec()));
 }
 
+/// A real Debian package named `name` (dpkg-deb builds it), as bytes.
+fn deb(dir: &std::path::Path, name: &str, version: &str) -> Vec<u8> {
+    let root = dir.join(format!("{name}-pkg"));
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        format!(
+            "Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: test <t@t.invalid>\nDescription: test\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.join(format!("{name}.deb"));
+    let ok = Command::new("dpkg-deb")
+        .args(["-b", "--root-owner-group"])
+        .arg(&root)
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    std::fs::read(out).unwrap()
+}
+
 #[test]
-fn a_signed_newer_release_is_installed_and_a_tampered_one_is_refused() {
+fn root_installs_only_a_verified_copy_of_its_own_download() {
     let (base, routes) = serve();
     let key = Key::new();
     let till = Till::new(&format!("{base}/latest.json"), &key.public());
     let package = b"!<arch>\ngiftpos 9.9.9 package bytes".repeat(100);
 
+    // The app only reports a newer release: nothing is downloaded.
+    publish(&routes, &base, "9.9.9", &package, &key.sign(&package));
+    let (code, v) = till.run(&["update"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["result"]["outcome"], "available", "{v}");
+    assert_eq!(v["result"]["version"], "9.9.9", "{v}");
+    assert!(till.left_behind().is_empty());
+
     // Tampered: the package changed after it was signed.
     let mut tampered = package.clone();
     tampered[500] ^= 1;
     publish(&routes, &base, "9.9.9", &tampered, &key.sign(&package));
-    let (code, v) = till.update();
+    let (code, v) = till.apply();
     assert_eq!(code, 3, "{v}");
     assert_eq!(v["error"]["code"], "update_refused", "{v}");
-    assert!(till.installed().is_empty());
     assert!(
-        !till
-            .home
-            .path()
-            .join("data/updates/giftpos_9.9.9_amd64.deb")
-            .exists()
+        till.left_behind().is_empty(),
+        "nothing unverified is written"
     );
     assert!(
         till.logs().contains("update refused"),
         "the refusal is logged"
     );
 
-    // Unsigned.
-    publish(&routes, &base, "9.9.9", &package, "");
-    let (code, v) = till.update();
-    assert_eq!(
-        (code, v["error"]["code"].as_str()),
-        (3, Some("update_refused")),
-        "{v}"
-    );
-    assert!(till.installed().is_empty());
+    // Unsigned, and signed with a key that is not ours.
+    for sig in [String::new(), Key::new().sign(&package)] {
+        publish(&routes, &base, "9.9.9", &package, &sig);
+        let (code, v) = till.apply();
+        assert_eq!(
+            (code, v["error"]["code"].as_str()),
+            (3, Some("update_refused")),
+            "{v}"
+        );
+        assert!(till.left_behind().is_empty());
+    }
 
-    // Signed, but with a key that is not ours.
-    publish(
-        &routes,
-        &base,
-        "9.9.9",
-        &package,
-        &Key::new().sign(&package),
-    );
-    let (code, v) = till.update();
-    assert_eq!(
-        (code, v["error"]["code"].as_str()),
-        (3, Some("update_refused")),
-        "{v}"
-    );
-    assert!(till.installed().is_empty());
-
-    // Signed with our key: installed.
+    // Signed with our key, but not a Debian package: verified, written to root's own
+    // folder (0700), read there, refused, removed.
     publish(&routes, &base, "9.9.9", &package, &key.sign(&package));
-    let (code, v) = till.update();
-    assert_eq!(code, 0, "{v}");
-    assert_eq!(v["result"]["outcome"], "installed", "{v}");
-    assert_eq!(
-        till.installed(),
-        vec!["giftpos_9.9.9_amd64.deb".to_string()]
+    let (code, v) = till.apply();
+    assert_eq!(code, 3, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a Debian package"),
+        "{v}"
     );
-    assert_eq!(
-        std::fs::read(till.home.path().join("installed/giftpos_9.9.9_amd64.deb")).unwrap(),
-        package
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(till.cache())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
+    assert_eq!(mode, 0o700, "root's download folder is its own");
+    assert!(till.left_behind().is_empty());
+
+    // Signed, a real package, but another one: refused by its name.
+    let other = deb(till.home.path(), "giftpos-not-this", "9.9.9");
+    publish(&routes, &base, "9.9.9", &other, &key.sign(&other));
+    let (code, v) = till.apply();
+    assert_eq!(code, 3, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("giftpos-not-this, not giftpos"),
+        "{v}"
     );
+    assert!(till.left_behind().is_empty());
 
     // Nothing newer than what runs: nothing is fetched.
     publish(&routes, &base, env!("CARGO_PKG_VERSION"), &tampered, "");
-    let (code, v) = till.update();
-    assert_eq!(code, 0, "{v}");
-    assert_eq!(v["result"]["outcome"], "up_to_date", "{v}");
+    for args in [
+        &["update"][..],
+        &["update", "apply", "--dir", till.cache().to_str().unwrap()][..],
+    ] {
+        let (code, v) = till.run(args);
+        assert_eq!(code, 0, "{v}");
+        assert_eq!(v["result"]["outcome"], "up_to_date", "{v}");
+    }
 }
 
 #[test]
-fn only_the_system_file_says_where_updates_come_from() {
+fn only_its_files_say_where_updates_come_from() {
+    // Root (IT's own CLI) may name an endpoint anywhere; a clerk's process may not
+    // (`config::tests` and tests/security.rs run it as a second user).
     let home = tempfile::tempdir().unwrap();
     let user = home.path().join("user.toml");
     std::fs::write(
         &user,
-        "[update]\nendpoint = \"https://evil.example/latest.json\"\n",
+        "[update]\ninstall_command = [\"sh\", \"-c\", \"id\"]\n",
     )
     .unwrap();
     let mut cmd = Command::new(BIN);
     common::clean(&mut cmd, home.path());
     let out = cmd
-        .args(["--config", user.to_str().unwrap(), "update"])
+        .args(["--config", user.to_str().unwrap(), "doctor", "--json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(6));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("system file"), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let config = &v["result"]["checks"][0];
+    assert_eq!(config["name"], "config", "{v}");
+    assert_eq!(config["status"], "warn", "a retired key is named: {v}");
+    assert!(
+        config["detail"]
+            .as_str()
+            .unwrap()
+            .contains("update.install_command"),
+        "{v}"
+    );
 }

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use giftpos_app::approval::{Approval, ManagerAction};
 use giftpos_app::config::{self, LoadOptions};
 use giftpos_app::terminal::{Background, BackgroundEvent, BackgroundParts, Printed, ScanResult};
 use giftpos_app::{
@@ -30,6 +31,7 @@ pub const COMMANDS: &[&str] = &[
     "sign_in",
     "sign_out",
     "whoami",
+    "activity",
     "scan",
     "balance",
     "sell",
@@ -124,16 +126,23 @@ impl AppState {
     }
 
     /// The terminal, for an operation only a signed-in clerk may do.
+    /// Each one counts as the clerk's activity; an idle clerk is signed out by
+    /// `Terminal`, not by the page.
     fn clerk_till(&self) -> Res<&Terminal> {
         let t = self.till()?;
-        t.signed_in()?;
+        t.clerk_action()?;
         Ok(t)
     }
 
     /// The terminal and the manager approving on the dialog, for what needs one.
-    fn manager_till(&self, manager: &str, manager_pin: &str) -> Res<(&Terminal, Clerk)> {
+    fn manager_till(
+        &self,
+        manager: &str,
+        manager_pin: &str,
+        action: ManagerAction,
+    ) -> Res<(&Terminal, Approval)> {
         let t = self.clerk_till()?;
-        Ok((t, t.approve(manager, &pin(manager_pin)?)?))
+        Ok((t, t.approve(manager, &pin(manager_pin)?, action)?))
     }
 }
 
@@ -150,8 +159,8 @@ fn leave_kiosk<R: Runtime>(
     manager: String,
     manager_pin: String,
 ) -> Res<()> {
-    let (_, m) = state.manager_till(&manager, &manager_pin)?;
-    tracing::warn!(manager = %m.number, "kiosk mode left by a manager");
+    let (_, m) = state.manager_till(&manager, &manager_pin, ManagerAction::LeaveKiosk)?;
+    tracing::warn!(manager = %m.manager(), "kiosk mode left by a manager");
     state
         .leaving
         .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -190,6 +199,13 @@ fn sign_out(state: State<'_, AppState>) -> Res<()> {
 #[tauri::command]
 fn whoami(state: State<'_, AppState>) -> Res<Option<Clerk>> {
     Ok(state.till()?.signed_in().ok())
+}
+
+/// The clerk touched the screen or the keyboard (or work is in flight): their idle
+/// time starts again. Refused as `not_signed_in` once `Terminal` signed them out.
+#[tauri::command]
+fn activity(state: State<'_, AppState>) -> Res<()> {
+    state.till()?.clerk_action().map(|_| ())
 }
 
 #[tauri::command]
@@ -240,7 +256,8 @@ async fn sell_override(
     manager_pin: String,
     reason: String,
 ) -> Res<OperationResult> {
-    let t = state.clerk_till()?;
+    let (t, approval) =
+        state.manager_till(&manager, &manager_pin, ManagerAction::PaymentOverride)?;
     let sale = giftpos_app::Activation {
         token: t.card_input(&card)?,
         amount: t.parse_amount(&amount)?,
@@ -248,8 +265,7 @@ async fn sell_override(
         customer_id: None,
         expires_at: None,
     };
-    t.activate_with_override(sale, manager.trim(), &pin(&manager_pin)?, &reason)
-        .await
+    t.activate_with_override(sale, &approval, &reason).await
 }
 
 #[tauri::command]
@@ -307,8 +323,8 @@ async fn undo(
     manager: String,
     manager_pin: String,
 ) -> Res<OperationResult> {
-    let (t, m) = state.manager_till(&manager, &manager_pin)?;
-    t.undo(&entry_id, &m.number).await
+    let (t, a) = state.manager_till(&manager, &manager_pin, ManagerAction::Void)?;
+    t.undo(&entry_id, &a).await
 }
 
 #[tauri::command]
@@ -394,8 +410,8 @@ async fn return_sale(
     manager: String,
     manager_pin: String,
 ) -> Res<OperationResult> {
-    let (t, m) = state.manager_till(&manager, &manager_pin)?;
-    t.return_sale(&entry_id, &m.number).await
+    let (t, a) = state.manager_till(&manager, &manager_pin, ManagerAction::Return)?;
+    t.return_sale(&entry_id, &a).await
 }
 
 /// The Settings screen: the configuration and the doctor's checks.
@@ -546,6 +562,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tau
     builder
         .setup(move |app| {
             let cfg = config::load(&config);
+            let cfg_kiosk = cfg.as_ref().map(|c| c.kiosk).map_err(|_| ());
             let log = cfg
                 .as_ref()
                 .ok()
@@ -584,7 +601,13 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tau
             {
                 software_drawing(&w);
             }
-            let kiosk = terminal.as_ref().is_ok_and(|t| t.config().kiosk);
+            // From IT's configuration alone, and closed when it cannot be read: a till
+            // whose terminal cannot open (a corrupt journal, a full disk) stays a kiosk
+            // and shows the error.
+            let kiosk = match &cfg_kiosk {
+                Ok(k) => *k,
+                Err(()) => config::kiosk_fail_closed(&config),
+            };
             if kiosk && let Some(w) = app.get_webview_window("main") {
                 // A till, not a desktop window: the whole screen, no frame, no resizing
                 // or closing by the clerk.
@@ -618,6 +641,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tau
             sign_in,
             sign_out,
             whoami,
+            activity,
             scan,
             balance,
             sell,

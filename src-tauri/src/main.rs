@@ -6,6 +6,8 @@ use std::process::ExitCode;
 /// `giftpos-terminal --cli …` is the `giftpos` command: the packages install
 /// `/usr/bin/giftpos` as a script calling it, so one binary carries both.
 fn main() -> ExitCode {
+    // Every file the till makes is its own (0600, folders 0700).
+    giftpos_app::private::restrict_umask();
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "--cli") {
         args.remove(1);

@@ -107,6 +107,8 @@ async fn every_value_the_commands_return_has_the_contract_shape() {
         )]
         .into_iter()
         .collect(),
+        // As IT (root) would: every layer counts.
+        privileged: true,
         ..LoadOptions::default()
     };
     let cfg = config::load(&opts).unwrap();

@@ -53,6 +53,8 @@ fn the_commands_answer_through_the_mock_runtime_and_sync_events_reach_the_page()
         env,
         system_file: None,
         user_file: None,
+        privileged: true,
+        trusted_owners: vec![0],
     };
     let mut app = giftpos_terminal::build(mock_builder(), opts)
         .build(mock_context(noop_assets()))

@@ -75,6 +75,8 @@ pub async fn terminal_with(
 ) -> Terminal {
     let opts = LoadOptions {
         env: env_for(sb, data).into_iter().collect(),
+        // As IT (root) would: every layer counts.
+        privileged: true,
         ..LoadOptions::default()
     };
     let mut cfg = config::load(&opts).unwrap();
@@ -138,6 +140,36 @@ pub async fn funded_card(t: &Terminal, card_id: &str, amount: i64) -> (CardToken
 }
 
 /// Sends until nothing is open (waits are skipped), at most `rounds` rounds.
+/// Runs `cmd` with `input` on its standard input (a PIN, say) and returns its output.
+#[allow(dead_code)]
+pub fn run_input(cmd: &mut std::process::Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+/// A manager's proven approval of `action` on `t`: manager 9 (PIN 9999), added first
+/// when the terminal has no such manager yet (the tests run as root, IT).
+#[allow(dead_code)]
+pub fn manager(
+    t: &Terminal,
+    action: giftpos_app::approval::ManagerAction,
+) -> giftpos_app::approval::Approval {
+    let pin = Pin::parse("9999").unwrap();
+    if !t.list_clerks().unwrap().iter().any(|c| c.number == "9") {
+        t.add_clerk("9", "Test manager", giftpos_app::Role::Manager, &pin, None)
+            .unwrap();
+    }
+    t.approve("9", &pin, action).unwrap()
+}
+
 pub async fn drain_all(t: &Terminal, rounds: usize) {
     for _ in 0..rounds {
         t.engine().drain(true).await.unwrap();

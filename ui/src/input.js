@@ -10,15 +10,40 @@ import { S, t } from "./app.js";
 import { toast } from "./components.js";
 import { SCREENS, showScreen, signOut } from "./router.js";
 
-/** Signs an idle clerk out, with a countdown in the last 30 s (`[terminal] idle_sign_out_secs`). */
+/** How often the page tells the core the clerk is active (at most). */
+const REPORT_MS = 10_000;
+
+/**
+ * Idle sign-out (`[terminal] idle_sign_out_secs`) is enforced by the core: it signs an
+ * idle clerk out and refuses their next command. The page reports the clerk's input
+ * (and work in flight) to it, shows the countdown in the last 30 s, and follows the
+ * core when it has signed the clerk out.
+ */
 export function watchIdle() {
   const banner = h("div", { id: "idle", class: "idle-banner", role: "status", hidden: true });
   document.body.append(banner);
-  const active = () => (S.lastActivity = performance.now());
-  for (const ev of ["keydown", "pointerdown", "wheel"]) document.addEventListener(ev, active, true);
+  // The countdown runs from the last activity the core was told of, so the two agree.
+  const report = () => {
+    const limit = (S.info?.idle_sign_out_secs ?? 0) * 1000;
+    const every = limit ? Math.min(REPORT_MS, limit / 4) : REPORT_MS;
+    if (!S.clerk || performance.now() - S.lastActivity < every) return;
+    S.lastActivity = performance.now();
+    invoke("activity").catch((e) => {
+      if (e?.code === "not_signed_in") signedOutByCore();
+    });
+  };
+  for (const ev of ["keydown", "pointerdown", "wheel"]) document.addEventListener(ev, report, true);
+  const signedOutByCore = async () => {
+    if (!S.clerk) return;
+    await signOut().catch(() => {});
+    toast(t("idle.signed_out"));
+  };
+  let checked = 0;
   setInterval(async () => {
     const limit = (S.info?.idle_sign_out_secs ?? 0) * 1000;
     const working = S.working > 0 || !!document.getElementById("payment") || !!S.dialog;
+    // Work in flight is activity: the core must not sign the clerk out under it.
+    if (working) report();
     const st = S.clerk ? idleState(performance.now(), S.lastActivity, limit, working) : { action: "none" };
     if (st.action === "warn") {
       banner.textContent = t("idle.warning", { n: st.secondsLeft });
@@ -27,9 +52,14 @@ export function watchIdle() {
       banner.hidden = true;
     }
     if (st.action === "sign_out") {
-      active();
+      S.lastActivity = performance.now();
       await signOut().catch(() => {});
       toast(t("idle.signed_out"));
+    } else if (S.clerk && performance.now() - checked > 5_000) {
+      // The core decides: when it has signed the clerk out, the page follows.
+      checked = performance.now();
+      const who = await invoke("whoami").catch(() => S.clerk);
+      if (!who) await signedOutByCore();
     }
   }, 500);
 }

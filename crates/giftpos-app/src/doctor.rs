@@ -155,10 +155,27 @@ pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> 
             .collect::<Vec<_>>()
             .join(", ")
     };
-    checks.push(Check::ok(
-        "config",
-        format!("terminal {} ({}): {files}", cfg.terminal_id, cfg.store_name),
-    ));
+    let retired: Vec<&str> = ["update.install_command", "update.stage_dir"]
+        .into_iter()
+        .filter(|k| cfg.origins.contains_key(*k))
+        .collect();
+    checks.push(if retired.is_empty() {
+        Check::ok(
+            "config",
+            format!("terminal {} ({}): {files}", cfg.terminal_id, cfg.store_name),
+        )
+    } else {
+        Check::warn(
+            "config",
+            format!(
+                "terminal {} ({}): {files}; {} retired and ignored",
+                cfg.terminal_id,
+                cfg.store_name,
+                retired.join(", ")
+            ),
+            "Remove them: root's giftpos-update.timer installs updates from [update] endpoint.",
+        )
+    });
     checks.push(match &cfg.mode {
         Mode::Live {
             account_id,
@@ -178,7 +195,7 @@ pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> 
             "Set GIFTPOS_API_BASE, GIFTPOS_ACCOUNT_ID, GIFTPOS_CLIENT_ID and GIFTPOS_CLIENT_SECRET_FILE (or the [dintero] keys) to go live.",
         ),
     });
-    checks.push(check_data_dir(&cfg.data_dir));
+    checks.push(check_data_dir(&cfg));
     checks.push(check_journal(&cfg));
     checks.push(check_scanner(&cfg));
     checks.push(check_printer(&cfg));
@@ -422,7 +439,20 @@ fn check_printer(cfg: &Config) -> Check {
     }
 }
 
-fn check_data_dir(dir: &Path) -> Check {
+/// The terminal's folders and files that other local users could read, if any.
+fn loose_files(cfg: &Config) -> Option<String> {
+    let loose = crate::private::Private::of(cfg).loose();
+    (!loose.is_empty()).then(|| {
+        loose
+            .iter()
+            .map(|(p, m)| format!("{} ({m:o})", p.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+fn check_data_dir(cfg: &Config) -> Check {
+    let dir = &cfg.data_dir;
     let fix = format!(
         "Create {} writable by the terminal's user, or set GIFTPOS_DATA_DIR.",
         dir.display()
@@ -457,8 +487,14 @@ fn check_data_dir(dir: &Path) -> Check {
                 )
             } else if free < WARN_FREE {
                 Check::warn("data_dir", detail, "Free disk space soon.")
+            } else if let Some(loose) = loose_files(cfg) {
+                Check::warn(
+                    "data_dir",
+                    format!("{detail}; readable by other local users: {loose}"),
+                    "chmod 700 the folders and 600 the files named (the terminal tightens what its user owns when it starts; chown the rest to that user).",
+                )
             } else {
-                Check::ok("data_dir", detail)
+                Check::ok("data_dir", format!("{detail}, private (0700/0600)"))
             }
         }
         Err(e) => Check::warn(

@@ -15,6 +15,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod anchor;
+pub mod approval;
 pub mod batch;
 pub mod clerks;
 pub mod config;
@@ -23,6 +25,7 @@ pub mod error;
 pub mod logging;
 pub mod metrics;
 pub mod payments;
+pub mod private;
 pub mod sync;
 pub mod terminal;
 pub mod training;

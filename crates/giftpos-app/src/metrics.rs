@@ -156,6 +156,9 @@ pub fn write_textfile(dir: &Path, text: &str) -> Result<(), AppError> {
     };
     let tmp = dir.join(".giftpos.prom.tmp");
     std::fs::write(&tmp, text).map_err(io)?;
+    // node_exporter reads it as its own user; the figures hold no card or secret.
+    std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .map_err(io)?;
     std::fs::rename(&tmp, dir.join("giftpos.prom")).map_err(io)
 }
 

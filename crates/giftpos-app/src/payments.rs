@@ -52,6 +52,23 @@ pub enum Failed {
     Currency,
     /// The cards activated against it would exceed what it holds.
     Exceeded,
+    /// Older than `[payments] max_age_hours` (or of no age Dintero tells): an old
+    /// payment does not back a new card without a manager.
+    TooOld,
+}
+
+/// When the payment was made, as Dintero tells it: the transaction's `created_at`, else
+/// its first event's (the spec requires neither; see docs/dintero-decisions.md).
+pub fn made_at(tx: &PaymentTransaction) -> Option<chrono::DateTime<chrono::Utc>> {
+    tx.created_at
+        .or_else(|| tx.events.iter().filter_map(|e| e.created_at).min())
+}
+
+/// How old a payment may be to back a new card, and the time now.
+#[derive(Debug, Clone, Copy)]
+pub struct Age {
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub max: std::time::Duration,
 }
 
 /// What the payment allows.
@@ -83,7 +100,13 @@ pub fn usable(tx: &PaymentTransaction) -> i64 {
 /// Decides whether `amount` may be activated against payment `id` (`tx`: what Dintero
 /// answered, `None` when it has no such payment), given `already` minor units this
 /// terminal has activated against it before.
-pub fn verify(id: &str, tx: Option<&PaymentTransaction>, amount: Money, already: i64) -> Verdict {
+pub fn verify(
+    id: &str,
+    tx: Option<&PaymentTransaction>,
+    amount: Money,
+    already: i64,
+    age: Age,
+) -> Verdict {
     let Some(tx) = tx else {
         return Verdict::Refused(
             Failed::NotFound,
@@ -99,6 +122,31 @@ pub fn verify(id: &str, tx: Option<&PaymentTransaction>, amount: Money, already:
     }
     if status::is_undecided(s) {
         return Verdict::Wait(format!("payment {id} is {s} (pending approval)"));
+    }
+    match made_at(tx) {
+        None => {
+            return Verdict::Refused(
+                Failed::TooOld,
+                format!(
+                    "payment {id}: Dintero's answer gives no time, so its age cannot be checked"
+                ),
+            );
+        }
+        Some(at)
+            if (age.now - at)
+                .to_std()
+                .is_ok_and(|elapsed| elapsed > age.max) =>
+        {
+            return Verdict::Refused(
+                Failed::TooOld,
+                format!(
+                    "payment {id} was made {} h ago; a payment backs new cards for {} h",
+                    (age.now - at).num_hours(),
+                    age.max.as_secs() / 3600
+                ),
+            );
+        }
+        Some(_) => {}
     }
     if !tx.currency.eq_ignore_ascii_case(amount.currency().code()) {
         return Verdict::Refused(
@@ -159,7 +207,19 @@ mod tests {
             amount,
             currency: cur.into(),
             events,
+            created_at: Some(now() - chrono::Duration::hours(1)),
             ..Default::default()
+        }
+    }
+
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        "2026-12-06T12:00:00Z".parse().unwrap()
+    }
+
+    fn day() -> Age {
+        Age {
+            now: now(),
+            max: std::time::Duration::from_secs(24 * 3600),
         }
     }
 
@@ -267,9 +327,38 @@ mod tests {
             ),
         ];
         for (i, (t, amount, already, ok)) in cases.into_iter().enumerate() {
-            let v = verify("P.1", t.as_ref(), nok(amount), already);
+            let v = verify("P.1", t.as_ref(), nok(amount), already, day());
             assert!(ok(&v), "case {i}: {v:?}");
         }
+    }
+
+    #[test]
+    fn an_old_payment_or_one_of_no_age_backs_no_new_card() {
+        let mut t = tx("CAPTURED", 500, 500, 0, "NOK");
+        t.created_at = Some(now() - chrono::Duration::hours(25));
+        let v = verify("P.1", Some(&t), nok(100), 0, day());
+        assert!(
+            matches!(&v, Verdict::Refused(Failed::TooOld, why) if why.contains("25 h ago")),
+            "{v:?}"
+        );
+        t.created_at = Some(now() - chrono::Duration::hours(23));
+        assert!(matches!(
+            verify("P.1", Some(&t), nok(100), 0, day()),
+            Verdict::Verified { .. }
+        ));
+        // No time on the transaction: its first event's.
+        t.created_at = None;
+        t.events[0].created_at = Some(now() - chrono::Duration::hours(30));
+        assert!(matches!(
+            verify("P.1", Some(&t), nok(100), 0, day()),
+            Verdict::Refused(Failed::TooOld, _)
+        ));
+        t.events[0].created_at = None;
+        let v = verify("P.1", Some(&t), nok(100), 0, day());
+        assert!(
+            matches!(&v, Verdict::Refused(Failed::TooOld, why) if why.contains("no time")),
+            "{v:?}"
+        );
     }
 
     #[test]

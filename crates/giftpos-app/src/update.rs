@@ -2,8 +2,13 @@
 //! the JSON Tauri's updater serves (`version`, `notes`, `pub_date`, and per platform a
 //! `url` and a `signature`), downloads the package, and accepts it only when its
 //! minisign signature verifies against the public key (the one built into this binary,
-//! or the one IT set in the system file). A tampered or unsigned package is refused,
-//! logged, and deleted; nothing is installed.
+//! or the one IT set in the system file). A tampered or unsigned package is refused and
+//! logged; nothing is installed.
+//!
+//! Who does what: the app (the clerk's user) only asks whether a newer release exists
+//! and reports it; root's `giftpos-update.timer` runs [`apply`], which downloads into a
+//! folder only root can enter and installs that verified copy. No file another user can
+//! write is ever read by root (see `docs/threat-model.md`, "Updates").
 //!
 //! Keys and signatures are Tauri's format: the minisign text (`untrusted comment: …`
 //! and the key or signature line) wrapped in base64, as `tauri signer` writes them.
@@ -49,17 +54,20 @@ pub enum UpdateOutcome {
         current: String,
         latest: String,
     },
-    /// Verified and kept in the update folder (no install command configured).
-    Staged {
+    /// A newer release is published; root's `giftpos-update.timer` installs it (the app
+    /// only reports it, and restarts into the new binary once it is installed).
+    Available {
         version: String,
-        file: String,
     },
-    /// Verified and handed to the install command, which succeeded.
+    /// Downloaded by root into its own folder, verified, and installed from that copy.
     Installed {
         version: String,
         file: String,
     },
 }
+
+/// The largest package root downloads (the installer is under 10 MiB).
+pub const MAX_PACKAGE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The platform keys this installation looks for, most specific first (Tauri's names):
 /// the package type it was installed from (`linux-x86_64-deb` or `-rpm`), then the bare
@@ -174,19 +182,12 @@ fn checked_url(url: &str) -> Result<(), AppError> {
     }
 }
 
-/// Asks the endpoint for the newest release; downloads, verifies and installs (or
-/// stages) it when it is newer than `current`.
-pub async fn check(s: &UpdateSettings, current: &str) -> Result<UpdateOutcome, AppError> {
+/// The newest release the endpoint publishes.
+async fn latest(s: &UpdateSettings) -> Result<Option<(Release, reqwest::Client)>, AppError> {
     let Some(endpoint) = &s.endpoint else {
-        return Ok(UpdateOutcome::Disabled);
+        return Ok(None);
     };
     checked_url(endpoint)?;
-    let Some(pubkey) = s.pubkey.as_deref().or(BUILT_IN_PUBKEY) else {
-        return Err(AppError::new(
-            ErrorCode::Config,
-            "an update endpoint is set but no public key: set [update] pubkey in the system file",
-        ));
-    };
     let client = http()?;
     let release: Release = client
         .get(endpoint)
@@ -197,9 +198,62 @@ pub async fn check(s: &UpdateSettings, current: &str) -> Result<UpdateOutcome, A
         .json()
         .await
         .map_err(|e| refused(format!("the release list is not valid: {e}")))?;
-    if !is_newer(&release.version, current) {
-        return Ok(UpdateOutcome::UpToDate {
+    Ok(Some((release, client)))
+}
+
+/// Asks the endpoint whether a newer release than `current` is published. Nothing is
+/// downloaded: installing is root's (`apply`).
+pub async fn check(s: &UpdateSettings, current: &str) -> Result<UpdateOutcome, AppError> {
+    let Some((release, _)) = latest(s).await? else {
+        return Ok(UpdateOutcome::Disabled);
+    };
+    Ok(if is_newer(&release.version, current) {
+        UpdateOutcome::Available {
+            version: release.version,
+        }
+    } else {
+        UpdateOutcome::UpToDate {
             current: current.into(),
+            latest: release.version,
+        }
+    })
+}
+
+/// What root's `giftpos-update.service` runs (`giftpos update apply`): asks the
+/// endpoint IT configured, downloads a newer package (at most [`MAX_PACKAGE_BYTES`])
+/// into memory, verifies its signature against the key built into this binary (or IT's
+/// `[update] pubkey`), writes those verified bytes to a new file in `dir` — a folder
+/// only root can enter — and reads the version of, and installs, that copy alone.
+/// Nothing another user wrote is read, let alone run: APT's own discipline.
+pub async fn apply(
+    s: &UpdateSettings,
+    current: &str,
+    dir: &Path,
+) -> Result<UpdateOutcome, AppError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(AppError::new(
+            ErrorCode::Config,
+            "only root installs updates (giftpos-update.timer runs this); the app only reports them",
+        ));
+    }
+    let Some(pubkey) = s.pubkey.as_deref().or(BUILT_IN_PUBKEY) else {
+        return Err(AppError::new(
+            ErrorCode::Config,
+            "no update key: this build carries none and IT's file sets no [update] pubkey",
+        ));
+    };
+    let Some((release, client)) = latest(s).await? else {
+        return Ok(UpdateOutcome::Disabled);
+    };
+    // Newer than what dpkg has installed (its own order), else than this binary.
+    let installed = dpkg_installed();
+    let newer = match &installed {
+        Some(old) => dpkg_newer(&release.version, old),
+        None => is_newer(&release.version, current),
+    };
+    if !newer {
+        return Ok(UpdateOutcome::UpToDate {
+            current: installed.unwrap_or_else(|| current.into()),
             latest: release.version,
         });
     }
@@ -211,181 +265,161 @@ pub async fn check(s: &UpdateSettings, current: &str) -> Result<UpdateOutcome, A
         )));
     };
     checked_url(&p.url)?;
-    let data = client
-        .get(&p.url)
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| offline("update package", e))?
-        .bytes()
-        .await
-        .map_err(|e| offline("update package", e))?;
+    let data = download(&client, &p.url).await?;
     if let Err(e) = verify_signature(&data, &p.signature, pubkey) {
         tracing::error!(version = %release.version, url = %p.url, "update refused: {e}");
         return Err(e);
     }
-    let name = p
-        .url
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty() && !n.contains(".."))
-        .unwrap_or("update.pkg");
-    std::fs::create_dir_all(&s.dir).map_err(|e| {
-        AppError::new(
-            ErrorCode::Internal,
-            format!("cannot create {}: {e}", s.dir.display()),
-        )
-    })?;
-    let file = s.dir.join(name);
-    write_verified(&file, &data)?;
-    // The signature beside it: whoever installs a staged package checks it again.
-    write_verified(&sig_path(&file), p.signature.as_bytes())?;
-    tracing::info!(version = %release.version, file = %file.display(), notes = release.notes.as_deref().unwrap_or(""), "update verified");
-    if s.install_command.is_empty() {
-        return Ok(UpdateOutcome::Staged {
-            version: release.version,
-            file: file.display().to_string(),
-        });
-    }
-    install(&s.install_command, &file)?;
-    tracing::info!(version = %release.version, "update installed");
+    private_dir(dir)?;
+    // A name of our own making: nothing from the release decides where it is written.
+    let file = dir.join(format!(
+        "giftpos-update-{}.deb",
+        uuid::Uuid::new_v4().simple()
+    ));
+    write_new_private(&file, &data)?;
+    let result = install_copy(&file);
+    let _ = std::fs::remove_file(&file);
+    let version = result?;
+    tracing::info!(version = %version, notes = release.notes.as_deref().unwrap_or(""), "update installed");
     Ok(UpdateOutcome::Installed {
-        version: release.version,
+        version,
         file: file.display().to_string(),
     })
 }
 
-/// `<package>.sig`.
-fn sig_path(file: &Path) -> std::path::PathBuf {
-    let mut name = file.as_os_str().to_owned();
-    name.push(".sig");
-    std::path::PathBuf::from(name)
-}
-
-/// What `install_staged` did with one staged package.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct StagedResult {
-    pub file: String,
-    /// `installed`, or `refused` with the reason.
-    pub outcome: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// Installs what the app staged in `dir` (run as root by `giftpos-update.service` when a
-/// package appears; no person needed): each `.deb` whose `.sig` verifies against the key
-/// built into this binary — never a key from a file a user could write — and whose
-/// version is newer than the installed one, with `dpkg -i`. Every package leaves `dir`
-/// (to `installed/` or `refused/`), so the path unit does not fire again for it.
-pub fn install_staged(dir: &Path) -> Result<Vec<StagedResult>, AppError> {
-    let Some(pubkey) = BUILT_IN_PUBKEY else {
-        return Err(AppError::new(
-            ErrorCode::Config,
-            "this build carries no update key: only packaged builds install staged updates",
-        ));
-    };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(AppError::new(
-                ErrorCode::Internal,
-                format!("cannot read {}: {e}", dir.display()),
-            ));
-        }
-    };
-    let mut staged: Vec<std::path::PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
-        .collect();
-    staged.sort();
-    let mut results = Vec::new();
-    for file in staged {
-        let outcome = install_one(&file, pubkey);
-        let (to, result) = match outcome {
-            Ok(()) => ("installed", None),
-            Err(e) => ("refused", Some(e.message)),
-        };
-        if let Some(reason) = &result {
-            tracing::error!(file = %file.display(), "staged update refused: {reason}");
-        } else {
-            tracing::info!(file = %file.display(), "staged update installed");
-        }
-        let done = dir.join(to);
-        let _ = std::fs::create_dir_all(&done);
-        for f in [file.clone(), sig_path(&file)] {
-            if let Some(name) = f.file_name() {
-                let _ = std::fs::rename(&f, done.join(name));
-            }
-        }
-        results.push(StagedResult {
-            file: file.display().to_string(),
-            outcome: to.into(),
-            reason: result,
-        });
+/// The package's bytes, refused beyond [`MAX_PACKAGE_BYTES`] whatever the server says.
+async fn download(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, AppError> {
+    let mut resp = client
+        .get(url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| offline("update package", e))?;
+    if resp.content_length().is_some_and(|n| n > MAX_PACKAGE_BYTES) {
+        return Err(refused(format!(
+            "the package is larger than {} MiB",
+            MAX_PACKAGE_BYTES >> 20
+        )));
     }
-    Ok(results)
+    let mut data = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| offline("update package", e))?
+    {
+        data.extend_from_slice(&chunk);
+        if data.len() as u64 > MAX_PACKAGE_BYTES {
+            return Err(refused(format!(
+                "the package is larger than {} MiB",
+                MAX_PACKAGE_BYTES >> 20
+            )));
+        }
+    }
+    Ok(data)
 }
 
-fn install_one(file: &Path, pubkey: &str) -> Result<(), AppError> {
-    let data = std::fs::read(file).map_err(|e| refused(format!("cannot read it: {e}")))?;
-    let sig = std::fs::read_to_string(sig_path(file)).unwrap_or_default();
-    verify_signature(&data, &sig, pubkey)?;
-    // Newer than what is installed: a signed older package is still refused.
-    let field = |args: &[&str]| {
-        std::process::Command::new(args[0])
-            .args(&args[1..])
+/// `dir` as a folder only this user (root) can enter: made 0700, or an existing one
+/// checked (a real folder, ours) and tightened.
+fn private_dir(dir: &Path) -> Result<(), AppError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let fail =
+        |why: String| AppError::new(ErrorCode::Internal, format!("{}: {why}", dir.display()));
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir);
+    let m = std::fs::symlink_metadata(dir).map_err(|e| fail(e.to_string()))?;
+    if !m.file_type().is_dir() {
+        return Err(fail("not a folder".into()));
+    }
+    if m.uid() != nix::unistd::geteuid().as_raw() {
+        return Err(fail(format!("belongs to uid {}, not to root", m.uid())));
+    }
+    if m.mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// A new file (never an existing one, never through a link), 0600, synced.
+fn write_new_private(file: &Path, data: &[u8]) -> Result<(), AppError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(file)
+        .and_then(|mut f| f.write_all(data).and_then(|_| f.sync_all()).map(|_| f))
+        .map_err(|e| {
+            AppError::new(
+                ErrorCode::Internal,
+                format!("cannot save {}: {e}", file.display()),
+            )
+        })?;
+    let _ = f.flush();
+    Ok(())
+}
+
+/// The installed package's version, as dpkg knows it.
+fn dpkg_installed() -> Option<String> {
+    std::process::Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", "giftpos"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether `new` is newer than `old` in dpkg's order.
+fn dpkg_newer(new: &str, old: &str) -> bool {
+    std::process::Command::new("dpkg")
+        .args(["--compare-versions", new, "gt", old])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Reads the version of the verified copy and installs it when newer than what dpkg
+/// has; the path goes to dpkg as raw bytes. Returns the version installed.
+fn install_copy(file: &Path) -> Result<String, AppError> {
+    let field = |name: &str| {
+        std::process::Command::new("dpkg-deb")
+            .arg("-f")
+            .arg(file)
+            .arg(name)
             .output()
             .ok()
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
-    let path = file.to_string_lossy();
-    let new = field(&["dpkg-deb", "-f", &path, "Version"])
+    let package = field("Package")
         .ok_or_else(|| refused("not a Debian package (dpkg-deb cannot read it)"))?;
-    if let Some(old) = field(&["dpkg-query", "-W", "-f=${Version}", "giftpos"]) {
-        let newer = std::process::Command::new("dpkg")
-            .args(["--compare-versions", &new, "gt", &old])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !newer {
-            return Err(refused(format!(
-                "version {new} is not newer than the installed {old}"
-            )));
-        }
+    if package != "giftpos" {
+        return Err(refused(format!("the package is {package}, not giftpos")));
     }
-    install(&["dpkg".to_string(), "-i".to_string()], file)
-}
-
-fn write_verified(file: &Path, data: &[u8]) -> Result<(), AppError> {
-    let tmp = file.with_extension("part");
-    std::fs::write(&tmp, data)
-        .and_then(|_| std::fs::rename(&tmp, file))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            AppError::new(
-                ErrorCode::Internal,
-                format!("cannot save {}: {e}", file.display()),
-            )
-        })
-}
-
-fn install(command: &[String], file: &Path) -> Result<(), AppError> {
-    let status = std::process::Command::new(&command[0])
-        .args(&command[1..])
+    let new = field("Version").ok_or_else(|| refused("the package has no version"))?;
+    if let Some(old) = dpkg_installed()
+        && !dpkg_newer(&new, &old)
+    {
+        return Err(refused(format!(
+            "version {new} is not newer than the installed {old}"
+        )));
+    }
+    let status = std::process::Command::new("dpkg")
+        .arg("-i")
         .arg(file)
         .status()
-        .map_err(|e| AppError::new(ErrorCode::Config, format!("cannot run {}: {e}", command[0])))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(AppError::new(
+        .map_err(|e| AppError::new(ErrorCode::Config, format!("cannot run dpkg: {e}")))?;
+    if !status.success() {
+        return Err(AppError::new(
             ErrorCode::Internal,
-            format!("{} {} failed: {status}", command.join(" "), file.display()),
-        ))
+            format!("dpkg -i {} failed: {status}", file.display()),
+        ));
     }
+    Ok(new)
 }
 
 #[cfg(test)]

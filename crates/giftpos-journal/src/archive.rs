@@ -29,8 +29,8 @@ struct Header {
 
 /// One archived entry: the hashed content, the hash, and how it ended.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Line {
-    seq: i64,
+pub(crate) struct Line {
+    pub(crate) seq: i64,
     id: String,
     terminal_id: String,
     kind: String,
@@ -44,7 +44,7 @@ struct Line {
     parent_id: Option<String>,
     created_at: String,
     prev_hash: String,
-    hash: String,
+    pub(crate) hash: String,
     state: String,
     reason: Option<String>,
     card_id: Option<String>,
@@ -240,6 +240,19 @@ impl Journal {
                 file.display().to_string(),
                 ts(Utc::now())
             ],
+        )
+        .map_err(|e| self.err(e))?;
+        // What the moved entries drew on payments stays counted (a payment backs cards
+        // once, however old its entries are).
+        tx.execute(
+            "INSERT OR IGNORE INTO payment_uses(entry_id, transaction_id, kind, amount, currency)
+             SELECT e.id, json_extract(e.metadata, '$.dintero_transaction_id'), e.kind,
+                    e.amount, e.currency
+             FROM entries e JOIN entry_state s ON s.entry_id = e.id
+             WHERE e.seq BETWEEN ?1 AND ?2 AND s.state = 'confirmed'
+               AND e.kind IN ('activate', 'top_up')
+               AND json_extract(e.metadata, '$.dintero_transaction_id') IS NOT NULL",
+            params![first, last],
         )
         .map_err(|e| self.err(e))?;
         tx.execute(

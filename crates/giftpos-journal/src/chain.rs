@@ -100,6 +100,8 @@ impl Journal {
             ok: problems.is_empty(),
             entries: count,
             problems,
+            anchors_checked: 0,
+            anchor_sources: Vec::new(),
         })
     }
 }

@@ -9,6 +9,7 @@
 //! - The printed token stays only until the entry is confirmed; PINs are never stored.
 //! - [`plan`] is the pure function that picks what to send next.
 
+mod anchor;
 mod archive;
 mod chain;
 mod meta;
@@ -25,6 +26,7 @@ use giftpos_core::{Currency, Money, OperationKind};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+pub use anchor::{Anchor, AnchorReport};
 pub use archive::{ARCHIVE_FORMAT, ArchiveReport};
 pub use meta::EntryMeta;
 pub use plan::{PlanItem, plan};
@@ -38,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_failures.sql"),
     include_str!("../migrations/0003_indexes.sql"),
     include_str!("../migrations/0004_archives.sql"),
+    include_str!("../migrations/0005_payment_uses.sql"),
 ];
 
 /// Journals up to this many pages (of 1 KiB) get the whole-file check at open.
@@ -530,6 +533,19 @@ impl Journal {
             ),
             params![transaction_id],
         )
+    }
+
+    /// What archived entries drew on payment `transaction_id`, in minor units: cards
+    /// sold or loaded against it that are no longer in the live journal (refused ones
+    /// were never kept).
+    pub fn archived_payment_use(&self, transaction_id: &str) -> Result<i64, JournalError> {
+        self.db()
+            .query_row(
+                "SELECT COALESCE(SUM(amount), 0) FROM payment_uses WHERE transaction_id = ?1",
+                params![transaction_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
     }
 
     /// The entries that name `parent_id` as their parent (what settled a reservation,

@@ -187,4 +187,10 @@ pub struct VerifyReport {
     pub ok: bool,
     pub entries: u64,
     pub problems: Vec<String>,
+    /// Anchors the chain was compared with (`journal verify --anchors`), and where
+    /// they were read.
+    #[serde(default)]
+    pub anchors_checked: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anchor_sources: Vec<String>,
 }

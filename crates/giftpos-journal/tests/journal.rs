@@ -354,3 +354,99 @@ fn archived_entries_keep_the_chain_verifiable_across_the_boundary() {
         v.problems
     );
 }
+
+/// The hash chain alone cannot tell a journal rewritten by someone who can write the
+/// file (here: the same entries appended again, one amount changed, into a new file put
+/// in its place — every hash recomputed). Anchors taken before the rewrite can.
+#[test]
+fn anchors_find_a_rewritten_chain_that_verifies_on_its_own() {
+    use giftpos_journal::Anchor;
+    let dir = tempfile::tempdir().unwrap();
+    let now = chrono::Utc::now();
+    let tokens = ["9578000000002001", "9578000000002002"];
+    let write = |path: &std::path::Path, cheat: bool| {
+        let j = Journal::open(path, "till-1").unwrap();
+        for i in 0..6 {
+            let amount = if cheat && i == 2 { 1 } else { 10_000 + i };
+            let e = entry(
+                &j,
+                &format!("e{i}"),
+                OperationKind::TopUp,
+                tokens[i as usize % 2],
+                amount,
+            );
+            j.append(e, now).unwrap();
+        }
+        j
+    };
+    let path = dir.path().join("journal.db");
+    let j = write(&path, false);
+    let anchor = |seq: i64, j: &Journal| {
+        let e = j
+            .list(None, None)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.seq == seq)
+            .unwrap();
+        Anchor::parse(&Anchor::text(seq, &e.hash), format!("test {seq}")).unwrap()
+    };
+    let anchors = vec![anchor(2, &j), anchor(5, &j)];
+    let (head_seq, head_hash) = j.head_anchor().unwrap().unwrap();
+    assert_eq!(head_seq, 6);
+    let head = Anchor::parse(&Anchor::text(head_seq, &head_hash), "head").unwrap();
+    assert!(j.check_anchors(&anchors).unwrap().problems.is_empty());
+    drop(j);
+    // The rewrite.
+    let forged = dir.path().join("forged.db");
+    drop(write(&forged, true));
+    std::fs::rename(&forged, &path).unwrap();
+    let j = Journal::open(&path, "till-1").unwrap();
+    assert!(
+        j.verify().unwrap().ok,
+        "the rewritten chain verifies on its own"
+    );
+    let r = j.check_anchors(&anchors).unwrap();
+    // (A new file has its own card-key secret, so the rewrite differs from seq 1.)
+    assert_eq!(r.agrees_to, 0);
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(
+        r.problems[0].contains("seq 2") && r.problems[0].contains("from seq 1 to 2"),
+        "{:?}",
+        r.problems
+    );
+    // A forged anchor beside a true one for the same entry is named.
+    let mut forged = anchor(5, &j);
+    forged.source = "a later forgery".into();
+    let r = j.check_anchors(&[anchors[1].clone(), forged]).unwrap();
+    assert!(
+        r.problems.iter().any(|p| p.contains("disagree")),
+        "{:?}",
+        r.problems
+    );
+    drop(j);
+    // Entries cut off the end: the anchored head is gone.
+    let short = dir.path().join("short.db");
+    {
+        let s = Journal::open(&short, "till-1").unwrap();
+        for i in 0..4 {
+            s.append(
+                entry(
+                    &s,
+                    &format!("e{i}"),
+                    OperationKind::TopUp,
+                    tokens[i % 2],
+                    10_000 + i as i64,
+                ),
+                now,
+            )
+            .unwrap();
+        }
+    }
+    let s = Journal::open(&short, "till-1").unwrap();
+    let r = s.check_anchors(&[head]).unwrap();
+    assert!(
+        r.problems[0].contains("journal ends at seq 4"),
+        "{:?}",
+        r.problems
+    );
+}

@@ -255,6 +255,9 @@ pub struct DayReport {
     /// What Dintero says each sale's payment holds (minor units), where it could be
     /// read: a payment whose cards exceed it is flagged.
     pub payment_holds: Vec<(String, i64)>,
+    /// The journal's head when the report was made (`seq:hash`): an anchor kept on
+    /// paper, which `giftpos journal verify --anchors FILE` compares the chain with.
+    pub journal_head: Option<String>,
 }
 
 impl DayReport {
@@ -437,6 +440,11 @@ pub fn render_day_report(r: &DayReport) -> Vec<u8> {
         if let Some(reason) = &e.reason {
             lines.push(pdf::Line::text(&format!("        {reason}")));
         }
+    }
+    if let Some(head) = &r.journal_head {
+        lines.push(pdf::Line::gap());
+        lines.push(pdf::Line::bold("Journal anchor (keep this page)"));
+        lines.push(pdf::Line::text(&format!("  {head}")));
     }
     pdf::a4(&lines)
 }

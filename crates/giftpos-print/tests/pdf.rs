@@ -170,6 +170,7 @@ fn the_day_report_sums_per_operation_and_lists_voids_and_open_entries() {
         payment_override: None,
     };
     let report = DayReport {
+        journal_head: Some(format!("42:{}", "0123456789abcdef".repeat(4))),
         store: "Oslo S".into(),
         terminal_id: "till-2".into(),
         date: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),

@@ -279,6 +279,20 @@ impl Checkout {
     /// Sandbox control: a payment taken elsewhere (another till, a card terminal) that
     /// the sandbox is told about, in any documented status, so `GET /transactions/{id}`
     /// can answer it. An id in use is refused.
+    /// Moves payment `id` (and its events) to `now`, keeping their order: training's
+    /// demo payments stay "from today" (ours; Dintero's payments do not move).
+    pub fn renew(&mut self, id: &str, now: DateTime<Utc>) {
+        if let Some(tx) = self.transactions.get_mut(id)
+            && let Some(at) = tx.created_at
+        {
+            let shift = now - at;
+            tx.created_at = Some(now);
+            for e in &mut tx.events {
+                e.created_at = e.created_at.map(|t| t + shift);
+            }
+        }
+    }
+
     pub fn register(
         &mut self,
         now: DateTime<Utc>,

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use giftpos_core::{Currency, Locale, Money};
 use serde::de::DeserializeOwned;
 
 use super::{ConfigError, Source, invalid};
@@ -25,23 +24,33 @@ pub enum Kind {
     Tables,
 }
 
-/// How a key's layers combine. Files are read in order: the system file, its drop-ins
-/// (`config.d/*.toml`, by name), the user's file, `--config`; the environment last.
+/// Who may set a key. IT's layer is the system file and its drop-ins
+/// (`config.d/*.toml`), accepted only when root owns them and nobody else can write
+/// them; the user's layer is `~/.config/giftpos/config.toml`, `--config` and the
+/// environment. A process running as root (IT's own CLI) is IT in every layer, and there
+/// a later layer overrides an earlier one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
-    /// A later layer overrides an earlier one.
-    Override,
-    /// Once IT's files (system file or drop-ins) set it, a user's file cannot change it
-    /// (the environment, set by IT's deployment, still can).
-    SystemWins,
-    /// Only IT's files may set it: a user's file naming it is an error.
-    SystemOnly,
-    /// IT's value is a ceiling: a user's file may only lower it. An amount.
-    CeilingAmount,
-    /// The same, in seconds.
-    CeilingSecs,
+    /// A preference: the user's layer may set it where IT's files are silent; what IT
+    /// set stands.
+    ItWins,
+    /// A control (it loosens a check, points the till elsewhere, or decides where data
+    /// and money go): only IT's files set it. The user's layer naming it is an error
+    /// that names the file or variable and the key.
+    ItOnly,
     /// Only in the environment, never in a file (a secret: files hold a path to it).
     EnvOnly,
+}
+
+impl Rule {
+    /// As `giftpos info` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItWins => "it_wins",
+            ItOnly => "it_only",
+            EnvOnly => "env_only",
+        }
+    }
 }
 
 /// One key.
@@ -90,76 +99,81 @@ use Rule::*;
 /// `assets/config.example.toml`.
 #[rustfmt::skip]
 pub const KEYS: &[Key] = &[
-    // [dintero]: IT's credentials; a user's file cannot point the till elsewhere.
-    env("dintero.api_base", "GIFTPOS_API_BASE", Str, SystemWins, "a URL such as https://api.dintero.com"),
-    env("dintero.account_id", "GIFTPOS_ACCOUNT_ID", Str, SystemWins, "a Dintero account id such as P12345678"),
-    env("dintero.client_id", "GIFTPOS_CLIENT_ID", Str, SystemWins, "the API client's id"),
+    // [dintero]: where the till's money goes and whom it trusts: IT's alone.
+    env("dintero.api_base", "GIFTPOS_API_BASE", Str, ItOnly, "a URL such as https://api.dintero.com"),
+    env("dintero.account_id", "GIFTPOS_ACCOUNT_ID", Str, ItOnly, "a Dintero account id such as P12345678"),
+    env("dintero.client_id", "GIFTPOS_CLIENT_ID", Str, ItOnly, "the API client's id"),
     env("dintero.client_secret", "GIFTPOS_CLIENT_SECRET", Str, EnvOnly, "the API client's secret (environment only; files name client_secret_file)"),
-    env("dintero.client_secret_file", "GIFTPOS_CLIENT_SECRET_FILE", Path, SystemWins, "a path to a file holding the client secret"),
-    key("dintero.timeout_ms", Int, Override, "milliseconds between 1 and 600000"),
-    key("dintero.connect_timeout_ms", Int, Override, "milliseconds between 1 and 600000"),
-    env("dintero.ca_file", "GIFTPOS_CA_FILE", Path, SystemWins, "a PEM file of certificate authorities to trust besides the system's"),
-    env("dintero.keep_warm_secs", "GIFTPOS_KEEP_WARM_SECS", Int, Override, "seconds between keep-warm requests, 1 to 3600 (0: off)"),
-    env("dintero.payment_profile_id", "GIFTPOS_PAYMENT_PROFILE", Str, Override, "a Checkout payment profile id"),
-    key("dintero.checkout_base", Str, Override, "a URL such as https://checkout.dintero.com"),
-    env("dintero.checkout_client_id", "GIFTPOS_CHECKOUT_CLIENT_ID", Str, SystemWins, "the Checkout API client's id"),
+    env("dintero.client_secret_file", "GIFTPOS_CLIENT_SECRET_FILE", Path, ItOnly, "a path to a file holding the client secret"),
+    key("dintero.timeout_ms", Int, ItWins, "milliseconds between 1 and 600000"),
+    key("dintero.connect_timeout_ms", Int, ItWins, "milliseconds between 1 and 600000"),
+    env("dintero.ca_file", "GIFTPOS_CA_FILE", Path, ItOnly, "a PEM file of certificate authorities to trust besides the system's"),
+    env("dintero.keep_warm_secs", "GIFTPOS_KEEP_WARM_SECS", Int, ItWins, "seconds between keep-warm requests, 1 to 3600 (0: off)"),
+    env("dintero.payment_profile_id", "GIFTPOS_PAYMENT_PROFILE", Str, ItOnly, "a Checkout payment profile id"),
+    key("dintero.checkout_base", Str, ItOnly, "a URL such as https://checkout.dintero.com"),
+    env("dintero.checkout_client_id", "GIFTPOS_CHECKOUT_CLIENT_ID", Str, ItOnly, "the Checkout API client's id"),
     env("dintero.checkout_client_secret", "GIFTPOS_CHECKOUT_CLIENT_SECRET", Str, EnvOnly, "the Checkout client's secret (environment only)"),
-    env("dintero.checkout_client_secret_file", "GIFTPOS_CHECKOUT_CLIENT_SECRET_FILE", Path, SystemWins, "a path to a file holding the Checkout client's secret"),
-    // [terminal]
-    env("terminal.id", "GIFTPOS_TERMINAL_ID", Str, Override, "1 to 40 letters, digits, '-' or '_'"),
-    env("terminal.store_name", "GIFTPOS_STORE_NAME", Str, Override, "the store's name as printed on receipts"),
-    env("terminal.currency", "GIFTPOS_CURRENCY", Str, Override, "an ISO 4217 code such as NOK, SEK, DKK, EUR"),
-    env("terminal.locale", "GIFTPOS_LOCALE", Str, Override, "en or nb"),
-    env("terminal.data_dir", "GIFTPOS_DATA_DIR", Path, Override, "a directory"),
-    env("terminal.idle_sign_out_secs", "GIFTPOS_IDLE_SIGN_OUT_SECS", Int, Override, "a number of seconds (0: never)"),
-    env("terminal.kiosk", "GIFTPOS_KIOSK", Bool, Override, "true or false"),
-    env("terminal.customer_display", "GIFTPOS_CUSTOMER_DISPLAY", Bool, Override, "true or false"),
-    env("terminal.gpu", "GIFTPOS_GPU", Bool, Override, "true or false"),
-    // [cards]
-    key("cards.token_formats", Tables, Override, "at least one format, each with a length and a character class"),
-    // [offline]: IT's caps are ceilings.
-    key("offline.max_redeem", Str, CeilingAmount, "an amount such as \"500.00\""),
-    key("offline.max_outstanding", Str, CeilingAmount, "an amount such as \"2000.00\""),
-    key("offline.max_balance_age_secs", Int, CeilingSecs, "a number of seconds"),
+    env("dintero.checkout_client_secret_file", "GIFTPOS_CHECKOUT_CLIENT_SECRET_FILE", Path, ItOnly, "a path to a file holding the Checkout client's secret"),
+    // [terminal]: who the till is and what holds it are IT's; the rest are preferences.
+    env("terminal.id", "GIFTPOS_TERMINAL_ID", Str, ItOnly, "1 to 40 letters, digits, '-' or '_'"),
+    env("terminal.store_name", "GIFTPOS_STORE_NAME", Str, ItWins, "the store's name as printed on receipts"),
+    env("terminal.currency", "GIFTPOS_CURRENCY", Str, ItOnly, "an ISO 4217 code such as NOK, SEK, DKK, EUR"),
+    env("terminal.locale", "GIFTPOS_LOCALE", Str, ItWins, "en or nb"),
+    env("terminal.data_dir", "GIFTPOS_DATA_DIR", Path, ItOnly, "a directory"),
+    env("terminal.idle_sign_out_secs", "GIFTPOS_IDLE_SIGN_OUT_SECS", Int, ItOnly, "a number of seconds (0: never)"),
+    env("terminal.kiosk", "GIFTPOS_KIOSK", Bool, ItOnly, "true or false"),
+    env("terminal.customer_display", "GIFTPOS_CUSTOMER_DISPLAY", Bool, ItWins, "true or false"),
+    env("terminal.gpu", "GIFTPOS_GPU", Bool, ItWins, "true or false"),
+    // [cards]: which printed stock is the store's.
+    key("cards.token_formats", Tables, ItOnly, "at least one format, each with a length and a character class"),
+    // [offline]: how much may be redeemed without Dintero.
+    key("offline.max_redeem", Str, ItOnly, "an amount such as \"500.00\""),
+    key("offline.max_outstanding", Str, ItOnly, "an amount such as \"2000.00\""),
+    key("offline.max_balance_age_secs", Int, ItOnly, "a number of seconds"),
     // [scanner]
-    env("scanner.port", "GIFTPOS_SCANNER_PORT", Str, Override, "a serial port such as /dev/ttyACM0"),
-    key("scanner.baud", Int, Override, "a baud rate such as 9600"),
-    key("scanner.data_bits", Int, Override, "5, 6, 7 or 8"),
-    key("scanner.parity", Str, Override, "none, odd or even"),
-    key("scanner.stop_bits", Int, Override, "1 or 2"),
-    key("scanner.flow_control", Str, Override, "none, software or hardware"),
-    key("scanner.terminator", Str, Override, "auto, cr, lf, crlf, tab or etx"),
-    key("scanner.prefix", Str, Override, "the characters the reader sends before a scan"),
-    key("scanner.suffix", Str, Override, "the characters the reader sends after a scan"),
-    key("scanner.inter_byte_timeout_ms", Int, Override, "milliseconds"),
-    key("scanner.max_frame_len", Int, Override, "a length in bytes"),
-    // [printer]
-    key("printer.name", Str, Override, "a CUPS queue name (lpstat -p lists them)"),
-    key("printer.receipts_dir", Path, Override, "a directory"),
-    key("printer.kind", Str, Override, "cups (PDF through CUPS) or escpos (a thermal printer)"),
-    key("printer.device", Str, Override, "tcp://HOST:9100 or a device path such as /dev/usb/lp0"),
-    key("printer.paper_mm", Int, Override, "58 or 80"),
+    env("scanner.port", "GIFTPOS_SCANNER_PORT", Str, ItWins, "a serial port such as /dev/ttyACM0"),
+    key("scanner.baud", Int, ItWins, "a baud rate such as 9600"),
+    key("scanner.data_bits", Int, ItWins, "5, 6, 7 or 8"),
+    key("scanner.parity", Str, ItWins, "none, odd or even"),
+    key("scanner.stop_bits", Int, ItWins, "1 or 2"),
+    key("scanner.flow_control", Str, ItWins, "none, software or hardware"),
+    key("scanner.terminator", Str, ItWins, "auto, cr, lf, crlf, tab or etx"),
+    key("scanner.prefix", Str, ItWins, "the characters the reader sends before a scan"),
+    key("scanner.suffix", Str, ItWins, "the characters the reader sends after a scan"),
+    key("scanner.inter_byte_timeout_ms", Int, ItWins, "milliseconds"),
+    key("scanner.max_frame_len", Int, ItWins, "a length in bytes"),
+    // [printer]: where receipts (card numbers, amounts) are kept is IT's.
+    key("printer.name", Str, ItWins, "a CUPS queue name (lpstat -p lists them)"),
+    key("printer.receipts_dir", Path, ItOnly, "a directory"),
+    key("printer.kind", Str, ItWins, "cups (PDF through CUPS) or escpos (a thermal printer)"),
+    key("printer.device", Str, ItWins, "tcp://HOST:9100 or a device path such as /dev/usb/lp0"),
+    key("printer.paper_mm", Int, ItWins, "58 or 80"),
     // [logging]
-    key("logging.level", Str, Override, "error, warn, info, debug, trace or a filter like giftpos_dintero=debug"),
-    key("logging.dir", Path, Override, "a directory"),
+    key("logging.level", Str, ItWins, "error, warn, info, debug, trace or a filter like giftpos_dintero=debug"),
+    key("logging.dir", Path, ItOnly, "a directory"),
     // [update]: only IT's files choose where updates come from.
-    key("update.endpoint", Str, SystemOnly, "the release JSON's URL"),
-    key("update.pubkey", Str, SystemOnly, "a minisign public key (base64)"),
-    key("update.install_command", Strings, SystemOnly, "a command as a list, e.g. [\"pkexec\", \"dpkg\", \"-i\"]"),
-    key("update.stage_dir", Path, SystemOnly, "the folder giftpos-update.service installs from, e.g. /var/lib/giftpos/updates"),
+    key("update.endpoint", Str, ItOnly, "the release JSON's URL"),
+    key("update.pubkey", Str, ItOnly, "a minisign public key (base64)"),
+    key("update.install_command", Strings, ItOnly, "nothing: retired and ignored (root's giftpos-update.timer installs updates)"),
+    key("update.stage_dir", Path, ItOnly, "nothing: retired and ignored (root's giftpos-update.timer installs updates)"),
     // [sync]
-    key("sync.max_failures", Int, Override, "a count above 0"),
-    key("sync.max_failure_age_secs", Int, Override, "a number of seconds above 0"),
-    key("sync.max_wait_secs", Int, Override, "a number of seconds above 0"),
-    // [payments]
-    env("payments.verify", "GIFTPOS_PAYMENTS_VERIFY", Str, Override, "required, warn or off"),
-    // [metrics]
-    key("metrics.listen", Str, Override, "an address such as 127.0.0.1:9925"),
-    key("metrics.textfile_dir", Path, Override, "a directory"),
+    key("sync.max_failures", Int, ItWins, "a count above 0"),
+    key("sync.max_failure_age_secs", Int, ItWins, "a number of seconds above 0"),
+    key("sync.max_wait_secs", Int, ItWins, "a number of seconds above 0"),
+    // [payments]: what backs a card is loss prevention.
+    env("payments.verify", "GIFTPOS_PAYMENTS_VERIFY", Str, ItOnly, "required, warn or off"),
+    key("payments.max_age_hours", Int, ItOnly, "hours a payment may back a new card, 1 to 8760"),
+    // [metrics]: what the till serves, and where it writes as the app's user.
+    key("metrics.listen", Str, ItOnly, "an address such as 127.0.0.1:9925"),
+    key("metrics.textfile_dir", Path, ItOnly, "a directory"),
 ];
 
-/// The variables that choose files rather than set keys.
+/// The variables that choose files rather than set keys. `GIFTPOS_SYSTEM_CONFIG` moves
+/// IT's file, so only test builds (the `test-support` feature) read it.
+#[cfg(feature = "test-support")]
 pub const FILE_ENV_VARS: &[&str] = &["GIFTPOS_CONFIG", "GIFTPOS_SYSTEM_CONFIG"];
+#[cfg(not(feature = "test-support"))]
+pub const FILE_ENV_VARS: &[&str] = &["GIFTPOS_CONFIG"];
 
 /// Every environment variable the terminal reads.
 pub fn env_vars() -> impl Iterator<Item = &'static str> {
@@ -180,12 +194,14 @@ pub(super) struct Val<T> {
     pub src: Source,
 }
 
-/// The layers read so far: each key's winning value and its origin.
+/// The layers read so far: each key's winning value, its origin, and whether IT set it.
 /// The values include secrets from the environment: `Debug` shows where each key came
 /// from, never what it is.
 #[derive(Default)]
 pub(super) struct Layers {
     values: BTreeMap<&'static str, (toml::Value, Source, bool)>,
+    /// The process runs as root: every layer is IT's.
+    privileged: bool,
 }
 
 impl std::fmt::Debug for Layers {
@@ -197,6 +213,14 @@ impl std::fmt::Debug for Layers {
 }
 
 impl Layers {
+    /// Layers for a process that runs as root (`privileged`: IT in every layer) or not.
+    pub fn new(privileged: bool) -> Layers {
+        Layers {
+            values: BTreeMap::new(),
+            privileged,
+        }
+    }
+
     /// Applies one file's table. `system`: IT's file or a drop-in.
     pub fn apply_file(
         &mut self,
@@ -217,22 +241,12 @@ impl Layers {
                 if !kind_matches(k.kind, &value) {
                     return Err(invalid(&src, k.name, k.expected));
                 }
-                match k.rule {
-                    EnvOnly => {
-                        return Err(invalid(
-                            &src,
-                            k.name,
-                            "not in a file: secrets go in the environment or a file named by *_secret_file",
-                        ));
-                    }
-                    SystemOnly if !system => {
-                        return Err(invalid(
-                            &src,
-                            section.as_str(),
-                            "no [update] here: only the system file chooses where updates come from",
-                        ));
-                    }
-                    _ => {}
+                if k.rule == EnvOnly {
+                    return Err(invalid(
+                        &src,
+                        k.name,
+                        "not in a file: secrets go in the environment or a file named by *_secret_file",
+                    ));
                 }
                 self.apply(k, value, &src, system)?;
             }
@@ -247,39 +261,47 @@ impl Layers {
         src: &Source,
         system: bool,
     ) -> Result<(), ConfigError> {
-        if let Some((theirs, their_src, from_system)) = self.values.get(k.name)
-            && *from_system
-            && !system
-        {
-            let keep_theirs = match k.rule {
-                SystemWins => true,
-                CeilingAmount => amount(theirs, their_src, k)? <= amount(&value, src, k)?,
-                CeilingSecs => theirs.as_integer() <= value.as_integer(),
-                _ => false,
-            };
-            if keep_theirs {
-                return Ok(());
-            }
+        let it = system || self.privileged;
+        if !it && k.rule == ItOnly {
+            return Err(ConfigError::ItOnly {
+                origin: src.clone(),
+                key: k.name.into(),
+            });
         }
-        self.values.insert(k.name, (value, src.clone(), system));
+        if !it
+            && k.rule == ItWins
+            && self
+                .values
+                .get(k.name)
+                .is_some_and(|(_, _, from_it)| *from_it)
+        {
+            // What IT set stands; the user's value is not used.
+            return Ok(());
+        }
+        self.values.insert(k.name, (value, src.clone(), it));
         Ok(())
     }
 
-    /// The environment, over every file.
-    pub fn apply_env(&mut self, env: &std::collections::HashMap<String, String>) {
+    /// The environment, over every file: IT's when the process runs as root, else the
+    /// user's (a control set there is an error).
+    pub fn apply_env(
+        &mut self,
+        env: &std::collections::HashMap<String, String>,
+    ) -> Result<(), ConfigError> {
         for k in KEYS {
             let Some(var) = k.env else { continue };
             if let Some(v) = env.get(var).filter(|v| !v.is_empty()) {
-                self.values.insert(
-                    k.name,
-                    (
-                        toml::Value::String(v.clone()),
-                        Source::Env(var.into()),
-                        true,
-                    ),
-                );
+                let src = Source::Env(var.into());
+                if k.rule == EnvOnly {
+                    // A secret replaces a secret: it points the till nowhere else.
+                    self.values
+                        .insert(k.name, (toml::Value::String(v.clone()), src, true));
+                    continue;
+                }
+                self.apply(k, toml::Value::String(v.clone()), &src, false)?;
             }
         }
+        Ok(())
     }
 
     /// Where each set key came from (`giftpos info`).
@@ -404,18 +426,6 @@ fn kind_matches(kind: Kind, v: &toml::Value) -> bool {
     }
 }
 
-/// An amount compared across layers: in minor units, whatever the currency's exponent.
-fn amount(v: &toml::Value, src: &Source, k: &Key) -> Result<i64, ConfigError> {
-    let text = v.as_str().unwrap_or_default();
-    Money::parse(
-        text,
-        Currency::parse("NOK").unwrap_or_else(|_| unreachable!()),
-        Locale::En,
-    )
-    .map(|m| m.minor())
-    .map_err(|e| invalid(src, k.name, format!("{} ({e})", k.expected)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,12 +446,13 @@ mod tests {
 
     #[test]
     fn the_layers_debug_form_names_sources_not_values() {
-        let mut l = Layers::default();
+        let mut l = Layers::new(false);
         l.apply_env(
             &[("GIFTPOS_CLIENT_SECRET".to_string(), "s3cr3t".to_string())]
                 .into_iter()
                 .collect(),
-        );
+        )
+        .unwrap();
         let shown = format!("{l:?}");
         assert!(
             shown.contains("GIFTPOS_CLIENT_SECRET") && !shown.contains("s3cr3t"),
@@ -450,14 +461,90 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_environment_only_and_updates_system_only() {
+    fn secrets_are_environment_only_and_every_control_is_its_alone() {
+        // The controls #22 names: what loosens a check, points the till or its money
+        // elsewhere, or holds its data.
+        let controls = [
+            "payments.verify",
+            "payments.max_age_hours",
+            "dintero.api_base",
+            "dintero.checkout_base",
+            "dintero.ca_file",
+            "dintero.account_id",
+            "dintero.client_id",
+            "dintero.client_secret_file",
+            "dintero.payment_profile_id",
+            "terminal.kiosk",
+            "terminal.idle_sign_out_secs",
+            "terminal.data_dir",
+            "metrics.listen",
+            "metrics.textfile_dir",
+            "printer.receipts_dir",
+            "logging.dir",
+        ];
         for k in KEYS {
             if k.name.ends_with("_secret") {
                 assert_eq!(k.rule, EnvOnly, "{}", k.name);
             }
-            if k.name.starts_with("update.") {
-                assert_eq!(k.rule, SystemOnly, "{}", k.name);
+            if k.name.starts_with("update.") || k.name.starts_with("offline.") {
+                assert_eq!(k.rule, ItOnly, "{}", k.name);
+            }
+            if k.name.contains("_base") || k.name.ends_with("_file") && !k.name.contains("secret") {
+                assert_eq!(k.rule, ItOnly, "every URL and CA file: {}", k.name);
             }
         }
+        for c in controls {
+            assert_eq!(find(c).map(|k| k.rule), Some(ItOnly), "{c}");
+        }
+    }
+
+    #[test]
+    fn a_user_layer_naming_a_control_is_refused_by_name_unless_root() {
+        let table: toml::Table = "[payments]\nverify = \"off\"\n".parse().unwrap();
+        let path = Path::new("/home/clerk/.config/giftpos/config.toml");
+        let e = Layers::new(false)
+            .apply_file(table.clone(), path, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("payments.verify") && e.contains("/home/clerk/.config/giftpos/config.toml"),
+            "{e}"
+        );
+        let mut root = Layers::new(true);
+        root.apply_file(table.clone(), path, false).unwrap();
+        assert!(root.is_set("payments.verify"));
+        let mut it = Layers::new(false);
+        it.apply_file(table, Path::new("/etc/giftpos/config.toml"), true)
+            .unwrap();
+        assert!(it.is_set("payments.verify"));
+        let env = [("GIFTPOS_PAYMENTS_VERIFY".to_string(), "off".to_string())]
+            .into_iter()
+            .collect();
+        let e = Layers::new(false).apply_env(&env).unwrap_err().to_string();
+        assert!(
+            e.contains("GIFTPOS_PAYMENTS_VERIFY") && e.contains("payments.verify"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_preference_its_files_set_stands_against_the_users_layer() {
+        let mut l = Layers::new(false);
+        l.apply_file(
+            "[terminal]\nlocale = \"nb\"\n".parse().unwrap(),
+            Path::new("/etc/giftpos/config.toml"),
+            true,
+        )
+        .unwrap();
+        l.apply_file(
+            "[terminal]\nlocale = \"en\"\nstore_name = \"Mine\"\n"
+                .parse()
+                .unwrap(),
+            Path::new("/home/clerk/c.toml"),
+            false,
+        )
+        .unwrap();
+        assert_eq!(l.str("terminal.locale").unwrap().v, "nb");
+        assert_eq!(l.str("terminal.store_name").unwrap().v, "Mine");
     }
 }

@@ -41,18 +41,14 @@ pub struct SyncLimits {
     pub max_wait: Duration,
 }
 
-/// Where updates come from and what to do with a verified one.
+/// Where updates come from. The app only checks and reports; root's
+/// `giftpos-update.timer` downloads, verifies and installs (`giftpos update apply`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateSettings {
     /// The release JSON's URL (`[update] endpoint`); none: no update checks.
     pub endpoint: Option<String>,
     /// The trusted public key (Tauri/minisign format, base64).
     pub pubkey: Option<String>,
-    /// Run with the verified package's path appended, e.g. `pkexec dpkg -i`; empty:
-    /// the package is only staged for IT.
-    pub install_command: Vec<String>,
-    /// Where downloads are kept.
-    pub dir: PathBuf,
 }
 
 /// The resolved offline caps.
@@ -106,6 +102,16 @@ pub enum ConfigError {
         "Dintero credentials are incomplete: {missing} missing. Set all of api_base, account_id, client_id and a client secret, or none of them for training mode"
     )]
     IncompleteCredentials { missing: String },
+    #[error(
+        "{origin}: `{key}` is IT's to set, in /etc/giftpos/config.toml or /etc/giftpos/config.d/*.toml (owned by root): remove it from here"
+    )]
+    ItOnly { origin: Source, key: String },
+    #[error("IT's config {file} is not trusted: {problem}. Fix: {fix}")]
+    Untrusted {
+        file: PathBuf,
+        problem: String,
+        fix: String,
+    },
     #[error("client secret file {file}: {problem}. Fix: {fix}")]
     SecretFile {
         file: PathBuf,
@@ -199,6 +205,9 @@ pub struct Config {
     pub sync: SyncLimits,
     /// Whether a typed or scanned payment reference is verified before a card is sold.
     pub payments_verify: crate::payments::VerifyMode,
+    /// How old a payment may be to back a new card without a manager's override
+    /// (`[payments] max_age_hours`).
+    pub payments_max_age: Duration,
     /// Where the metrics go.
     pub metrics: MetricsSettings,
     /// Sign an idle clerk out after this long (zero: never).
@@ -256,6 +265,11 @@ pub struct LoadOptions {
     pub env: HashMap<String, String>,
     pub system_file: Option<PathBuf>,
     pub user_file: Option<PathBuf>,
+    /// The process runs as root (IT's own CLI): every layer is IT's.
+    pub privileged: bool,
+    /// Who may own IT's files and their folders: root, and in test builds the user
+    /// running the tests.
+    pub trusted_owners: Vec<u32>,
 }
 
 impl LoadOptions {
@@ -264,11 +278,17 @@ impl LoadOptions {
         let env: HashMap<String, String> = env_vars()
             .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
             .collect();
+        // Only test builds move IT's file (the variable is not even read otherwise).
         let system_file = Some(
             env.get("GIFTPOS_SYSTEM_CONFIG")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(SYSTEM_CONFIG)),
         );
+        let euid = nix::unistd::geteuid().as_raw();
+        let mut trusted_owners = vec![0];
+        if cfg!(feature = "test-support") {
+            trusted_owners.push(euid);
+        }
         let user_file = std::env::var_os("XDG_CONFIG_HOME")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
@@ -279,17 +299,20 @@ impl LoadOptions {
             env,
             system_file,
             user_file,
+            privileged: euid == 0,
+            trusted_owners,
         }
     }
 }
 
 /// Reads every layer and resolves the configuration.
 ///
-/// What IT sets in the system file, a user's file (or `--config`) may not loosen: the
-/// `[dintero]` keys it sets stay as set, and its `[offline]` caps can only be tightened.
-/// The environment (set by IT's deployment) still overrides everything.
+/// IT's files (the system file and its drop-ins) must be root's and writable by root
+/// alone, or nothing starts. A control ([`Rule::ItOnly`]) comes from them alone: the
+/// user's file, `--config` or the environment naming one is an error, unless the process
+/// runs as root. A preference IT set stands against the user's layer.
 pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
-    let mut l = Layers::default();
+    let mut l = Layers::new(opts.privileged);
     let mut files = Vec::new();
     // IT's layer: the system file, then its drop-ins (`config.d/*.toml` beside it, in
     // name order — what configuration management writes); then the user's files.
@@ -304,13 +327,97 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
         }
     }
     for (path, required, is_system) in layers {
+        if is_system {
+            check_trusted(&path, &opts.trusted_owners)?;
+        }
         if let Some(table) = read_file(&path, required)? {
             l.apply_file(table, &path, is_system)?;
             files.push(path);
         }
     }
-    l.apply_env(&opts.env);
+    l.apply_env(&opts.env)?;
     resolve(l, files)
+}
+
+/// IT's file (or drop-in) and its folder: owned by a trusted owner (root) and writable by
+/// nobody else, or the file is refused by name. A file that does not exist is fine (its
+/// folder is checked all the same, so nobody else can create it).
+fn check_trusted(path: &Path, owners: &[u32]) -> Result<(), ConfigError> {
+    use std::os::unix::fs::MetadataExt;
+    let untrusted = |file: &Path, problem: String, fix: String| ConfigError::Untrusted {
+        file: file.to_path_buf(),
+        problem,
+        fix,
+    };
+    for p in [
+        Some(path),
+        path.parent().filter(|d| !d.as_os_str().is_empty()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        match std::fs::symlink_metadata(p) {
+            Ok(m) => {
+                if !owners.contains(&m.uid()) {
+                    return Err(untrusted(
+                        p,
+                        format!("it belongs to uid {}, not root", m.uid()),
+                        format!("chown root:root {}", p.display()),
+                    ));
+                }
+                // Sticky folders (/tmp) are no place for IT's files either.
+                if !m.file_type().is_symlink() && m.mode() & 0o022 != 0 {
+                    return Err(untrusted(
+                        p,
+                        format!("others can write it (mode {:o})", m.mode() & 0o7777),
+                        format!("chmod go-w {}", p.display()),
+                    ));
+                }
+                if m.file_type().is_symlink() {
+                    // The link is root's; what it points to is checked on its own.
+                    if let Ok(target) = std::fs::canonicalize(p) {
+                        check_trusted(&target, owners)?;
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(ConfigError::Read {
+                    file: p.to_path_buf(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Kiosk mode when the configuration as a whole cannot be loaded: what IT's files say,
+/// and kiosk whenever they cannot be read, trusted or understood (fail closed). Only no
+/// IT file at all, or IT's files without `kiosk = true`, leave the window a window.
+pub fn kiosk_fail_closed(opts: &LoadOptions) -> bool {
+    let Some(sys) = &opts.system_file else {
+        return false;
+    };
+    let Ok(drop_ins) = drop_ins(sys) else {
+        return true;
+    };
+    let mut kiosk = false;
+    for path in std::iter::once(sys.clone()).chain(drop_ins) {
+        if check_trusted(&path, &opts.trusted_owners).is_err() {
+            return true;
+        }
+        match read_file(&path, false) {
+            Ok(None) => {}
+            Ok(Some(table)) => match table.get("terminal").and_then(|t| t.get("kiosk")) {
+                Some(toml::Value::Boolean(b)) => kiosk = *b,
+                Some(_) => return true,
+                None => {}
+            },
+            Err(_) => return true,
+        }
+    }
+    kiosk
 }
 
 /// One file as a TOML table (its keys are checked against [`KEYS`] when applied).
@@ -594,14 +701,19 @@ fn resolve(l: Layers, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
             .str("update.pubkey")
             .map(|v| v.v)
             .filter(|k| !k.is_empty()),
-        install_command: l
-            .de::<Vec<String>>("update.install_command")?
-            .map(|v| v.v)
-            .unwrap_or_default(),
-        dir: l
-            .path("update.stage_dir")
-            .map(|v| v.v)
-            .unwrap_or_else(|| data_dir.join("updates")),
+    };
+    // `[update] install_command` and `stage_dir` are retired: accepted from IT's files
+    // (a fleet's old file still starts) and ignored; the doctor says so.
+    let payments_max_age = match l.int::<u64>("payments.max_age_hours")? {
+        Some(v) if v.v == 0 || v.v > 8760 => {
+            return Err(invalid(
+                &v.src,
+                "payments.max_age_hours",
+                "hours a payment may back a new card, 1 to 8760",
+            ));
+        }
+        Some(v) => Duration::from_secs(v.v * 3600),
+        None => Duration::from_secs(24 * 3600),
     };
     Ok(Config {
         kiosk: l.bool("terminal.kiosk")?.map(|k| k.v).unwrap_or(false),
@@ -610,6 +722,7 @@ fn resolve(l: Layers, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         idle_sign_out,
         metrics,
         payments_verify,
+        payments_max_age,
         checkout_client,
         sync,
         payment_profile: l

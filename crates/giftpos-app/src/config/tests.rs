@@ -11,6 +11,17 @@ fn opts(env: &[(&str, &str)]) -> LoadOptions {
             .collect(),
         system_file: None,
         user_file: None,
+        // Most tests read as IT would (root): every layer counts.
+        privileged: true,
+        trusted_owners: vec![0, nix::unistd::geteuid().as_raw()],
+    }
+}
+
+/// The same, as a clerk's process (not root).
+fn user_opts(env: &[(&str, &str)]) -> LoadOptions {
+    LoadOptions {
+        privileged: false,
+        ..opts(env)
     }
 }
 
@@ -117,19 +128,18 @@ fn drop_ins_follow_the_system_file_in_name_order_and_users_cannot_loosen_them() 
         "[offline]\nmax_redeem = \"5000.00\"\nmax_outstanding = \"9000.00\"\nmax_balance_age_secs = 86400\n",
     )
     .unwrap();
-    let mut o = opts(&[]);
+    let mut o = user_opts(&[]);
     o.system_file = Some(sys.clone());
-    o.user_file = Some(user);
+    o.user_file = Some(user.clone());
+    // A clerk's file naming the caps is refused, naming the file and the key ...
+    let e = load(&o).unwrap_err().to_string();
+    assert!(e.contains("offline.") && e.contains("user.toml"), "{e}");
+    std::fs::write(&user, "[terminal]\nlocale = \"nb\"\n").unwrap();
     let c = load(&o).unwrap();
     assert_eq!(c.store_name, "Oslo S");
     assert_eq!(c.terminal_id, "till-7");
     assert_eq!(c.timeout, Duration::from_millis(9000));
-    let caps = c.offline.unwrap();
-    assert_eq!(
-        caps.max_redeem.minor(),
-        10_000,
-        "a user file cannot loosen a drop-in's cap"
-    );
+    assert_eq!(c.offline.unwrap().max_redeem.minor(), 10_000);
     assert_eq!(c.files.len(), 5, "{:?}", c.files);
     // A drop-in that is not TOML is named with the error.
     std::fs::write(d.join("40-bad.toml"), "[terminal\n").unwrap();
@@ -293,47 +303,117 @@ fn a_user_file_cannot_loosen_what_it_set_in_the_system_file() {
     let user = dir.path().join("user.toml");
     std::fs::write(
         &sys,
-        "[dintero]\napi_base = \"https://api.dintero.com\"\naccount_id = \"P12345678\"\n\
+        "[dintero]\napi_base = \"https://api.dintero.com\"\naccount_id = \"P12345678\"\nclient_id = \"cid\"\n\
          [offline]\nmax_redeem = \"100.00\"\nmax_outstanding = \"300.00\"\nmax_balance_age_secs = 3600\n",
     )
     .unwrap();
-    let mut o = opts(&[("GIFTPOS_CLIENT_ID", "cid"), ("GIFTPOS_CLIENT_SECRET", "s")]);
+    let mut o = user_opts(&[("GIFTPOS_CLIENT_SECRET", "s")]);
     o.system_file = Some(sys.clone());
     o.user_file = Some(user.clone());
-    // A user file pointing elsewhere and raising the caps is overruled ...
-    std::fs::write(
-        &user,
-        "[dintero]\napi_base = \"http://127.0.0.1:9\"\naccount_id = \"T00000001\"\n\
-         [offline]\nmax_redeem = \"5000.00\"\nmax_outstanding = \"100.00\"\nmax_balance_age_secs = 86400\n",
-    )
-    .unwrap();
+    // Every control a clerk's file could loosen is refused by name: pointing the till
+    // elsewhere, raising (or adding) the offline caps, switching the payment check off.
+    for (text, key) in [
+        (
+            "[dintero]\napi_base = \"http://127.0.0.1:9\"\n",
+            "dintero.api_base",
+        ),
+        (
+            "[dintero]\ncheckout_base = \"http://127.0.0.1:9\"\n",
+            "dintero.checkout_base",
+        ),
+        ("[dintero]\nca_file = \"/tmp/ca.pem\"\n", "dintero.ca_file"),
+        (
+            "[offline]\nmax_redeem = \"5000.00\"\n",
+            "offline.max_redeem",
+        ),
+        ("[payments]\nverify = \"off\"\n", "payments.verify"),
+        ("[terminal]\nkiosk = false\n", "terminal.kiosk"),
+        (
+            "[terminal]\nidle_sign_out_secs = 0\n",
+            "terminal.idle_sign_out_secs",
+        ),
+        (
+            "[terminal]\ndata_dir = \"/tmp/elsewhere\"\n",
+            "terminal.data_dir",
+        ),
+        ("[metrics]\nlisten = \"127.0.0.1:9\"\n", "metrics.listen"),
+        (
+            "[update]\nendpoint = \"https://x.test/u.json\"\n",
+            "update.endpoint",
+        ),
+    ] {
+        std::fs::write(&user, text).unwrap();
+        let e = load(&o).unwrap_err();
+        assert!(matches!(e, ConfigError::ItOnly { .. }), "{key}: {e}");
+        let e = e.to_string();
+        assert!(e.contains(key) && e.contains("user.toml"), "{e}");
+        // The same through --config.
+        let mut x = o.clone();
+        x.user_file = None;
+        x.explicit = Some(user.clone());
+        assert!(load(&x).unwrap_err().to_string().contains(key));
+    }
+    // The environment is the user's too.
+    std::fs::write(&user, "").unwrap();
+    for (var, value) in [
+        ("GIFTPOS_API_BASE", "https://api.example.test"),
+        ("GIFTPOS_PAYMENTS_VERIFY", "off"),
+        ("GIFTPOS_DATA_DIR", "/tmp/x"),
+        ("GIFTPOS_KIOSK", "false"),
+        ("GIFTPOS_CA_FILE", "/tmp/ca.pem"),
+    ] {
+        let mut x = o.clone();
+        x.env.insert(var.into(), value.into());
+        let e = load(&x).unwrap_err().to_string();
+        assert!(e.contains(var), "{e}");
+    }
     let c = load(&o).unwrap();
     match &c.mode {
-        Mode::Live {
-            api_base,
-            account_id,
-            ..
-        } => {
-            assert_eq!(api_base, "https://api.dintero.com");
-            assert_eq!(account_id.as_str(), "P12345678");
-        }
+        Mode::Live { api_base, .. } => assert_eq!(api_base, "https://api.dintero.com"),
         Mode::Training => panic!("expected live"),
     }
-    let caps = c.offline.unwrap();
-    assert_eq!(caps.max_redeem.minor(), 10_000, "the raise is ignored");
-    assert_eq!(
-        caps.max_outstanding.minor(),
-        10_000,
-        "the tightening is kept"
-    );
-    assert_eq!(caps.max_balance_age.as_secs(), 3600);
-    // ... while IT's environment still overrides.
-    o.env
+    // Root (IT's own CLI) may set them anywhere.
+    let mut root = o.clone();
+    root.privileged = true;
+    root.env
         .insert("GIFTPOS_API_BASE".into(), "https://api.example.test".into());
-    match load(&o).unwrap().mode {
+    match load(&root).unwrap().mode {
         Mode::Live { api_base, .. } => assert_eq!(api_base, "https://api.example.test"),
         Mode::Training => panic!("expected live"),
     }
+}
+
+#[test]
+fn its_files_must_be_roots_and_writable_by_root_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let etc = dir.path().join("etc");
+    std::fs::create_dir(&etc).unwrap();
+    let sys = etc.join("config.toml");
+    std::fs::write(&sys, "[payments]\nverify = \"required\"\n").unwrap();
+    std::fs::set_permissions(&sys, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut o = user_opts(&[]);
+    o.system_file = Some(sys.clone());
+    load(&o).unwrap();
+    // Writable by others: refused by name, with the fix.
+    std::fs::set_permissions(&sys, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let e = load(&o).unwrap_err().to_string();
+    assert!(e.contains("config.toml") && e.contains("chmod go-w"), "{e}");
+    std::fs::set_permissions(&sys, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // A folder others can write (they could add a drop-in or replace the file).
+    let d = etc.join("config.d");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("10-x.toml"), "").unwrap();
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let e = load(&o).unwrap_err().to_string();
+    assert!(e.contains("config.d") && e.contains("not trusted"), "{e}");
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    load(&o).unwrap();
+    // Owned by someone who is not trusted.
+    o.trusted_owners = vec![u32::MAX - 1];
+    let e = load(&o).unwrap_err().to_string();
+    assert!(e.contains("chown root:root"), "{e}");
 }
 
 #[test]
@@ -360,7 +440,7 @@ fn the_packaged_example_config_parses() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     std::fs::write(&path, text).unwrap();
-    let mut l = Layers::default();
+    let mut l = Layers::new(false);
     l.apply_file(text.parse().unwrap(), &path, true).unwrap();
     assert!(l.is_set("update.endpoint") && l.is_set("dintero.client_secret_file"));
     let formats: Vec<TokenFormat> = l.de("cards.token_formats").unwrap().unwrap().v;
@@ -368,4 +448,22 @@ fn the_packaged_example_config_parses() {
     assert!(
         l.is_set("metrics.listen") && l.is_set("payments.verify") && l.is_set("sync.max_failures")
     );
+}
+
+#[test]
+fn kiosk_fails_closed_when_its_files_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let sys = dir.path().join("config.toml");
+    let mut o = user_opts(&[]);
+    o.system_file = Some(sys.clone());
+    assert!(!kiosk_fail_closed(&o), "no IT file: a window");
+    std::fs::write(&sys, "[terminal]\nkiosk = true\n").unwrap();
+    assert!(kiosk_fail_closed(&o));
+    std::fs::write(&sys, "[terminal]\nkiosk = false\n").unwrap();
+    assert!(!kiosk_fail_closed(&o));
+    std::fs::write(&sys, "[terminal\nkiosk = false\n").unwrap();
+    assert!(kiosk_fail_closed(&o), "unreadable: kiosk");
+    std::fs::write(&sys, "[terminal]\nkiosk = false\n").unwrap();
+    o.trusted_owners = vec![u32::MAX - 1];
+    assert!(kiosk_fail_closed(&o), "untrusted: kiosk");
 }

@@ -54,6 +54,8 @@ pub struct SyncPolicy {
     /// Whether an activation's typed payment reference is verified before it is sent
     /// (`Terminal` sets it from `[payments] verify`).
     pub verify_payments: crate::payments::VerifyMode,
+    /// How old a payment may be to back a new card (`[payments] max_age_hours`).
+    pub payment_max_age: Duration,
 }
 
 impl Default for SyncPolicy {
@@ -67,6 +69,7 @@ impl Default for SyncPolicy {
             max_failure_age: Duration::from_secs(24 * 3600),
             max_wait: Duration::from_secs(24 * 3600),
             verify_payments: crate::payments::VerifyMode::Required,
+            payment_max_age: Duration::from_secs(24 * 3600),
         }
     }
 }

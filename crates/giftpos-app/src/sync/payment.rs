@@ -279,7 +279,7 @@ impl Engine {
     /// A failure refuses a sale made online and hands one made offline to a manager; a
     /// payment pending approval makes the sale wait.
     pub(super) async fn verify_payment(&self, e: &Entry) -> Result<Option<Outcome>, DinteroError> {
-        use crate::payments::{Verdict, VerifyMode, verify};
+        use crate::payments::{Age, Verdict, VerifyMode, verify};
         let mode = self.policy.verify_payments;
         if mode == VerifyMode::Off || e.parent_id.is_some() || e.metadata.override_by.is_some() {
             return Ok(None);
@@ -312,8 +312,19 @@ impl Engine {
                     && x.metadata.dintero_transaction_id.as_deref() == Some(id.as_str())
             })
             .map(|x| x.amount.minor())
-            .sum();
-        Ok(match verify(&id, tx.as_ref(), e.amount, already) {
+            .sum::<i64>()
+            // …and what left the live journal in archives still counts.
+            + self
+                .journal
+                .archived_payment_use(&id)
+                .map_err(|err| DinteroError::Unreachable(err.to_string()))?;
+        // A payment's age at the sale's time (an offline sale is judged by when it was
+        // recorded, not by when the network came back).
+        let age = Age {
+            now: e.created_at,
+            max: self.policy.payment_max_age,
+        };
+        Ok(match verify(&id, tx.as_ref(), e.amount, already, age) {
             Verdict::Verified { .. } => None,
             Verdict::Wait(why) => Some(Outcome::Waiting(why)),
             Verdict::Refused(_, why) => self.unverified(e, mode, why),

@@ -103,6 +103,45 @@ impl Terminal {
         Ok(self.journal().verify()?)
     }
 
+    /// [`Terminal::verify_journal`], and the chain compared with its anchors: those in
+    /// journald (when it can be read) and those in `files` (`seq:hash` lines copied from
+    /// Z-reports). What could not be read is named among the problems.
+    pub fn verify_journal_anchored(
+        &self,
+        files: &[std::path::PathBuf],
+    ) -> Result<giftpos_journal::VerifyReport, AppError> {
+        let mut report = self.journal().verify()?;
+        let mut anchors = Vec::new();
+        match crate::anchor::from_journald(self.journal().path()) {
+            Ok(a) => {
+                report
+                    .anchor_sources
+                    .push(format!("journald: {} anchors", a.len()));
+                anchors.extend(a);
+            }
+            Err(e) => report
+                .anchor_sources
+                .push(format!("journald: not read ({e})")),
+        }
+        for f in files {
+            match crate::anchor::from_file(f) {
+                Ok((a, bad)) => {
+                    report
+                        .anchor_sources
+                        .push(format!("{}: {} anchors", f.display(), a.len()));
+                    anchors.extend(a);
+                    report.problems.extend(bad);
+                }
+                Err(e) => report.problems.push(format!("anchors not read: {e}")),
+            }
+        }
+        let found = self.journal().check_anchors(&anchors)?;
+        report.anchors_checked = found.checked;
+        report.problems.extend(found.problems);
+        report.ok = report.problems.is_empty();
+        Ok(report)
+    }
+
     /// Archives the final entries made before local midnight of `before` (IT's
     /// `giftpos journal archive`), into `archive/` beside the journal.
     pub fn archive_journal(
@@ -196,11 +235,17 @@ impl Terminal {
 
     /// A manager settles an entry that needs attention: it is recorded as not applied,
     /// with who decided and why, and the card's later entries may sync again.
-    pub fn resolve(&self, entry_id: &str, manager: &str, note: &str) -> Result<Entry, AppError> {
-        if manager.trim().is_empty() || note.trim().is_empty() {
+    pub fn resolve(
+        &self,
+        entry_id: &str,
+        approval: &crate::approval::Approval,
+        note: &str,
+    ) -> Result<Entry, AppError> {
+        let manager = approval.check(crate::approval::ManagerAction::Resolve)?;
+        if note.trim().is_empty() {
             return Err(AppError::new(
                 ErrorCode::InvalidInput,
-                "resolving needs the approving manager and a note",
+                "resolving needs a note: what happened instead",
             ));
         }
         self.journal()
@@ -295,7 +340,24 @@ impl Terminal {
             training: self.is_training(),
             locale: self.cfg.locale,
             payment_holds: Vec::new(),
+            journal_head: self.anchor_head("z_report")?,
         })
+    }
+
+    /// Sends the journal's head to journald now (why: `start`, `z_report`, `entries`)
+    /// and returns it as written (`seq:hash`).
+    pub(crate) fn anchor_head(&self, why: &str) -> Result<Option<String>, AppError> {
+        let Some((seq, hash)) = self.journal().head_anchor()? else {
+            return Ok(None);
+        };
+        crate::anchor::emit(
+            self.journal().path(),
+            &self.cfg.terminal_id,
+            seq,
+            &hash,
+            why,
+        );
+        Ok(Some(giftpos_journal::Anchor::text(seq, &hash)))
     }
 
     /// Saves an entry's receipt under the receipts folder and, when a printer is

@@ -139,6 +139,8 @@ pub struct Terminal {
     clerks: std::sync::OnceLock<Clerks>,
     /// Who is signed in; recorded on the entries they make.
     clerk: std::sync::Mutex<Option<Clerk>>,
+    /// When the signed-in clerk last did something (idle sign-out is decided here).
+    activity: std::sync::Mutex<DateTime<Utc>>,
     /// Recently scanned cards, by handle (see [`Terminal::scan`]).
     scans: std::sync::Mutex<std::collections::VecDeque<(String, CardToken)>>,
 }
@@ -189,6 +191,16 @@ impl Terminal {
         clock: Arc<dyn Clock>,
         policy: SyncPolicy,
     ) -> Result<Terminal, AppError> {
+        // Nothing of the till's is for other local users: made or tightened first.
+        crate::private::Private::of(&cfg).secure().map_err(|e| {
+            AppError::new(
+                ErrorCode::Config,
+                format!(
+                    "cannot make the data folder {} private: {e}",
+                    cfg.data_dir.display()
+                ),
+            )
+        })?;
         let (mut client_cfg, training) = match &cfg.mode {
             Mode::Live {
                 api_base,
@@ -234,10 +246,11 @@ impl Terminal {
         let journal = Arc::new(Journal::open(&journal_path, &cfg.terminal_id)?);
         let policy = SyncPolicy {
             verify_payments: cfg.payments_verify,
+            payment_max_age: cfg.payments_max_age,
             ..policy
         };
         let engine = Arc::new(Engine::new(journal, client.clone(), clock.clone(), policy));
-        Ok(Terminal {
+        let t = Terminal {
             cfg,
             client,
             engine,
@@ -247,8 +260,12 @@ impl Terminal {
             account_id,
             clerks: std::sync::OnceLock::new(),
             clerk: std::sync::Mutex::new(None),
+            activity: std::sync::Mutex::new(DateTime::<Utc>::MIN_UTC),
             scans: Default::default(),
-        })
+        };
+        // The head as found at start, outside the file (journald).
+        let _ = t.anchor_head("start");
+        Ok(t)
     }
 
     /// Starts what `[metrics]` asks for: `GET /metrics` on its loopback address and/or
@@ -531,9 +548,14 @@ impl Terminal {
 
     /// Writes an entry, refusing before anything is sent if the disk is full.
     fn record(&self, e: NewEntry) -> Result<Entry, AppError> {
-        self.journal()
+        let entry = self
+            .journal()
             .append(e, self.clock.now())
-            .map_err(AppError::from)
+            .map_err(AppError::from)?;
+        if entry.seq % crate::anchor::EVERY == 0 {
+            let _ = self.anchor_head("entries");
+        }
+        Ok(entry)
     }
 
     fn result(&self, e: &Entry, outcome: &Outcome) -> Result<OperationResult, AppError> {

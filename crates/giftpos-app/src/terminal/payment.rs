@@ -185,7 +185,7 @@ impl Terminal {
     pub async fn return_card(
         &self,
         token: &CardToken,
-        approved_by: &str,
+        approval: &crate::approval::Approval,
     ) -> Result<OperationResult, AppError> {
         let key = self.journal().card_key(token.expose());
         let sale = self
@@ -205,7 +205,7 @@ impl Terminal {
                     format!("card {} was not sold at this terminal", token.masked()),
                 )
             })?;
-        self.return_sale(&sale.id, approved_by).await
+        self.return_sale(&sale.id, approval).await
     }
 
     /// Cancels a payment the customer has not made (the clerk gave up).
@@ -224,8 +224,9 @@ impl Terminal {
     pub async fn return_sale(
         &self,
         sale_id: &str,
-        approved_by: &str,
+        approval: &crate::approval::Approval,
     ) -> Result<OperationResult, AppError> {
+        let approved_by = approval.check(crate::approval::ManagerAction::Return)?;
         let sale = self.entry(sale_id)?;
         if sale.kind != OperationKind::Activate
             || sale.state != EntryState::Confirmed
@@ -273,7 +274,7 @@ impl Terminal {
             ));
         }
         // The card first, so it cannot be spent while the money goes back.
-        self.undo(&sale.id, approved_by).await?;
+        self.undo_approved(&sale.id, approved_by).await?;
         let metadata = giftpos_journal::EntryMeta {
             dintero_transaction_id: Some(tx_id.to_string()),
             approved_by: Some(approved_by.to_string()),

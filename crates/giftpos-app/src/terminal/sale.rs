@@ -63,10 +63,10 @@ impl Terminal {
     pub async fn activate_with_override(
         &self,
         a: Activation,
-        manager: &str,
-        manager_pin: &Pin,
+        approval: &crate::approval::Approval,
         reason: &str,
     ) -> Result<OperationResult, AppError> {
+        let manager = approval.check(crate::approval::ManagerAction::PaymentOverride)?;
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control)
         {
@@ -75,8 +75,8 @@ impl Terminal {
                 "an override needs a reason: 1 to 200 printable characters",
             ));
         }
-        let m = self.approve(manager, manager_pin)?;
-        self.sell(a, Some((m.number, reason.to_string()))).await
+        self.sell(a, Some((manager.to_string(), reason.to_string())))
+            .await
     }
 
     async fn sell(

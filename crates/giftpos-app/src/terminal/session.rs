@@ -1,6 +1,7 @@
 //! Who is at the till: clerks signing in and out, a manager's approval, and scans.
 
 use super::*;
+use crate::approval::{Approval, ManagerAction};
 
 impl Terminal {
     /// The terminal's clerk list, opened on first use.
@@ -16,16 +17,32 @@ impl Terminal {
         Ok(self.clerks.get_or_init(|| c))
     }
 
-    /// Adds a clerk or manager, or changes their name, role and PIN (IT, through
-    /// `giftpos clerk add`).
+    /// Adds a clerk or manager, or changes their name, role and PIN (`giftpos clerk
+    /// add`): with a manager's approval, or by IT (root), or the very first one.
     pub fn add_clerk(
         &self,
         number: &str,
         name: &str,
         role: Role,
         pin: &Pin,
+        approval: Option<&Approval>,
     ) -> Result<Clerk, AppError> {
+        self.may_manage_clerks(approval)?;
         self.clerks()?.upsert(number, name, role, pin)
+    }
+
+    fn may_manage_clerks(&self, approval: Option<&Approval>) -> Result<(), AppError> {
+        if let Some(a) = approval {
+            a.check(ManagerAction::ManageClerks)?;
+            return Ok(());
+        }
+        if nix::unistd::geteuid().is_root() || self.clerks()?.list()?.is_empty() {
+            return Ok(());
+        }
+        Err(AppError::new(
+            ErrorCode::ManagerRequired,
+            "changing the clerk list needs a manager (--approved-by N, the PIN on stdin) or IT (root)",
+        ))
     }
 
     /// Every clerk and manager, by number.
@@ -34,7 +51,8 @@ impl Terminal {
     }
 
     /// Removes a clerk; their number stays on the entries they recorded.
-    pub fn remove_clerk(&self, number: &str) -> Result<(), AppError> {
+    pub fn remove_clerk(&self, number: &str, approval: Option<&Approval>) -> Result<(), AppError> {
+        self.may_manage_clerks(approval)?;
         self.clerks()?.remove(number)
     }
 
@@ -58,7 +76,21 @@ impl Terminal {
         let clerk = self.clerks()?.sign_in(number, pin, self.clock.now())?;
         tracing::info!(clerk = %clerk.number, role = clerk.role.as_str(), "signed in");
         *self.session() = Some(clerk.clone());
+        *self.activity() = self.clock.now();
         Ok(clerk)
+    }
+
+    fn activity(&self) -> std::sync::MutexGuard<'_, DateTime<Utc>> {
+        self.activity.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The signed-in clerk did something (an operation, or input the page reports):
+    /// their idle time starts again. Refused when nobody is signed in, or when the
+    /// clerk was idle past `[terminal] idle_sign_out_secs` (they are signed out).
+    pub fn clerk_action(&self) -> Result<Clerk, AppError> {
+        let c = self.signed_in()?;
+        *self.activity() = self.clock.now();
+        Ok(c)
     }
 
     pub fn sign_out(&self) {
@@ -67,24 +99,51 @@ impl Terminal {
         }
     }
 
-    /// The signed-in clerk, or `not_signed_in`.
+    /// The signed-in clerk, or `not_signed_in`. A clerk idle longer than `[terminal]
+    /// idle_sign_out_secs` is signed out here, whatever the page does; reading this
+    /// does not count as activity ([`Terminal::clerk_action`] does).
     pub fn signed_in(&self) -> Result<Clerk, AppError> {
-        self.session()
-            .clone()
-            .ok_or_else(|| AppError::new(ErrorCode::NotSignedIn, "no clerk is signed in"))
+        let mut session = self.session();
+        let Some(c) = session.clone() else {
+            return Err(AppError::new(
+                ErrorCode::NotSignedIn,
+                "no clerk is signed in",
+            ));
+        };
+        let limit = self.cfg.idle_sign_out;
+        if !limit.is_zero() {
+            let idle = self.clock.now() - *self.activity();
+            if idle.to_std().is_ok_and(|idle| idle >= limit) {
+                *session = None;
+                tracing::info!(clerk = %c.number, idle_secs = limit.as_secs(), "signed out: idle");
+                return Err(AppError::new(
+                    ErrorCode::NotSignedIn,
+                    format!(
+                        "clerk {} was signed out after {} s without activity",
+                        c.number,
+                        limit.as_secs()
+                    ),
+                ));
+            }
+        }
+        Ok(c)
     }
 
-    /// A manager's approval given on the clerk's screen: their number and PIN, checked
-    /// (with the same lockout as signing in) without changing who is signed in.
-    pub fn approve(&self, number: &str, pin: &Pin) -> Result<Clerk, AppError> {
-        let m = self.clerks()?.sign_in(number, pin, self.clock.now())?;
-        if m.role != Role::Manager {
-            return Err(AppError::new(
-                ErrorCode::ManagerRequired,
-                format!("clerk {number} is not a manager"),
-            ));
-        }
-        Ok(m)
+    /// A manager's approval of `action`, given on the clerk's screen or to the CLI:
+    /// their number and PIN, checked (with the same lockout as signing in) without
+    /// changing who is signed in; who may approve what is [`crate::approval::may_approve`].
+    pub fn approve(
+        &self,
+        number: &str,
+        pin: &Pin,
+        action: ManagerAction,
+    ) -> Result<Approval, AppError> {
+        let m = self
+            .clerks()?
+            .sign_in(number.trim(), pin, self.clock.now())?;
+        let a = Approval::grant(&m, action)?;
+        tracing::info!(manager = %m.number, action = action.as_str(), "manager approved");
+        Ok(a)
     }
 
     /// Classifies a scan (serial or keyboard-wedge). A card is kept for a while under

@@ -69,8 +69,21 @@ pub fn can_return(kind: OperationKind, state: EntryState, paid: bool, after: Aft
 impl Terminal {
     /// Undoes a journal entry: a reservation is voided; a confirmed top-up, capture or
     /// activation gets its compensating operation (a refund to the card, or a drawdown
-    /// of what was loaded). `approved_by` is recorded.
+    /// of what was loaded). The approving manager is recorded.
     pub async fn undo(
+        &self,
+        entry_id: &str,
+        approval: &crate::approval::Approval,
+    ) -> Result<OperationResult, AppError> {
+        self.undo_approved(
+            entry_id,
+            approval.check(crate::approval::ManagerAction::Void)?,
+        )
+        .await
+    }
+
+    /// [`Terminal::undo`] once the approval is checked (a return approves its undo).
+    pub(super) async fn undo_approved(
         &self,
         entry_id: &str,
         approved_by: &str,
