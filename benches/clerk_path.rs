@@ -300,10 +300,21 @@ fn main() {
         reserve.report("reserve", rtt, 1);
         complete.report("complete", rtt, 2);
 
+        // A top-up is paid like a sale: one payment that holds them all.
+        s.sb.register_payment(ExternalPayment {
+            id: "pay-topups".into(),
+            amount: amount.minor() * n as i64,
+            currency: "NOK".into(),
+            status: "CAPTURED".into(),
+            captured: None,
+            refunded: None,
+        })
+        .expect("payment");
         let mut sample = Sample::new();
         for _ in 0..n {
             s.measure(&mut sample, || async {
-                s.till.top_up(&token, amount).await.expect("top-up");
+                let paid = giftpos_app::tender::Payment::Dintero("pay-topups".into());
+                s.till.top_up(&token, amount, paid).await.expect("top-up");
             })
             .await;
         }

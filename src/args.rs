@@ -63,18 +63,23 @@ pub(crate) enum Command {
         reason: Option<String>,
     },
     /// Sell a printed card: take payment through Dintero Checkout (`--pay dintero`: the
-    /// customer pays at the printed URL / QR code) or name a payment taken elsewhere
-    /// (`--transaction-id`), then activate the card with that transaction id.
+    /// customer pays at the printed URL / QR code), name a Dintero payment taken before
+    /// (`--transaction-id`), or take cash or the store's card terminal where IT allows
+    /// them (`--pay cash`, `--pay card-terminal --reference R`).
     Sell {
         token: String,
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
-        /// `dintero`: a Checkout session the customer pays on their phone.
-        #[arg(long, value_parser = ["dintero"], required_unless_present = "transaction_id")]
+        /// `dintero`: a Checkout session the customer pays on their phone; `cash`;
+        /// `card-terminal` (with `--reference`).
+        #[arg(long, value_parser = ["dintero", "cash", "card-terminal"], required_unless_present = "transaction_id")]
         pay: Option<String>,
         /// The `dintero_transaction_id` of a payment taken elsewhere.
         #[arg(long = "transaction-id", conflicts_with = "pay")]
         transaction_id: Option<String>,
+        /// The card terminal's receipt reference (`--pay card-terminal`).
+        #[arg(long)]
+        reference: Option<String>,
         /// Wait for the payment (at most this many seconds; default 900) and activate.
         /// Without it the URL is printed and the journal finishes the sale once paid.
         #[arg(long, num_args = 0..=1, default_missing_value = "900")]
@@ -123,6 +128,21 @@ pub(crate) enum Command {
         token: String,
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
+        /// The `dintero_transaction_id` of the payment for the top-up (verified).
+        #[arg(long = "transaction-id", conflicts_with = "pay")]
+        transaction_id: Option<String>,
+        /// `cash`, or `card-terminal` (with `--reference`), where IT allows them.
+        #[arg(long, value_parser = ["cash", "card-terminal"])]
+        pay: Option<String>,
+        /// The card terminal's receipt reference (`--pay card-terminal`).
+        #[arg(long)]
+        reference: Option<String>,
+        /// A manager lets the top-up through without a payment that can be shown: the
+        /// manager's number here, their PIN on standard input, and `--reason`.
+        #[arg(long = "override-by", requires = "reason", conflicts_with = "pay")]
+        override_by: Option<String>,
+        #[arg(long, requires = "override_by")]
+        reason: Option<String>,
     },
     /// Check configuration, credentials, reachability, token, data dir and clock.
     Doctor,
@@ -237,6 +257,16 @@ pub(crate) enum ReportCommand {
     /// what the payment holds at Dintero, and whether the cards exceed it; overrides with
     /// who and why.
     Payments {
+        /// YYYY-MM-DD in the terminal's local time; default today.
+        #[arg(long)]
+        date: Option<String>,
+        /// Write the CSV here (created 0600, never overwritten); default standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// How gift cards sold and topped up on a day were paid, as CSV: each with its
+    /// tender (Dintero, cash, card terminal, a manager's override) and clerk.
+    Tenders {
         /// YYYY-MM-DD in the terminal's local time; default today.
         #[arg(long)]
         date: Option<String>,

@@ -2,6 +2,7 @@
 
 use super::*;
 use giftpos_app::approval::{Approval, ManagerAction};
+use giftpos_app::tender::Payment;
 use giftpos_app::terminal::BackgroundParts;
 
 pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Output, AppError> {
@@ -94,10 +95,33 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             let r = till.reservation(&reservation)?;
             Ok(Output::Operation(till.cancel(&r).await?))
         }
-        Command::Topup { token, amount } => {
+        Command::Topup {
+            token,
+            amount,
+            transaction_id,
+            pay,
+            reference,
+            override_by,
+            reason,
+        } => {
             let token = till.parse_token(&token)?;
             let amount = till.parse_amount(&amount)?;
-            Ok(Output::Operation(till.top_up(&token, amount).await?))
+            if let (Some(manager), Some(reason)) = (override_by, reason) {
+                let a = approval(till, &manager, ManagerAction::PaymentOverride)?;
+                return Ok(Output::Operation(
+                    till.top_up_with_override(&token, amount, &a, &reason, transaction_id)
+                        .await?,
+                ));
+            }
+            // Nothing is recorded without a payment: a Dintero reference, or a tender.
+            let payment = Payment::from_input(
+                pay.as_deref(),
+                transaction_id.as_deref(),
+                reference.as_deref(),
+            )?;
+            Ok(Output::Operation(
+                till.top_up(&token, amount, payment).await?,
+            ))
         }
         Command::Info => Ok(Output::Info(till.info())),
         Command::Sync { once: true } => {
@@ -243,6 +267,20 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
                 None => Ok(Output::Exported(csv)),
             }
         }
+        Command::Report(ReportCommand::Tenders { date, out }) => {
+            let date = report_date(date)?;
+            let csv = giftpos_print::tenders_csv(&till.day_report(date)?);
+            match out {
+                Some(path) => {
+                    write_private(&path, csv.as_bytes())?;
+                    Ok(Output::Exported(format!(
+                        "tenders for {date} written to {}",
+                        path.display()
+                    )))
+                }
+                None => Ok(Output::Exported(csv)),
+            }
+        }
         Command::Report(ReportCommand::Day { date, out }) => {
             let date = report_date(date)?;
             let mut report = till.day_report(date)?;
@@ -291,10 +329,17 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             amount,
             pay,
             transaction_id,
+            reference,
             wait,
         } => {
             let token = till.parse_token(&token)?;
             let amount = till.parse_amount(&amount)?;
+            if matches!(pay.as_deref(), Some("cash" | "card-terminal")) {
+                let payment = Payment::from_input(pay.as_deref(), None, reference.as_deref())?;
+                return Ok(Output::Operation(
+                    till.sell_paid(&token, amount, payment).await?,
+                ));
+            }
             if let Some(transaction_id) = transaction_id {
                 return Ok(Output::Operation(
                     till.activate(Activation {

@@ -141,6 +141,8 @@ fn commands_against_a_separate_sandbox_process() {
         "9578000000001002",
         "--amount",
         "200",
+        "--transaction-id",
+        "T12345678.topup-cli",
         "--json",
     ]));
     assert_eq!(
@@ -226,7 +228,15 @@ fn unreachable_dintero_and_bad_config_have_their_own_exit_codes() {
     let down = giftpos(
         home.path(),
         &env,
-        &["topup", "9578000000002001", "--amount", "1", "--json"],
+        &[
+            "topup",
+            "9578000000002001",
+            "--amount",
+            "1",
+            "--transaction-id",
+            "T12345678.topup-cli",
+            "--json",
+        ],
         None,
     );
     // A top-up is saved and waits for the network: 4.
@@ -565,7 +575,15 @@ fn giftpos_sync_notices_the_network_return_by_itself_and_reports_events() {
     let queued = giftpos(
         home.path(),
         &env,
-        &["topup", "9578000000002001", "--amount", "7", "--json"],
+        &[
+            "topup",
+            "9578000000002001",
+            "--amount",
+            "7",
+            "--transaction-id",
+            "T12345678.demo-paid-1000",
+            "--json",
+        ],
         None,
     );
     assert_eq!(code(&queued), 4);

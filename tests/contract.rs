@@ -347,9 +347,13 @@ async fn what_the_terminal_sends_and_the_sandbox_answers_conforms_to_dintero() {
     assert!(!sold.queued);
     let pin = Pin::parse(pin).unwrap();
     t.balance(&card, Some(&pin)).await.unwrap();
-    t.top_up(&card, t.parse_amount("50").unwrap())
-        .await
-        .unwrap();
+    t.top_up(
+        &card,
+        t.parse_amount("50").unwrap(),
+        giftpos_app::tender::Payment::Dintero("T-test.topup".into()),
+    )
+    .await
+    .unwrap();
 
     // A partial completion: the rest is released, nothing stays pending.
     let r = t

@@ -105,6 +105,8 @@ async fn killed_at_random_points_everything_is_applied_exactly_once() {
                 token.clone(),
                 "--amount".into(),
                 amount.to_string(),
+                "--transaction-id".into(),
+                format!("T12345678.t{iterations}"),
             ],
             4..=5 => vec![
                 "redeem".into(),

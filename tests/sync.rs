@@ -43,7 +43,11 @@ async fn offline_sales_and_top_ups_sync_in_order_when_the_network_returns() {
             .unwrap();
         assert!(sold.queued, "saved — will sync");
         let top = t
-            .top_up(&token, t.parse_amount("10").unwrap())
+            .top_up(
+                &token,
+                t.parse_amount("10").unwrap(),
+                giftpos_app::tender::Payment::Dintero("T-test.topup".into()),
+            )
             .await
             .unwrap();
         assert!(top.queued);
@@ -109,7 +113,13 @@ async fn converges_under(spec: &[&str]) {
                 expires_at: None,
             })
             .await;
-        let _ = t.top_up(&token, t.parse_amount("50").unwrap()).await;
+        let _ = t
+            .top_up(
+                &token,
+                t.parse_amount("50").unwrap(),
+                giftpos_app::tender::Payment::Dintero("T-test.topup".into()),
+            )
+            .await;
         if let Ok(r) = t.reserve(&token, t.parse_amount("20").unwrap(), &pin).await {
             let _ = if i % 2 == 0 {
                 t.complete(&r, Some(t.parse_amount("15").unwrap())).await
@@ -210,10 +220,14 @@ async fn converges_after_refused_connections() {
             assert!(r.queued);
         }
         assert!(
-            t.top_up(&token, t.parse_amount("5").unwrap())
-                .await
-                .unwrap()
-                .queued
+            t.top_up(
+                &token,
+                t.parse_amount("5").unwrap(),
+                giftpos_app::tender::Payment::Dintero("T-test.topup".into())
+            )
+            .await
+            .unwrap()
+            .queued
         );
     }
     // Sync while refused: nothing changes, nothing is lost.
@@ -465,14 +479,25 @@ async fn a_full_disk_refuses_the_operation_before_anything_is_sent() {
     let sb = sandbox_at("127.0.0.1:0", None).await;
     let t = terminal(&sb, dir.path()).await;
     let token = t.parse_token("9578000000002001").unwrap();
-    t.top_up(&token, t.parse_amount("1").unwrap())
-        .await
-        .unwrap();
+    t.top_up(
+        &token,
+        t.parse_amount("1").unwrap(),
+        giftpos_app::tender::Payment::Dintero("T-test.topup".into()),
+    )
+    .await
+    .unwrap();
     let before = sb.stats().transactions;
     t.journal().set_size_limit(1).unwrap();
     let mut refused = None;
     for _ in 0..100 {
-        if let Err(e) = t.top_up(&token, t.parse_amount("1").unwrap()).await {
+        if let Err(e) = t
+            .top_up(
+                &token,
+                t.parse_amount("1").unwrap(),
+                giftpos_app::tender::Payment::Dintero("T-test.topup".into()),
+            )
+            .await
+        {
             refused = Some(e);
             break;
         }
@@ -545,7 +570,11 @@ async fn an_unreadable_answer_is_not_offline_is_reconciled_and_never_waits_for_e
     sb.set_faults(faults(&["malformed:path=/wallets/transactions"]));
     let card = t.parse_token(&cards[0].0).unwrap();
     let e = t
-        .top_up(&card, t.parse_amount("10").unwrap())
+        .top_up(
+            &card,
+            t.parse_amount("10").unwrap(),
+            giftpos_app::tender::Payment::Dintero("T-test.topup".into()),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::DinteroUnreadable, "{e}");
@@ -616,7 +645,11 @@ async fn an_entry_is_undone_once_and_history_says_what_may_be_undone() {
     .await
     .unwrap();
     let top = t
-        .top_up(&token, t.parse_amount("20").unwrap())
+        .top_up(
+            &token,
+            t.parse_amount("20").unwrap(),
+            giftpos_app::tender::Payment::Dintero("T-test.topup".into()),
+        )
         .await
         .unwrap();
     let item = t.history_entry(&top.operation_id).unwrap();

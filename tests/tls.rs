@@ -150,11 +150,32 @@ async fn each_clerk_operation_sends_its_fewest_requests_over_one_tls_connection(
         ]
     );
 
-    let topped = till.top_up(&token, amount("5.00")).await.unwrap();
+    // A top-up is paid like a sale: its payment read beside the card, then verified.
+    sb.register_payment(ExternalPayment {
+        id: "pay-0002".into(),
+        amount: 500,
+        currency: "NOK".into(),
+        status: "CAPTURED".into(),
+        captured: None,
+        refunded: None,
+    })
+    .unwrap();
+    sb.record();
+    let topped = till
+        .top_up(
+            &token,
+            amount("5.00"),
+            giftpos_app::tender::Payment::Dintero("pay-0002".into()),
+        )
+        .await
+        .unwrap();
     assert_eq!(topped.available_after.map(|m| m.minor()), Some(7_500));
+    let mut top = sent(&sb);
+    top[..2].sort();
     assert_eq!(
-        sent(&sb),
+        top,
         [
+            "GET /v1/transactions/*",
             "POST /wallets/info",
             "POST /wallets/transactions",
             "GET /wallets/cards/*"

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use giftpos_app::approval::{Approval, ManagerAction};
 use giftpos_app::config::{self, LoadOptions};
+use giftpos_app::tender::Payment;
 use giftpos_app::terminal::{Background, BackgroundEvent, BackgroundParts, Printed, ScanResult};
 use giftpos_app::{
     AppError, BalanceView, Clerk, HistoryItem, OperationResult, Reservation, Terminal, TerminalInfo,
@@ -37,6 +38,7 @@ pub const COMMANDS: &[&str] = &[
     "sell",
     "sell_override",
     "top_up",
+    "top_up_override",
     "reserve",
     "complete",
     "cancel",
@@ -230,18 +232,18 @@ async fn sell<R: Runtime>(
     state: State<'_, AppState>,
     card: String,
     amount: String,
-    transaction_id: String,
+    transaction_id: Option<String>,
+    tender: Option<String>,
+    reference: Option<String>,
 ) -> Res<OperationResult> {
     let t = state.clerk_till()?;
-    let r = t
-        .activate(giftpos_app::Activation {
-            token: t.card_input(&card)?,
-            amount: t.parse_amount(&amount)?,
-            transaction_id: transaction_id.trim().to_string(),
-            customer_id: None,
-            expires_at: None,
-        })
-        .await;
+    let (token, amount) = (t.card_input(&card)?, t.parse_amount(&amount)?);
+    let payment = Payment::from_input(
+        tender.as_deref(),
+        transaction_id.as_deref(),
+        reference.as_deref(),
+    )?;
+    let r = t.sell_paid(&token, amount, payment).await;
     thank_customer(&app, r)
 }
 
@@ -274,12 +276,42 @@ async fn top_up<R: Runtime>(
     state: State<'_, AppState>,
     card: String,
     amount: String,
+    transaction_id: Option<String>,
+    tender: Option<String>,
+    reference: Option<String>,
 ) -> Res<OperationResult> {
     let t = state.clerk_till()?;
-    let r = t
-        .top_up(&t.card_input(&card)?, t.parse_amount(&amount)?)
-        .await;
+    let (token, amount) = (t.card_input(&card)?, t.parse_amount(&amount)?);
+    let payment = Payment::from_input(
+        tender.as_deref(),
+        transaction_id.as_deref(),
+        reference.as_deref(),
+    )?;
+    let r = t.top_up(&token, amount, payment).await;
     thank_customer(&app, r)
+}
+
+/// A top-up no payment can be shown for, let through by a manager with a reason.
+#[tauri::command]
+async fn top_up_override(
+    state: State<'_, AppState>,
+    card: String,
+    amount: String,
+    transaction_id: Option<String>,
+    manager: String,
+    manager_pin: String,
+    reason: String,
+) -> Res<OperationResult> {
+    let (t, approval) =
+        state.manager_till(&manager, &manager_pin, ManagerAction::PaymentOverride)?;
+    t.top_up_with_override(
+        &t.card_input(&card)?,
+        t.parse_amount(&amount)?,
+        &approval,
+        &reason,
+        transaction_id,
+    )
+    .await
 }
 
 #[tauri::command]
@@ -647,6 +679,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tau
             sell,
             sell_override,
             top_up,
+            top_up_override,
             reserve,
             complete,
             cancel,

@@ -214,7 +214,11 @@ async fn every_value_the_commands_return_has_the_contract_shape() {
         "SyncEvent",
         &giftpos_app::sync::SyncEvent::Status(t.sync_status().unwrap()),
     );
-    let _ = t.top_up(&live, t.parse_amount("1").unwrap()).await.unwrap();
+    let paid = giftpos_app::tender::Payment::Dintero("T12345678.demo-paid-1000".into());
+    let _ = t
+        .top_up(&live, t.parse_amount("1").unwrap(), paid)
+        .await
+        .unwrap();
     while let Ok(ev) = events.try_recv() {
         check(&c, "SyncEvent", &ev);
     }

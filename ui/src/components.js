@@ -71,6 +71,36 @@ export function pinField(id = "pin", label = t("field.pin")) {
   return { el: field(label, input), input };
 }
 
+/**
+ * How a sale or top-up is paid: the tenders IT allows at this till (`S.info.tenders`).
+ * Dintero: the payment's reference (scanned or typed, verified by the core); cash; the
+ * store's card terminal with its receipt's reference. `args()` is what the core takes.
+ */
+export function paymentField() {
+  const tenders = S.info?.tenders?.length ? S.info.tenders : ["dintero"];
+  const tender = h(
+    "select",
+    { id: "tender" },
+    ...tenders.map((x) => h("option", { value: x }, t(`tender.${x}`))),
+  );
+  const txid = h("input", { id: "txid", autocomplete: "off", spellcheck: "false", dataset: { scan: "text" } });
+  const ref = h("input", { id: "tender-ref", autocomplete: "off", spellcheck: "false", maxlength: 64, dataset: { scan: "text" } });
+  const txidField = field(t("field.txid"), txid, t("field.txid_hint"));
+  const refField = field(t("field.tender_ref"), ref, t("field.tender_ref_hint"));
+  const show = () => {
+    txidField.hidden = tender.value !== "dintero";
+    refField.hidden = tender.value !== "card_terminal";
+  };
+  tender.addEventListener("change", show);
+  show();
+  const el = h("div", { class: "payment-field" }, tenders.length > 1 ? field(t("field.tender"), tender) : null, txidField, refField);
+  return {
+    el,
+    txid,
+    args: () => ({ transactionId: txid.value, tender: tender.value, reference: ref.value }),
+  };
+}
+
 /** Amount: preset buttons, an on-screen keypad, and the keyboard's number keys. */
 export function amountField(presets = [100, 200, 500, 1000]) {
   const input = h("input", { id: "amount", inputmode: "decimal", autocomplete: "off" });

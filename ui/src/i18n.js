@@ -27,6 +27,13 @@ const en = {
   "field.pin": "Customer's PIN",
   "field.txid": "Payment reference (dintero_transaction_id)",
   "field.txid_hint": "Scan or type the payment's transaction id",
+  "field.tender": "Paid with",
+  "field.tender_ref": "Card terminal reference",
+  "field.tender_ref_hint": "The reference on the card terminal's receipt",
+  "tender.dintero": "Dintero payment",
+  "tender.cash": "Cash",
+  "tender.card_terminal": "Card terminal",
+  "topup.override_what": "top up without a payment that can be shown",
   "keypad.clear": "Clear",
   "keypad.back": "⌫",
   "sell.title": "Sell a gift card",
@@ -165,6 +172,13 @@ const nb = {
   "field.pin": "Kundens PIN",
   "field.txid": "Betalingsreferanse (dintero_transaction_id)",
   "field.txid_hint": "Skann eller skriv betalingens transaksjons-ID",
+  "field.tender": "Betalt med",
+  "field.tender_ref": "Referanse fra kortterminalen",
+  "field.tender_ref_hint": "Referansen på kvitteringen fra kortterminalen",
+  "tender.dintero": "Dintero-betaling",
+  "tender.cash": "Kontant",
+  "tender.card_terminal": "Kortterminal",
+  "topup.override_what": "fylle på uten betaling som kan vises",
   "keypad.clear": "Tøm",
   "keypad.back": "⌫",
   "sell.title": "Selg et gavekort",
@@ -321,6 +335,7 @@ const errors = {
     dintero_unreadable: ["Dintero's answers cannot be read — call IT.", "What was recorded is kept and checked at Dintero before anything is sent again."],
     card_refused: ["Dintero refused this for the card.", "Check the card and the amount, or take another payment method."],
     payment_unverified: ["The payment could not be verified: the card was not activated.", "Check the payment reference, or take payment again. A manager can override with a reason."],
+    tender_not_allowed: ["This payment is not accepted here for gift cards.", "Take the payment another way, or ask a manager to override with a reason."],
     internal: ["Something went wrong in the terminal.", "Restart it; if it repeats, call support."],
   },
   nb: {
@@ -361,6 +376,7 @@ const errors = {
     dintero_unreadable: ["Svarene fra Dintero kan ikke leses — ring IT.", "Det som er registrert, beholdes og sjekkes hos Dintero før noe sendes på nytt."],
     card_refused: ["Dintero avviste dette for kortet.", "Sjekk kortet og beløpet, eller ta betalt på en annen måte."],
     payment_unverified: ["Betalingen kunne ikke bekreftes: kortet ble ikke aktivert.", "Sjekk betalingsreferansen, eller ta betalt på nytt. En leder kan overstyre med en begrunnelse."],
+    tender_not_allowed: ["Denne betalingen tas ikke imot for gavekort her.", "Ta betalt på en annen måte, eller be en leder overstyre med en begrunnelse."],
     internal: ["Noe gikk galt i terminalen.", "Start den på nytt; ring kundestøtte hvis det gjentar seg."],
   },
 };
@@ -382,7 +398,7 @@ export function translator(locale) {
 }
 
 /** Codes whose message is Dintero's own reason (redacted of card numbers in the core). */
-const QUOTED = new Set(["card_refused", "payment_unverified"]);
+const QUOTED = new Set(["card_refused", "payment_unverified", "tender_not_allowed"]);
 
 /**
  * An error's clerk-readable message and next step, chosen by its code (never its raw

@@ -17,7 +17,8 @@ const REPORT_MS = 10_000;
  * Idle sign-out (`[terminal] idle_sign_out_secs`) is enforced by the core: it signs an
  * idle clerk out and refuses their next command. The page reports the clerk's input
  * (and work in flight) to it, shows the countdown in the last 30 s, and follows the
- * core when it has signed the clerk out.
+ * core when it has signed the clerk out. Only real input counts; the core keeps the
+ * clerk signed in while a payment is being made.
  */
 export function watchIdle() {
   const banner = h("div", { id: "idle", class: "idle-banner", role: "status", hidden: true });
@@ -42,8 +43,6 @@ export function watchIdle() {
   setInterval(async () => {
     const limit = (S.info?.idle_sign_out_secs ?? 0) * 1000;
     const working = S.working > 0 || !!document.getElementById("payment") || !!S.dialog;
-    // Work in flight is activity: the core must not sign the clerk out under it.
-    if (working) report();
     const st = S.clerk ? idleState(performance.now(), S.lastActivity, limit, working) : { action: "none" };
     if (st.action === "warn") {
       banner.textContent = t("idle.warning", { n: st.secondsLeft });
@@ -55,7 +54,7 @@ export function watchIdle() {
       S.lastActivity = performance.now();
       await signOut().catch(() => {});
       toast(t("idle.signed_out"));
-    } else if (S.clerk && performance.now() - checked > 5_000) {
+    } else if (S.clerk && !document.getElementById("payment") && performance.now() - checked > 5_000) {
       // The core decides: when it has signed the clerk out, the page follows.
       checked = performance.now();
       const who = await invoke("whoami").catch(() => S.clerk);

@@ -23,6 +23,7 @@ const SOCKET: &str = "/run/systemd/journal/socket";
 pub fn emit(journal: &Path, terminal_id: &str, seq: i64, hash: &str, why: &str) {
     let head = Anchor::text(seq, hash);
     tracing::info!(journal_head = %head, why, "journal head");
+    let journal = std::fs::canonicalize(journal).unwrap_or_else(|_| journal.to_path_buf());
     let mut msg = String::new();
     let mut field = |k: &str, v: &str| {
         // Values are ours (no newlines): the simple `KEY=value` form.
@@ -52,6 +53,7 @@ pub fn from_journald(journal: &Path) -> Result<Vec<Anchor>, String> {
     let owner = std::fs::metadata(journal)
         .map(|m| m.uid())
         .map_err(|e| format!("{}: {e}", journal.display()))?;
+    let journal = std::fs::canonicalize(journal).unwrap_or_else(|_| journal.to_path_buf());
     let out = std::process::Command::new("journalctl")
         .args([
             "-o",

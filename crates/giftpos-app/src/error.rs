@@ -81,6 +81,7 @@ pub enum ErrorCode {
     DinteroUnreadable,
     CardRefused,
     PaymentUnverified,
+    TenderNotAllowed,
     Internal,
 }
 
@@ -124,6 +125,7 @@ impl ErrorCode {
         ErrorCode::DinteroUnreadable,
         ErrorCode::CardRefused,
         ErrorCode::PaymentUnverified,
+        ErrorCode::TenderNotAllowed,
         ErrorCode::Internal,
     ];
 
@@ -167,6 +169,7 @@ impl ErrorCode {
             DinteroUnreadable => "dintero_unreadable",
             CardRefused => "card_refused",
             PaymentUnverified => "payment_unverified",
+            TenderNotAllowed => "tender_not_allowed",
             Internal => "internal",
         }
     }
@@ -248,6 +251,9 @@ impl ErrorCode {
             }
             CardRefused => {
                 "Dintero refused this for the card (its reason is shown). Check the card and amount, or take another payment method."
+            }
+            TenderNotAllowed => {
+                "Take the payment another way this till allows, or ask a manager to override with a reason."
             }
             PaymentUnverified => {
                 "The payment could not be verified, so the card was not activated. Check the payment reference, or take payment again; a manager can override with a reason."

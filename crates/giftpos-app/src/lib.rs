@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod payments;
 pub mod private;
 pub mod sync;
+pub mod tender;
 pub mod terminal;
 pub mod training;
 pub mod update;

@@ -160,6 +160,7 @@ pub fn verify_signature(
 fn http() -> Result<reqwest::Client, AppError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
+        .no_proxy()
         .user_agent(concat!("giftpos/", env!("CARGO_PKG_VERSION")))
         .timeout(Duration::from_secs(300))
         .connect_timeout(Duration::from_secs(10))
@@ -242,6 +243,12 @@ pub async fn apply(
             "no update key: this build carries none and IT's file sets no [update] pubkey",
         ));
     };
+    if !Path::new("/var/lib/dpkg").is_dir() {
+        return Err(AppError::new(
+            ErrorCode::Config,
+            "unattended installs are for Debian tills (dpkg); on an RPM till, update from the signed repository with dnf-automatic",
+        ));
+    }
     let Some((release, client)) = latest(s).await? else {
         return Ok(UpdateOutcome::Disabled);
     };

@@ -41,6 +41,22 @@ pub struct EntryMeta {
     /// Why the terminal recorded it by itself (a release after a partial capture).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// How a sale or top-up was paid when not through Dintero: `cash` or
+    /// `card_terminal` (our own key: Dintero reserves `dintero_`; sent in the card's or
+    /// transaction's metadata).
+    #[serde(
+        default,
+        rename = "giftpos_tender",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tender: Option<String>,
+    /// The card terminal's receipt reference.
+    #[serde(
+        default,
+        rename = "giftpos_tender_reference",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tender_reference: Option<String>,
     /// A manager's override of payment verification: who. Local: never sent.
     #[serde(
         default,

@@ -36,6 +36,9 @@ pub struct Receipt {
     pub dintero_transaction_id: Option<String>,
     /// A sale whose payment was not verified, let through by a manager: who and why.
     pub payment_override: Option<(String, String)>,
+    /// Paid at the till, not through Dintero: the tender (`cash`, `card_terminal`) and
+    /// the card terminal's reference.
+    pub tender: Option<(String, Option<String>)>,
     pub entry_id: String,
     /// Confirmed by Dintero; false: saved, waiting to sync.
     pub confirmed: bool,
@@ -188,6 +191,14 @@ pub(crate) fn receipt_lines(r: &Receipt) -> Vec<pdf::Line> {
     if let Some(p) = &r.dintero_transaction_id {
         lines.push(kv(w.payment, p));
     }
+    if let Some((tender, reference)) = &r.tender {
+        let name = tender_name(tender, loc);
+        let text = match reference {
+            Some(x) => format!("{name} {x}"),
+            None => name.to_string(),
+        };
+        lines.push(kv(w.payment, &text));
+    }
     if let Some((by, why)) = &r.payment_override {
         let (head, who) = match loc {
             Locale::Nb => ("Betalingen er ikke bekreftet:", "overstyrt av leder"),
@@ -224,6 +235,97 @@ pub struct ReportEntry {
     pub payment: Option<String>,
     /// A sale a manager let through unverified: who and why.
     pub payment_override: Option<(String, String)>,
+    /// How a sale or top-up was paid: `dintero`, `cash`, `card_terminal` or
+    /// `override`; `None` for what is not paid for (a redemption, a void).
+    pub tender: Option<String>,
+    /// The clerk who recorded it (none: the command line).
+    pub clerk: Option<String>,
+}
+
+/// A tender's name as printed.
+pub fn tender_name(tender: &str, loc: Locale) -> &str {
+    match (tender, loc) {
+        ("cash", Locale::Nb) => "kontant",
+        ("cash", _) => "cash",
+        ("card_terminal", Locale::Nb) => "kortterminal",
+        ("card_terminal", _) => "card terminal",
+        ("override", Locale::Nb) => "overstyrt av leder",
+        ("override", _) => "manager override",
+        ("dintero", _) => "Dintero",
+        (other, _) => other,
+    }
+}
+
+/// What one tender paid: `(tender, count, sum)`.
+pub type TenderTotal = (String, u32, Money);
+/// The cash one clerk took: `(clerk, sum)`.
+pub type ClerkCash = (String, Money);
+
+/// Totals of what was paid for gift cards, by tender, and the cash each clerk took
+/// (what a drawer should hold), refused entries left out.
+pub fn tender_totals(entries: &[ReportEntry]) -> (Vec<TenderTotal>, Vec<ClerkCash>) {
+    let mut by_tender: Vec<TenderTotal> = Vec::new();
+    let mut cash: Vec<ClerkCash> = Vec::new();
+    for e in entries.iter().filter(|e| e.state != "refused") {
+        let Some(t) = &e.tender else { continue };
+        match by_tender
+            .iter_mut()
+            .find(|(x, _, s)| x == t && s.currency() == e.amount.currency())
+        {
+            Some((_, n, s)) => {
+                *n += 1;
+                *s = s.checked_add(e.amount).unwrap_or(*s);
+            }
+            None => by_tender.push((t.clone(), 1, e.amount)),
+        }
+        if t == "cash" {
+            let who = e.clerk.clone().unwrap_or_else(|| "-".into());
+            match cash
+                .iter_mut()
+                .find(|(c, s)| *c == who && s.currency() == e.amount.currency())
+            {
+                Some((_, s)) => *s = s.checked_add(e.amount).unwrap_or(*s),
+                None => cash.push((who, e.amount)),
+            }
+        }
+    }
+    by_tender.sort_by(|a, b| a.0.cmp(&b.0));
+    cash.sort_by(|a, b| a.0.cmp(&b.0));
+    (by_tender, cash)
+}
+
+/// The tenders section as CSV (`giftpos report tenders`): one row per card sold or
+/// loaded, with how it was paid and by which clerk.
+pub fn tenders_csv(r: &DayReport) -> String {
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::from(
+        "time,clerk,operation,card,amount_minor,currency,tender,payment,state,entry_id\n",
+    );
+    for e in r.entries.iter().filter(|e| e.tender.is_some()) {
+        out.push_str(
+            &[
+                e.time.to_rfc3339(),
+                field(e.clerk.as_deref().unwrap_or("")),
+                e.kind.as_str().to_string(),
+                field(&e.card),
+                e.amount.minor().to_string(),
+                e.amount.currency().code().to_string(),
+                e.tender.clone().unwrap_or_default(),
+                field(e.payment.as_deref().unwrap_or("")),
+                e.state.clone(),
+                e.entry_id.clone(),
+            ]
+            .join(","),
+        );
+        out.push('\n');
+    }
+    out
 }
 
 /// The payments used for card sales in a report: each with the cards sold against it.
@@ -439,6 +541,32 @@ pub fn render_day_report(r: &DayReport) -> Vec<u8> {
         lines.push(row(e, &e.state.to_uppercase()));
         if let Some(reason) = &e.reason {
             lines.push(pdf::Line::text(&format!("        {reason}")));
+        }
+    }
+    lines.push(pdf::Line::gap());
+    lines.push(pdf::Line::bold("Gift cards paid, by tender"));
+    let (by_tender, cash) = tender_totals(&r.entries);
+    if by_tender.is_empty() {
+        lines.push(pdf::Line::text("  none"));
+    }
+    for (t, n, sum) in &by_tender {
+        lines.push(pdf::Line::text(&format!(
+            "  {:<22} {:>5} x   {:>18}",
+            tender_name(t, loc),
+            n,
+            money(sum)
+        )));
+    }
+    if !cash.is_empty() {
+        lines.push(pdf::Line::bold(
+            "Cash taken for gift cards, by clerk (the drawer)",
+        ));
+        for (clerk, sum) in &cash {
+            lines.push(pdf::Line::text(&format!(
+                "  clerk {:<16} {:>18}",
+                clerk,
+                money(sum)
+            )));
         }
     }
     if let Some(head) = &r.journal_head {

@@ -28,6 +28,7 @@ fn receipt(locale: Locale, confirmed: bool, training: bool) -> Receipt {
         transaction_id: None,
         dintero_transaction_id: Some("T12345678.pay-42".into()),
         payment_override: None,
+        tender: None,
         entry_id: "0b7c7c1e-8a52-4a1f-9f39-0c7b1c1d2e3f".into(),
         confirmed,
         training,
@@ -168,6 +169,8 @@ fn the_day_report_sums_per_operation_and_lists_voids_and_open_entries() {
         entry_id: format!("e{h}"),
         payment: (kind == OperationKind::Activate).then(|| "T12345678.pay-9".to_string()),
         payment_override: None,
+        tender: (kind == OperationKind::Activate).then(|| "cash".to_string()),
+        clerk: Some("1".into()),
     };
     let report = DayReport {
         journal_head: Some(format!("42:{}", "0123456789abcdef".repeat(4))),

@@ -1,22 +1,23 @@
-// Selling a card: the card, the amount and the payment behind it — a reference taken
-// elsewhere (verified, or a manager's override) or Pay with Dintero (a QR code).
+// Selling a card: the card, the amount and the payment behind it — a Dintero payment's
+// reference (verified, or a manager's override), cash or the store's card terminal
+// where IT allows them, or Pay with Dintero (a QR code).
 
 import { invoke } from "../api.js";
 import { h } from "../dom.js";
 import { money, t } from "../app.js";
-import { acceptsCard, amountField, askManager, busy, cardField, errorBox, field, formScreen, showResult } from "../components.js";
+import { acceptsCard, amountField, askManager, busy, cardField, errorBox, formScreen, paymentField, showResult } from "../components.js";
 
 export function sellScreen(scan) {
   const card = cardField();
   const amount = amountField();
-  const txid = h("input", { id: "txid", autocomplete: "off", spellcheck: "false", dataset: { scan: "text" } });
+  const payment = paymentField();
   const payDintero = h("button", { id: "pay-dintero", type: "button", class: "secondary" }, t("sell.pay_dintero"));
   const ctl = formScreen(
     "sell.title",
-    [card, amount, { el: field(t("field.txid"), txid, t("field.txid_hint")) }],
+    [card, amount, { el: payment.el }],
     "sell.submit",
     async () => {
-      const args = { card: card.value(), amount: amount.input.value, transactionId: txid.value };
+      const args = { card: card.value(), amount: amount.input.value, ...payment.args() };
       try {
         showResult(ctl, await invoke("sell", args), "sell.done");
       } catch (e) {

@@ -1,14 +1,44 @@
-// Topping a card up.
+// Topping a card up: paid like a sale — a Dintero payment's reference (verified), cash
+// or the store's card terminal where IT allows them, or a manager's override with a
+// reason when no payment can be shown.
 
 import { invoke } from "../api.js";
-import { acceptsCard, amountField, cardField, formScreen, showResult } from "../components.js";
+import { h } from "../dom.js";
+import { t } from "../app.js";
+import { acceptsCard, amountField, askManager, cardField, formScreen, paymentField, showResult } from "../components.js";
 
 export function topUpScreen(scan) {
   const card = cardField();
   const amount = amountField();
-  const ctl = formScreen("topup.title", [card, amount], "topup.submit", async () => {
-    const res = await invoke("top_up", { card: card.value(), amount: amount.input.value });
-    showResult(ctl, res, "topup.done");
+  const payment = paymentField();
+  const ctl = formScreen("topup.title", [card, amount, { el: payment.el }], "topup.submit", async () => {
+    const args = { card: card.value(), amount: amount.input.value, ...payment.args() };
+    try {
+      showResult(ctl, await invoke("top_up", args), "topup.done");
+    } catch (e) {
+      if (e?.code !== "payment_unverified" && e?.code !== "tender_not_allowed") throw e;
+      ctl.err.show(e);
+      const override = h("button", { id: "override", type: "button", class: "secondary" }, t("sell.override"));
+      override.onclick = () =>
+        askManager(
+          t("topup.override_what"),
+          async (manager, managerPin, reason) =>
+            showResult(
+              ctl,
+              await invoke("top_up_override", {
+                card: args.card,
+                amount: args.amount,
+                transactionId: args.tender === "dintero" ? args.transactionId : null,
+                manager,
+                managerPin,
+                reason,
+              }),
+              "topup.done",
+            ),
+          { reason: true },
+        );
+      ctl.err.el.append(override);
+    }
   });
   return acceptsCard(ctl, card, amount.input, scan);
 }

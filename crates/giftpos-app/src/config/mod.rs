@@ -170,6 +170,8 @@ pub struct Config {
     /// Extra certificate authorities (PEM) for Dintero's hosts (`dintero.ca_file`),
     /// read when the configuration is.
     pub ca_pem: Option<Vec<u8>>,
+    /// The proxy to Dintero (`dintero.proxy`); none: no proxy.
+    pub proxy: Option<String>,
     /// How often the client renews what is due and touches its connections, so that
     /// a clerk's operation after idle pays no handshake or token fetch (None: never).
     pub keep_warm: Option<Duration>,
@@ -208,6 +210,9 @@ pub struct Config {
     /// How old a payment may be to back a new card without a manager's override
     /// (`[payments] max_age_hours`).
     pub payments_max_age: Duration,
+    /// The tenders a card sale or top-up may be paid with, and the cash limit
+    /// (`[payments] tenders`, `cash_limit_per_clerk_per_day`).
+    pub tenders: crate::tender::TenderRules,
     /// Where the metrics go.
     pub metrics: MetricsSettings,
     /// Sign an idle clerk out after this long (zero: never).
@@ -340,8 +345,10 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
 }
 
 /// IT's file (or drop-in) and its folder: owned by a trusted owner (root) and writable by
-/// nobody else, or the file is refused by name. A file that does not exist is fine (its
-/// folder is checked all the same, so nobody else can create it).
+/// nobody else, or the file is refused by name; every folder above them: a trusted
+/// owner's, and writable by others only when sticky (like /tmp: nobody replaces what is
+/// not theirs). A file that does not exist is fine (its folder is checked all the same,
+/// so nobody else can create it).
 fn check_trusted(path: &Path, owners: &[u32]) -> Result<(), ConfigError> {
     use std::os::unix::fs::MetadataExt;
     let untrusted = |file: &Path, problem: String, fix: String| ConfigError::Untrusted {
@@ -387,6 +394,27 @@ fn check_trusted(path: &Path, owners: &[u32]) -> Result<(), ConfigError> {
                     message: e.to_string(),
                 });
             }
+        }
+    }
+    let above = path
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.ancestors().filter(|a| !a.as_os_str().is_empty()));
+    for a in above.into_iter().flatten() {
+        let Ok(m) = std::fs::metadata(a) else {
+            continue;
+        };
+        let sticky = m.mode() & 0o1000 != 0;
+        if !owners.contains(&m.uid()) || (m.mode() & 0o022 != 0 && !sticky) {
+            return Err(untrusted(
+                a,
+                format!(
+                    "a folder above IT's file belongs to uid {} with mode {:o}: whoever can write it can replace the file",
+                    m.uid(),
+                    m.mode() & 0o7777
+                ),
+                format!("chown root:root {0} and chmod go-w {0}", a.display()),
+            ));
         }
     }
     Ok(())
@@ -643,6 +671,42 @@ fn resolve(l: Layers, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
             ));
         }
     };
+    let tenders = crate::tender::TenderRules {
+        allowed: match l.de::<Vec<String>>("payments.tenders")? {
+            Some(v) => {
+                let mut allowed = Vec::new();
+                for name in &v.v {
+                    let t = crate::tender::Tender::parse(name).ok_or_else(|| {
+                        invalid(
+                            &v.src,
+                            "payments.tenders",
+                            format!("a list of dintero, cash, card_terminal ({name:?} is none)"),
+                        )
+                    })?;
+                    if !allowed.contains(&t) {
+                        allowed.push(t);
+                    }
+                }
+                allowed
+            }
+            // Training shows every tender; a live till takes Dintero payments until IT
+            // allows more.
+            None if matches!(mode, Mode::Training) => crate::tender::Tender::ALL.to_vec(),
+            None => vec![crate::tender::Tender::Dintero],
+        },
+        cash_limit_per_clerk_per_day: l
+            .str("payments.cash_limit_per_clerk_per_day")
+            .map(|v| {
+                Money::parse(&v.v, currency, Locale::En).map_err(|e| {
+                    invalid(
+                        &v.src,
+                        "payments.cash_limit_per_clerk_per_day",
+                        format!("an amount in {currency} such as \"2000.00\" ({e})"),
+                    )
+                })
+            })
+            .transpose()?,
+    };
     let (scanner, scanner_configured) = check::resolve_scanner(&l)?;
     let receipts_dir = l
         .path("printer.receipts_dir")
@@ -723,6 +787,7 @@ fn resolve(l: Layers, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         metrics,
         payments_verify,
         payments_max_age,
+        tenders,
         checkout_client,
         sync,
         payment_profile: l
@@ -763,6 +828,21 @@ fn resolve(l: Layers, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
         origins,
         ca_pem,
         keep_warm,
+        proxy: l
+            .str("dintero.proxy")
+            .map(|p| {
+                let url = p.v.trim().to_string();
+                if url.starts_with("http://") || url.starts_with("https://") {
+                    Ok(url)
+                } else {
+                    Err(invalid(
+                        &p.src,
+                        "dintero.proxy",
+                        "a proxy URL: http://HOST:PORT or https://HOST:PORT",
+                    ))
+                }
+            })
+            .transpose()?,
     })
 }
 

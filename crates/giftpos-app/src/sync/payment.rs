@@ -306,7 +306,7 @@ impl Engine {
             .map_err(|err| DinteroError::Unreachable(err.to_string()))?
             .iter()
             .filter(|x| {
-                x.kind == OperationKind::Activate
+                matches!(x.kind, OperationKind::Activate | OperationKind::TopUp)
                     && x.id != e.id
                     && x.state != EntryState::Refused
                     && x.metadata.dintero_transaction_id.as_deref() == Some(id.as_str())
@@ -367,7 +367,12 @@ impl Engine {
         }
         Some(if e.recorded_offline() {
             Outcome::NeedsAttention(format!(
-                "{why}; the card was not activated ({} at stake): a manager can override",
+                "{why}; the card was not {} ({} at stake): a manager can override",
+                if e.kind == OperationKind::TopUp {
+                    "topped up"
+                } else {
+                    "activated"
+                },
                 e.amount
             ))
         } else {

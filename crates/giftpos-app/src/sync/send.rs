@@ -266,6 +266,12 @@ impl Engine {
                 if sent_before && let Some(done) = self.reconcile_transaction(e, &card_id).await {
                     return Ok(done);
                 }
+                // A top-up is paid like a sale: its Dintero payment is verified first.
+                if e.kind == OperationKind::TopUp
+                    && let Some(stop) = self.verify_payment(e).await?
+                {
+                    return Ok(stop);
+                }
                 let redeem = e.kind == OperationKind::Redeem;
                 let by_token = redeem && pin.is_some() && e.card_token.is_some();
                 let req = TransactionRequest {

@@ -135,6 +135,13 @@ impl Terminal {
                 Err(e) => report.problems.push(format!("anchors not read: {e}")),
             }
         }
+        if anchors.is_empty() && report.entries > 0 {
+            report.problems.push(format!(
+                "no anchor was found for this journal of {} entries ({}): it cannot be compared with anything outside its file",
+                report.entries,
+                report.anchor_sources.join("; ")
+            ));
+        }
         let found = self.journal().check_anchors(&anchors)?;
         report.anchors_checked = found.checked;
         report.problems.extend(found.problems);
@@ -280,6 +287,11 @@ impl Terminal {
             transaction_id: e.server_transaction_id.clone(),
             dintero_transaction_id: e.metadata.dintero_transaction_id.clone(),
             payment_override: payment_override(&e),
+            tender: e
+                .metadata
+                .tender
+                .clone()
+                .map(|t| (t, e.metadata.tender_reference.clone())),
             entry_id: e.id.clone(),
             confirmed: e.state == EntryState::Confirmed,
             training: self.is_training(),
@@ -329,6 +341,8 @@ impl Terminal {
                 reason: e.reason.clone(),
                 payment: e.metadata.dintero_transaction_id.clone(),
                 payment_override: payment_override(&e),
+                tender: tender_of(&e),
+                clerk: e.clerk.clone(),
                 entry_id: e.id,
             })
             .collect();
@@ -413,6 +427,24 @@ impl Terminal {
 }
 
 /// Who let a sale through unverified, and why (local metadata).
+/// How a sale or top-up was paid, for the Z-report: a manager's override, a tender of
+/// the till's, or Dintero (a reference, or our own Checkout session); `none` for a
+/// top-up recorded before top-ups needed a payment.
+fn tender_of(e: &Entry) -> Option<String> {
+    if !matches!(e.kind, OperationKind::Activate | OperationKind::TopUp) {
+        return None;
+    }
+    Some(if e.metadata.override_by.is_some() {
+        "override".into()
+    } else if let Some(t) = &e.metadata.tender {
+        t.clone()
+    } else if e.metadata.dintero_transaction_id.is_some() || e.parent_id.is_some() {
+        "dintero".into()
+    } else {
+        "none".into()
+    })
+}
+
 fn payment_override(e: &Entry) -> Option<(String, String)> {
     Some((
         e.metadata.override_by.clone()?,

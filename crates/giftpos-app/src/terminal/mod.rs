@@ -55,6 +55,8 @@ pub struct TerminalInfo {
     /// Which file or environment variable set each configured key (`section.key`);
     /// keys not listed have their defaults.
     pub set_by: std::collections::BTreeMap<String, String>,
+    /// How a card sale or top-up may be paid here (`[payments] tenders`).
+    pub tenders: Vec<crate::tender::Tender>,
 }
 
 /// A card's balance as the clerk sees it.
@@ -141,6 +143,8 @@ pub struct Terminal {
     clerk: std::sync::Mutex<Option<Clerk>>,
     /// When the signed-in clerk last did something (idle sign-out is decided here).
     activity: std::sync::Mutex<DateTime<Utc>>,
+    /// Work in flight that keeps the clerk signed in (a payment being made).
+    working: Arc<std::sync::atomic::AtomicUsize>,
     /// Recently scanned cards, by handle (see [`Terminal::scan`]).
     scans: std::sync::Mutex<std::collections::VecDeque<(String, CardToken)>>,
 }
@@ -232,6 +236,7 @@ impl Terminal {
         }
         client_cfg.connect_timeout = cfg.connect_timeout;
         client_cfg.extra_roots_pem = cfg.ca_pem.clone();
+        client_cfg.proxy = cfg.proxy.clone();
         if let Some(every) = cfg.keep_warm {
             // Pooled connections outlive the keep-warm interval with room to spare.
             client_cfg.pool_idle_timeout = client_cfg.pool_idle_timeout.max(every * 3);
@@ -261,6 +266,7 @@ impl Terminal {
             clerks: std::sync::OnceLock::new(),
             clerk: std::sync::Mutex::new(None),
             activity: std::sync::Mutex::new(DateTime::<Utc>::MIN_UTC),
+            working: Arc::default(),
             scans: Default::default(),
         };
         // The head as found at start, outside the file (journald).
@@ -364,6 +370,7 @@ impl Terminal {
                 .iter()
                 .map(|(k, src)| (k.clone(), src.to_string()))
                 .collect(),
+            tenders: self.cfg.tenders.allowed.clone(),
         }
     }
 

@@ -113,6 +113,9 @@ impl Terminal {
         operation_id: &str,
         wait: Duration,
     ) -> Result<OperationResult, AppError> {
+        // The customer paying on their phone is the clerk's work in flight: no idle
+        // sign-out under it (bounded by `wait`).
+        let _working = self.working();
         let payment = self.entry(operation_id)?;
         if payment.kind != OperationKind::Payment {
             return Err(AppError::new(

@@ -1,6 +1,7 @@
 //! Selling a card (activation with the payment's id), topping it up, and balances.
 
 use super::*;
+use crate::tender::{Payment, Tender};
 
 impl Terminal {
     /// The card's balance. With the PIN, amounts; without it, only the status (for a
@@ -53,7 +54,34 @@ impl Terminal {
     /// Sells a printed card: activates it with the amount and the payment's transaction
     /// id. Offline it is saved and activates when the network returns.
     pub async fn activate(&self, a: Activation) -> Result<OperationResult, AppError> {
-        self.sell(a, None).await
+        let backing = Backing::Paid(Payment::Dintero(a.transaction_id.clone()));
+        self.load(OperationKind::Activate, &a.token, a.amount, backing, &a)
+            .await
+    }
+
+    /// Sells a printed card paid by `payment`: a Dintero payment's reference (verified),
+    /// cash or the store's card terminal where IT allows them (`[payments] tenders`).
+    pub async fn sell_paid(
+        &self,
+        token: &CardToken,
+        amount: Money,
+        payment: Payment,
+    ) -> Result<OperationResult, AppError> {
+        let a = Activation {
+            token: token.clone(),
+            amount,
+            transaction_id: String::new(),
+            customer_id: None,
+            expires_at: None,
+        };
+        self.load(
+            OperationKind::Activate,
+            token,
+            amount,
+            Backing::Paid(payment),
+            &a,
+        )
+        .await
     }
 
     /// Sells a card against a payment that cannot be verified (e.g. taken by another
@@ -66,95 +94,207 @@ impl Terminal {
         approval: &crate::approval::Approval,
         reason: &str,
     ) -> Result<OperationResult, AppError> {
-        let manager = approval.check(crate::approval::ManagerAction::PaymentOverride)?;
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control)
-        {
-            return Err(AppError::new(
-                ErrorCode::InvalidInput,
-                "an override needs a reason: 1 to 200 printable characters",
-            ));
-        }
-        self.sell(a, Some((manager.to_string(), reason.to_string())))
+        check_transaction_id(&a.transaction_id)?;
+        let backing = overridden(approval, reason, Some(a.transaction_id.clone()))?;
+        self.load(OperationKind::Activate, &a.token, a.amount, backing, &a)
             .await
     }
 
-    async fn sell(
-        &self,
-        a: Activation,
-        override_by: Option<(String, String)>,
-    ) -> Result<OperationResult, AppError> {
-        check_transaction_id(&a.transaction_id)?;
-        // The card and the payment are read side by side: one round trip, not two.
-        let card = if self.engine.verifies(override_by.is_some()) {
-            let (card, ()) = tokio::join!(
-                self.lookup(&a.token, None),
-                self.engine.prefetch_payment(&a.transaction_id)
-            );
-            card?
-        } else {
-            self.lookup(&a.token, None).await?
-        };
-        if let Some(c) = &card
-            && !c.status.awaits_activation()
-        {
-            return Err(AppError::new(
-                ErrorCode::CardAlreadyActive,
-                format!(
-                    "card {} is {}, not waiting to be sold",
-                    a.token.masked(),
-                    c.status
-                ),
-            ));
-        }
-        let mut e = self.new_entry(
-            OperationKind::Activate,
-            &a.token,
-            card.as_ref().map(|c| c.card_id.clone()),
-            a.amount,
-            card.is_none(),
-        );
-        e.metadata.dintero_transaction_id = Some(a.transaction_id.clone());
-        if let Some(c) = &a.customer_id {
-            e.metadata.customer_id = Some(c.clone());
-        }
-        if let Some(x) = a.expires_at {
-            e.metadata.expires_at = Some(x.to_rfc3339());
-        }
-        if let Some((by, why)) = override_by {
-            e.metadata.override_by = Some(by.to_string());
-            e.metadata.override_reason = Some(why.to_string());
-        }
-        let entry = self.record(e)?;
-        self.submit(&entry, None, true).await
-    }
-
-    /// Loads more money onto an activated card; saved and synced later when offline.
+    /// Loads more money onto a sold card — paid like a sale: a verified Dintero
+    /// payment, or a tender IT allows. Saved and synced later when offline.
     pub async fn top_up(
         &self,
         token: &CardToken,
         amount: Money,
+        payment: Payment,
     ) -> Result<OperationResult, AppError> {
-        let card = self.lookup(token, None).await?;
-        if let Some(c) = &card
-            && c.status.awaits_activation()
-        {
-            return Err(AppError::new(
-                ErrorCode::CardInactive,
-                format!(
-                    "card {} has not been sold yet; sell it instead",
-                    token.masked()
-                ),
-            ));
-        }
-        let e = self.new_entry(
+        let a = Activation {
+            token: token.clone(),
+            amount,
+            transaction_id: String::new(),
+            customer_id: None,
+            expires_at: None,
+        };
+        self.load(
             OperationKind::TopUp,
+            token,
+            amount,
+            Backing::Paid(payment),
+            &a,
+        )
+        .await
+    }
+
+    /// A top-up no payment can be shown for, let through by a manager with a reason
+    /// (and the unverifiable payment's reference, if there is one).
+    pub async fn top_up_with_override(
+        &self,
+        token: &CardToken,
+        amount: Money,
+        approval: &crate::approval::Approval,
+        reason: &str,
+        reference: Option<String>,
+    ) -> Result<OperationResult, AppError> {
+        let reference = reference
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
+        if let Some(r) = &reference {
+            check_transaction_id(r)?;
+        }
+        let backing = overridden(approval, reason, reference)?;
+        let a = Activation {
+            token: token.clone(),
+            amount,
+            transaction_id: String::new(),
+            customer_id: None,
+            expires_at: None,
+        };
+        self.load(OperationKind::TopUp, token, amount, backing, &a)
+            .await
+    }
+
+    /// What this clerk (or, from the CLI, nobody signed in) took in cash for gift cards
+    /// today, in the store's time.
+    pub fn cash_today(&self, clerk: Option<&str>) -> Result<Money, AppError> {
+        let midnight = chrono::Local::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .and_then(|d| d.and_local_timezone(chrono::Local).earliest())
+            .map(|d| d.with_timezone(&Utc));
+        let mut total = Money::zero(self.cfg.currency);
+        for e in self.journal().list(midnight, None)? {
+            if matches!(e.kind, OperationKind::Activate | OperationKind::TopUp)
+                && e.metadata.tender.as_deref() == Some(Tender::Cash.as_str())
+                && e.clerk.as_deref() == clerk
+                && e.state != EntryState::Refused
+                && e.amount.currency() == total.currency()
+            {
+                total = total.checked_add(e.amount)?;
+            }
+        }
+        Ok(total)
+    }
+
+    /// A sale or a top-up: what backs it is checked first (nothing is recorded for a
+    /// tender the till does not take), then the card, then the entry is recorded and
+    /// sent; a Dintero payment is verified by sync before anything reaches the card.
+    async fn load(
+        &self,
+        kind: OperationKind,
+        token: &CardToken,
+        amount: Money,
+        backing: Backing,
+        a: &Activation,
+    ) -> Result<OperationResult, AppError> {
+        let reference = match &backing {
+            Backing::Paid(p) => {
+                if let Payment::Dintero(id) = p {
+                    check_transaction_id(id)?;
+                }
+                let clerk = self.clerk_number();
+                let cash = match p {
+                    Payment::Cash => self.cash_today(clerk.as_deref())?,
+                    _ => Money::zero(amount.currency()),
+                };
+                crate::tender::allowed(&self.cfg.tenders, p, amount, cash)?;
+                match p {
+                    Payment::Dintero(id) => Some(id.clone()),
+                    _ => None,
+                }
+            }
+            Backing::Override { reference, .. } => reference.clone(),
+        };
+        // The card and the payment are read side by side: one round trip, not two.
+        let verifying =
+            matches!(backing, Backing::Paid(Payment::Dintero(_))) && self.engine.verifies(false);
+        let card = match (&reference, verifying) {
+            (Some(id), true) => {
+                let (card, ()) =
+                    tokio::join!(self.lookup(token, None), self.engine.prefetch_payment(id));
+                card?
+            }
+            _ => self.lookup(token, None).await?,
+        };
+        if let Some(c) = &card {
+            let waiting = c.status.awaits_activation();
+            if kind == OperationKind::Activate && !waiting {
+                return Err(AppError::new(
+                    ErrorCode::CardAlreadyActive,
+                    format!(
+                        "card {} is {}, not waiting to be sold",
+                        token.masked(),
+                        c.status
+                    ),
+                ));
+            }
+            if kind == OperationKind::TopUp && waiting {
+                return Err(AppError::new(
+                    ErrorCode::CardInactive,
+                    format!(
+                        "card {} has not been sold yet; sell it instead",
+                        token.masked()
+                    ),
+                ));
+            }
+        }
+        let mut e = self.new_entry(
+            kind,
             token,
             card.as_ref().map(|c| c.card_id.clone()),
             amount,
             card.is_none(),
         );
+        e.metadata.dintero_transaction_id = reference;
+        if kind == OperationKind::Activate {
+            e.metadata.customer_id = a.customer_id.clone();
+            e.metadata.expires_at = a.expires_at.map(|x| x.to_rfc3339());
+        }
+        match backing {
+            Backing::Paid(Payment::Cash) => e.metadata.tender = Some(Tender::Cash.as_str().into()),
+            Backing::Paid(Payment::CardTerminal(r)) => {
+                e.metadata.tender = Some(Tender::CardTerminal.as_str().into());
+                e.metadata.tender_reference = Some(r);
+            }
+            Backing::Paid(Payment::Dintero(_)) => {}
+            Backing::Override {
+                manager, reason, ..
+            } => {
+                e.metadata.override_by = Some(manager);
+                e.metadata.override_reason = Some(reason);
+            }
+        }
         let entry = self.record(e)?;
         self.submit(&entry, None, true).await
     }
+}
+
+/// What backs a sale or a top-up.
+enum Backing {
+    Paid(Payment),
+    /// A manager's override: who, why, and the unverifiable payment's reference.
+    Override {
+        manager: String,
+        reason: String,
+        reference: Option<String>,
+    },
+}
+
+fn overridden(
+    approval: &crate::approval::Approval,
+    reason: &str,
+    reference: Option<String>,
+) -> Result<Backing, AppError> {
+    let manager = approval.check(crate::approval::ManagerAction::PaymentOverride)?;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
+            "an override needs a reason: 1 to 200 printable characters",
+        ));
+    }
+    Ok(Backing::Override {
+        manager: manager.to_string(),
+        reason: reason.to_string(),
+        reference,
+    })
 }

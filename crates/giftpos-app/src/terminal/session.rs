@@ -80,6 +80,14 @@ impl Terminal {
         Ok(clerk)
     }
 
+    /// Marks work in flight (a payment being made) until the guard drops: the clerk is
+    /// not signed out under it, however long it takes.
+    pub(crate) fn working(&self) -> Working {
+        self.working
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Working(self.working.clone())
+    }
+
     fn activity(&self) -> std::sync::MutexGuard<'_, DateTime<Utc>> {
         self.activity.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -111,7 +119,10 @@ impl Terminal {
             ));
         };
         let limit = self.cfg.idle_sign_out;
-        if !limit.is_zero() {
+        if self.working.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            // Work in flight is activity.
+            *self.activity() = self.clock.now();
+        } else if !limit.is_zero() {
             let idle = self.clock.now() - *self.activity();
             if idle.to_std().is_ok_and(|idle| idle >= limit) {
                 *session = None;
@@ -182,5 +193,15 @@ impl Terminal {
                 });
         }
         self.parse_token(input)
+    }
+}
+
+/// Work in flight, while held (see [`Terminal::working`]).
+#[derive(Debug)]
+pub(crate) struct Working(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }

@@ -63,6 +63,10 @@ pub struct ClientConfig {
     /// ([`DinteroClient::keep_warm`]) more often than this spares a clerk the TCP and
     /// TLS handshakes.
     pub pool_idle_timeout: Duration,
+    /// The HTTP(S) proxy to reach Dintero through (`dintero.proxy`, IT's). None: no
+    /// proxy at all — the process environment (`HTTPS_PROXY`, the session user's) is
+    /// never used to route the till's money.
+    pub proxy: Option<String>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -103,6 +107,7 @@ impl ClientConfig {
             checkout_client: None,
             extra_roots_pem: None,
             pool_idle_timeout: Duration::from_secs(90),
+            proxy: None,
         }
     }
 }
@@ -170,7 +175,14 @@ impl DinteroClient {
             }
             None => Vec::new(),
         };
-        let http = reqwest::Client::builder()
+        let builder = match &cfg.proxy {
+            Some(url) => reqwest::Client::builder().proxy(
+                reqwest::Proxy::all(url)
+                    .map_err(|e| DinteroError::Validation(format!("the proxy {url}: {e}")))?,
+            ),
+            None => reqwest::Client::builder().no_proxy(),
+        };
+        let http = builder
             .tls_certs_merge(roots)
             .pool_idle_timeout(cfg.pool_idle_timeout)
             .tcp_keepalive(Duration::from_secs(30))
