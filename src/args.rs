@@ -131,8 +131,9 @@ pub(crate) enum Command {
         /// The `dintero_transaction_id` of the payment for the top-up (verified).
         #[arg(long = "transaction-id", conflicts_with = "pay")]
         transaction_id: Option<String>,
-        /// `cash`, or `card-terminal` (with `--reference`), where IT allows them.
-        #[arg(long, value_parser = ["cash", "card-terminal"])]
+        /// `dintero`: a Checkout session the customer pays on their phone; `cash`, or
+        /// `card-terminal` (with `--reference`), where IT allows them.
+        #[arg(long, value_parser = ["dintero", "cash", "card-terminal"])]
         pay: Option<String>,
         /// The card terminal's receipt reference (`--pay card-terminal`).
         #[arg(long)]
@@ -143,6 +144,11 @@ pub(crate) enum Command {
         override_by: Option<String>,
         #[arg(long, requires = "override_by")]
         reason: Option<String>,
+        /// With `--pay dintero`: wait for the payment (at most this many seconds;
+        /// default 900) and load the card. Without it the URL is printed and the journal
+        /// loads the card once paid.
+        #[arg(long, num_args = 0..=1, default_missing_value = "900", requires = "pay")]
+        wait: Option<u64>,
     },
     /// Check configuration, credentials, reachability, token, data dir and clock.
     Doctor,

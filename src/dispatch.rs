@@ -103,9 +103,14 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             reference,
             override_by,
             reason,
+            wait,
         } => {
             let token = till.parse_token(&token)?;
             let amount = till.parse_amount(&amount)?;
+            if pay.as_deref() == Some("dintero") {
+                let p = till.start_top_up_payment(&token, amount).await?;
+                return pay_at(till, p, wait).await;
+            }
             if let (Some(manager), Some(reason)) = (override_by, reason) {
                 let a = approval(till, &manager, ManagerAction::PaymentOverride)?;
                 return Ok(Output::Operation(
@@ -354,15 +359,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             }
             debug_assert_eq!(pay.as_deref(), Some("dintero"));
             let p = till.start_payment(&token, amount).await?;
-            eprintln!("pay at: {}", p.url);
-            eprintln!("{}", giftpos_print::qr_text(&p.url));
-            match wait {
-                Some(secs) => Ok(Output::Operation(
-                    till.finish_payment(&p.operation_id, std::time::Duration::from_secs(secs))
-                        .await?,
-                )),
-                None => Ok(Output::Payment(p)),
-            }
+            pay_at(till, p, wait).await
         }
         Command::Return { token, approved_by } => {
             let token = till.parse_token(&token)?;
@@ -412,6 +409,24 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
         Command::Doctor | Command::Sandbox(_) | Command::Scanner(_) | Command::Update { .. } => {
             Err(AppError::internal("dispatched elsewhere"))
         }
+    }
+}
+
+/// Prints where the customer pays (the URL and its QR code on stderr), then follows the
+/// payment for `wait` seconds, or leaves it to the journal.
+async fn pay_at(
+    till: &Terminal,
+    p: giftpos_app::terminal::PaymentSession,
+    wait: Option<u64>,
+) -> Result<Output, AppError> {
+    eprintln!("pay at: {}", p.url);
+    eprintln!("{}", giftpos_print::qr_text(&p.url));
+    match wait {
+        Some(secs) => Ok(Output::Operation(
+            till.finish_payment(&p.operation_id, std::time::Duration::from_secs(secs))
+                .await?,
+        )),
+        None => Ok(Output::Payment(p)),
     }
 }
 

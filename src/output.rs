@@ -237,7 +237,7 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
                 p.url
             );
             println!(
-                "entry {}: the card is activated by sync once paid",
+                "entry {}: sync activates (or tops up) the card once paid",
                 p.operation_id
             );
         }

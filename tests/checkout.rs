@@ -26,10 +26,14 @@ fn giftpos(sb: &Sandbox, home: &Path) -> Command {
 /// Starts `giftpos sell … --pay dintero` and returns the process and the payer URL it
 /// printed.
 fn start_sale(sb: &Sandbox, home: &Path, token: &str, wait: bool) -> (Child, String) {
+    start(sb, home, &["sell", token, "--amount", "500"], wait)
+}
+
+/// Starts `giftpos ARGS --pay dintero` and returns the process and the payer URL it
+/// printed.
+fn start(sb: &Sandbox, home: &Path, args: &[&str], wait: bool) -> (Child, String) {
     let mut cmd = giftpos(sb, home);
-    cmd.args([
-        "sell", token, "--amount", "500", "--pay", "dintero", "--json",
-    ]);
+    cmd.args(args).args(["--pay", "dintero", "--json"]);
     if wait {
         cmd.args(["--wait", "60"]);
     }
@@ -241,4 +245,53 @@ async fn an_unused_card_is_returned_and_refunded_and_a_used_one_is_refused() {
         40_000
     );
     assert_eq!(payment_of(&sb, "demo-stock-05").refunded(), 0);
+}
+
+/// A top-up paid like a sale, through Checkout: the customer pays on the payer page and
+/// the card is loaded once, with the payment's transaction on the fund; a card not sold
+/// yet is refused before any session is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_top_up_paid_through_checkout_loads_the_card_once() {
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let home = tempfile::tempdir().unwrap();
+    let before = sb.snapshot("demo-live-50").unwrap().balances.available;
+    let (child, url) = start(
+        &sb,
+        home.path(),
+        &["topup", "9578000000002003", "--amount", "150"],
+        true,
+    );
+    press(&url, "pay");
+    let (code, v) = tokio::task::spawn_blocking(move || finish(child))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["result"]["kind"], "top_up", "{v}");
+    let card = sb.snapshot("demo-live-50").unwrap();
+    assert_eq!(card.balances.available, before + 15_000);
+    // Once: a sync pass adds nothing.
+    let out = giftpos(&sb, home.path())
+        .args(["sync", "--once", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        sb.snapshot("demo-live-50").unwrap().balances.available,
+        before + 15_000
+    );
+    // A card that is not sold yet is not topped up: no session is made.
+    let out = giftpos(&sb, home.path())
+        .args([
+            "topup",
+            "9578000000001009",
+            "--amount",
+            "100",
+            "--pay",
+            "dintero",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "card_inactive", "{v}");
 }

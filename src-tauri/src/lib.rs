@@ -388,11 +388,15 @@ async fn start_payment<R: Runtime>(
     state: State<'_, AppState>,
     card: String,
     amount: String,
+    top_up: Option<bool>,
 ) -> Res<PaymentView> {
     let t = state.clerk_till()?;
-    let payment = t
-        .start_payment(&t.card_input(&card)?, t.parse_amount(&amount)?)
-        .await?;
+    let (token, amount) = (t.card_input(&card)?, t.parse_amount(&amount)?);
+    let payment = if top_up == Some(true) {
+        t.start_top_up_payment(&token, amount).await?
+    } else {
+        t.start_payment(&token, amount).await?
+    };
     let view = PaymentView {
         qr_svg: giftpos_print::qr_svg(&payment.url),
         payment,

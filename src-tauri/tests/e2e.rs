@@ -589,6 +589,37 @@ async fn a_clerk_sells_checks_redeems_voids_and_works_through_an_outage() {
     drop(sb);
 }
 
+/// A top-up is paid like a sale (training offers every tender): without a reference it
+/// is refused and nothing is loaded; paid in cash it loads the card, and the receipt's
+/// tender is cash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_top_up_is_paid_like_a_sale_in_cash_or_not_at_all() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let home = tempfile::tempdir().unwrap();
+    let app = App::start(home.path(), &[], "tender").await;
+    app.sign_in("1", "1111").await;
+    app.wait_attr("#screen", "data-screen", "home", 10).await;
+    app.key(Key::F4).await;
+    app.type_into("#card", "9578000000002003").await;
+    app.type_into("#amount", "30").await;
+    // Dintero (the first tender) without a payment reference: refused, named.
+    app.click("#submit").await;
+    app.wait_attr("#error", "data-code", "payment_required", 20)
+        .await;
+    // Cash.
+    app.wait_js(
+        "const t = document.getElementById('tender'); if (!t) return false; t.value = 'cash'; t.dispatchEvent(new Event('change')); return document.getElementById('txid').closest('label').hidden;",
+        10,
+    )
+    .await;
+    app.shot("01-topup-cash").await;
+    app.click("#submit").await;
+    app.wait_attr("#result-state", "data-state", "confirmed", 30)
+        .await;
+    app.shot("02-topup-done").await;
+    app.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_norwegian_training_terminal_speaks_bokmal_and_formats_nok() {
     let _one = ONE_AT_A_TIME.lock().await;

@@ -101,6 +101,47 @@ export function paymentField() {
   };
 }
 
+/**
+ * Pay with Dintero (Checkout): starts a session for `args` (`card`, `amount`, and
+ * `topUp` for a top-up), shows its URL as a QR code for the customer's phone with a
+ * Cancel, and shows the result once the payment is through (the core loads the card
+ * exactly once). `ctl` is the screen's form controller.
+ */
+export async function payWithDintero(ctl, args, doneKey) {
+  ctl.err.clear();
+  let p;
+  try {
+    p = await invoke("start_payment", args);
+  } catch (e) {
+    return ctl.err.show(e);
+  }
+  ctl.form.hidden = true;
+  const err = errorBox();
+  const cancel = h("button", { id: "payment-cancel", type: "button", class: "danger" }, t("pay.cancel"));
+  cancel.onclick = () => invoke("cancel_payment", { operationId: p.operation_id }).catch((e) => err.show(e));
+  const qr = h("img", { id: "payment-qr", class: "qr", alt: p.url, src: `data:image/svg+xml;base64,${btoa(p.qr_svg)}` });
+  ctl.out.replaceChildren(
+    h(
+      "section",
+      { id: "payment", class: "result pending", dataset: { url: p.url } },
+      h("h2", {}, t("pay.title")),
+      h("p", { class: "hint" }, t("pay.hint", { amount: money(p.amount) })),
+      qr,
+      h("p", { id: "payment-url", class: "muted" }, p.url),
+      h("div", { class: "actions" }, cancel),
+      err.el,
+    ),
+  );
+  cancel.focus();
+  try {
+    showResult(ctl, await invoke("finish_payment", { operationId: p.operation_id }), doneKey);
+  } catch (e) {
+    ctl.out.replaceChildren();
+    ctl.form.hidden = false;
+    ctl.err.show(e);
+  }
+}
+
 /** Amount: preset buttons, an on-screen keypad, and the keyboard's number keys. */
 export function amountField(presets = [100, 200, 500, 1000]) {
   const input = h("input", { id: "amount", inputmode: "decimal", autocomplete: "off" });

@@ -336,6 +336,7 @@ const errors = {
     card_refused: ["Dintero refused this for the card.", "Check the card and the amount, or take another payment method."],
     payment_unverified: ["The payment could not be verified: the card was not activated.", "Check the payment reference, or take payment again. A manager can override with a reason."],
     tender_not_allowed: ["This payment is not accepted here for gift cards.", "Take the payment another way, or ask a manager to override with a reason."],
+    payment_required: ["A payment is needed.", "Give the payment's reference (Dintero's, or the card terminal's receipt), or choose how it was paid."],
     internal: ["Something went wrong in the terminal.", "Restart it; if it repeats, call support."],
   },
   nb: {
@@ -377,6 +378,7 @@ const errors = {
     card_refused: ["Dintero avviste dette for kortet.", "Sjekk kortet og beløpet, eller ta betalt på en annen måte."],
     payment_unverified: ["Betalingen kunne ikke bekreftes: kortet ble ikke aktivert.", "Sjekk betalingsreferansen, eller ta betalt på nytt. En leder kan overstyre med en begrunnelse."],
     tender_not_allowed: ["Denne betalingen tas ikke imot for gavekort her.", "Ta betalt på en annen måte, eller be en leder overstyre med en begrunnelse."],
+    payment_required: ["En betaling trengs.", "Oppgi betalingens referanse (Dinteros, eller fra kortterminalens kvittering), eller velg hvordan det ble betalt."],
     internal: ["Noe gikk galt i terminalen.", "Start den på nytt; ring kundestøtte hvis det gjentar seg."],
   },
 };

@@ -82,6 +82,7 @@ pub enum ErrorCode {
     CardRefused,
     PaymentUnverified,
     TenderNotAllowed,
+    PaymentRequired,
     Internal,
 }
 
@@ -126,6 +127,7 @@ impl ErrorCode {
         ErrorCode::CardRefused,
         ErrorCode::PaymentUnverified,
         ErrorCode::TenderNotAllowed,
+        ErrorCode::PaymentRequired,
         ErrorCode::Internal,
     ];
 
@@ -170,6 +172,7 @@ impl ErrorCode {
             CardRefused => "card_refused",
             PaymentUnverified => "payment_unverified",
             TenderNotAllowed => "tender_not_allowed",
+            PaymentRequired => "payment_required",
             Internal => "internal",
         }
     }
@@ -177,9 +180,8 @@ impl ErrorCode {
     pub fn class(self) -> ErrorClass {
         use ErrorCode::*;
         match self {
-            InvalidAmount | InvalidCard | NotAGiftCard | InvalidPinEntry | InvalidInput => {
-                ErrorClass::BadInput
-            }
+            InvalidAmount | InvalidCard | NotAGiftCard | InvalidPinEntry | InvalidInput
+            | PaymentRequired => ErrorClass::BadInput,
             Config | Credentials | Tls => ErrorClass::Config,
             Offline | OfflineNotAllowed => ErrorClass::Unavailable,
             Internal | StorageFull | JournalUnreadable => ErrorClass::Internal,
@@ -251,6 +253,9 @@ impl ErrorCode {
             }
             CardRefused => {
                 "Dintero refused this for the card (its reason is shown). Check the card and amount, or take another payment method."
+            }
+            PaymentRequired => {
+                "Give the payment's reference (Dintero's, or the card terminal's receipt), or choose how it was paid."
             }
             TenderNotAllowed => {
                 "Take the payment another way this till allows, or ask a manager to override with a reason."

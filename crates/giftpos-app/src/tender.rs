@@ -79,7 +79,7 @@ impl Payment {
         match tender {
             Tender::Dintero => tx.map(|t| Payment::Dintero(t.to_string())).ok_or_else(|| {
                 AppError::new(
-                    ErrorCode::InvalidInput,
+                    ErrorCode::PaymentRequired,
                     "a payment is needed: the Dintero payment's reference (dintero_transaction_id), or another tender",
                 )
             }),
@@ -87,7 +87,7 @@ impl Payment {
             Tender::CardTerminal => {
                 let r = reference.ok_or_else(|| {
                     AppError::new(
-                        ErrorCode::InvalidInput,
+                        ErrorCode::PaymentRequired,
                         "a card-terminal payment needs the reference on the terminal's receipt",
                     )
                 })?;

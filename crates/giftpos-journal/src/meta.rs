@@ -35,6 +35,10 @@ pub struct EntryMeta {
     pub session_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_url: Option<String>,
+    /// What a Checkout payment entry pays for: `top_up` (absent: the card's sale).
+    /// Local: never sent.
+    #[serde(default, rename = "_loads", skip_serializing_if = "Option::is_none")]
+    pub loads: Option<String>,
     /// The payment entry a card's activation was recorded for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_entry: Option<String>,

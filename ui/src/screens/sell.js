@@ -4,8 +4,8 @@
 
 import { invoke } from "../api.js";
 import { h } from "../dom.js";
-import { money, t } from "../app.js";
-import { acceptsCard, amountField, askManager, busy, cardField, errorBox, formScreen, paymentField, showResult } from "../components.js";
+import { t } from "../app.js";
+import { acceptsCard, amountField, askManager, busy, cardField, formScreen, payWithDintero, paymentField, showResult } from "../components.js";
 
 export function sellScreen(scan) {
   const card = cardField();
@@ -45,39 +45,6 @@ export function sellScreen(scan) {
   // Pay through Dintero Checkout: the session's URL as a QR code for the customer's
   // phone; the card is activated once the payment is through.
   payDintero.onclick = () =>
-    busy(payDintero, async () => {
-      ctl.err.clear();
-      let p;
-      try {
-        p = await invoke("start_payment", { card: card.value(), amount: amount.input.value });
-      } catch (e) {
-        return ctl.err.show(e);
-      }
-      ctl.form.hidden = true;
-      const err = errorBox();
-      const cancel = h("button", { id: "payment-cancel", type: "button", class: "danger" }, t("pay.cancel"));
-      cancel.onclick = () => invoke("cancel_payment", { operationId: p.operation_id }).catch((e) => err.show(e));
-      const qr = h("img", { id: "payment-qr", class: "qr", alt: p.url, src: `data:image/svg+xml;base64,${btoa(p.qr_svg)}` });
-      ctl.out.replaceChildren(
-        h(
-          "section",
-          { id: "payment", class: "result pending", dataset: { url: p.url } },
-          h("h2", {}, t("pay.title")),
-          h("p", { class: "hint" }, t("pay.hint", { amount: money(p.amount) })),
-          qr,
-          h("p", { id: "payment-url", class: "muted" }, p.url),
-          h("div", { class: "actions" }, cancel),
-          err.el,
-        ),
-      );
-      cancel.focus();
-      try {
-        showResult(ctl, await invoke("finish_payment", { operationId: p.operation_id }), "sell.done");
-      } catch (e) {
-        ctl.out.replaceChildren();
-        ctl.form.hidden = false;
-        ctl.err.show(e);
-      }
-    });
+    busy(payDintero, () => payWithDintero(ctl, { card: card.value(), amount: amount.input.value }, "sell.done"));
   return acceptsCard(ctl, card, amount.input, scan);
 }

@@ -5,7 +5,7 @@
 import { invoke } from "../api.js";
 import { h } from "../dom.js";
 import { t } from "../app.js";
-import { acceptsCard, amountField, askManager, cardField, formScreen, paymentField, showResult } from "../components.js";
+import { acceptsCard, amountField, askManager, busy, cardField, formScreen, payWithDintero, paymentField, showResult } from "../components.js";
 
 export function topUpScreen(scan) {
   const card = cardField();
@@ -40,5 +40,10 @@ export function topUpScreen(scan) {
       ctl.err.el.append(override);
     }
   });
+  // Pay with Dintero (a QR code for the customer's phone), as on Sell.
+  const payDintero = h("button", { id: "pay-dintero", type: "button", class: "secondary" }, t("sell.pay_dintero"));
+  ctl.form.querySelector(".actions").append(payDintero);
+  payDintero.onclick = () =>
+    busy(payDintero, () => payWithDintero(ctl, { card: card.value(), amount: amount.input.value, topUp: true }, "topup.done"));
   return acceptsCard(ctl, card, amount.input, scan);
 }

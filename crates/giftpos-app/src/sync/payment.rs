@@ -234,18 +234,23 @@ impl Engine {
         Ok(())
     }
 
-    /// Records the activation a captured payment pays for, unless it is recorded already.
+    /// Records what a captured payment pays for — the card's activation, or its top-up —
+    /// unless it is recorded already.
     pub(super) fn ensure_activation(
         &self,
         payment: &Entry,
         card_id: &str,
         tx_id: &str,
     ) -> Result<(), AppError> {
+        let kind = match payment.metadata.loads.as_deref() {
+            Some("top_up") => OperationKind::TopUp,
+            _ => OperationKind::Activate,
+        };
         let done = self
             .journal
             .children(&payment.id)?
             .iter()
-            .any(|x| x.kind == OperationKind::Activate);
+            .any(|x| x.kind == kind);
         if done {
             return Ok(());
         }
@@ -257,7 +262,7 @@ impl Engine {
         self.journal.append(
             giftpos_journal::NewEntry {
                 id: uuid::Uuid::new_v4().to_string(),
-                kind: OperationKind::Activate,
+                kind,
                 card_token: payment.card_token.clone(),
                 card_masked: payment.card.clone(),
                 card_id: Some(card_id.to_string()),

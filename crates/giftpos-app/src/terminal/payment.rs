@@ -30,6 +30,33 @@ impl Terminal {
         token: &CardToken,
         amount: Money,
     ) -> Result<PaymentSession, AppError> {
+        self.start_checkout(token, amount, OperationKind::Activate)
+            .await
+    }
+
+    /// Starts a top-up paid through Dintero Checkout, as [`Terminal::start_payment`] does
+    /// a sale: the card must be sold already; once paid, sync loads it exactly once.
+    pub async fn start_top_up_payment(
+        &self,
+        token: &CardToken,
+        amount: Money,
+    ) -> Result<PaymentSession, AppError> {
+        self.start_checkout(token, amount, OperationKind::TopUp)
+            .await
+    }
+
+    async fn start_checkout(
+        &self,
+        token: &CardToken,
+        amount: Money,
+        loads: OperationKind,
+    ) -> Result<PaymentSession, AppError> {
+        crate::tender::allowed(
+            &self.cfg.tenders,
+            &crate::tender::Payment::Dintero(String::new()),
+            amount,
+            Money::zero(amount.currency()),
+        )?;
         let profile = match (&self.cfg.payment_profile, self.is_training()) {
             (Some(p), _) => p.clone(),
             (None, true) => TRAINING_PROFILE.into(),
@@ -46,7 +73,8 @@ impl Terminal {
                 "Dintero cannot be reached: a payment through Dintero needs the network",
             ));
         };
-        if !card.status.awaits_activation() {
+        let waiting = card.status.awaits_activation();
+        if loads == OperationKind::Activate && !waiting {
             return Err(AppError::new(
                 ErrorCode::CardAlreadyActive,
                 format!(
@@ -56,6 +84,20 @@ impl Terminal {
                 ),
             ));
         }
+        if loads == OperationKind::TopUp && waiting {
+            return Err(AppError::new(
+                ErrorCode::CardInactive,
+                format!(
+                    "card {} has not been sold yet; sell it instead",
+                    token.masked()
+                ),
+            ));
+        }
+        let what = if loads == OperationKind::TopUp {
+            "Gift card top-up"
+        } else {
+            "Gift card"
+        };
         let id = Uuid::new_v4().to_string();
         let req = giftpos_dintero::checkout::SessionProfileRequest {
             url: giftpos_dintero::checkout::SessionUrls {
@@ -70,7 +112,7 @@ impl Terminal {
                 items: vec![giftpos_dintero::checkout::OrderItem {
                     id: "gift-card".into(),
                     line_id: "1".into(),
-                    description: format!("Gift card {}", token.masked()),
+                    description: format!("{what} {}", token.masked()),
                     quantity: 1,
                     amount: amount.minor(),
                     vat_amount: 0,
@@ -93,6 +135,9 @@ impl Terminal {
         e.metadata.session_id = Some(created.id.clone());
         e.metadata.session_url = Some(created.url.clone());
         e.metadata.profile_id = Some(profile.to_string());
+        if loads == OperationKind::TopUp {
+            e.metadata.loads = Some(OperationKind::TopUp.as_str().into());
+        }
         let entry = self.record(e)?;
         tracing::info!(entry = %entry.id, session = %created.id, "payment session started");
         Ok(PaymentSession {
@@ -174,8 +219,8 @@ impl Terminal {
             .journal()
             .children(&payment.id)?
             .into_iter()
-            .find(|x| x.kind == OperationKind::Activate)
-            .ok_or_else(|| AppError::internal("the paid card's activation was not recorded"))?;
+            .find(|x| matches!(x.kind, OperationKind::Activate | OperationKind::TopUp))
+            .ok_or_else(|| AppError::internal("what the payment paid for was not recorded"))?;
         let outcome = self.engine.send_now(&activation.id, None).await?;
         let mut r = self.result(&activation, &outcome)?;
         self.read_back(&mut r).await;
