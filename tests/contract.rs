@@ -603,3 +603,58 @@ fn the_validators_refuse_what_the_contract_refuses() {
         json!({"id": "t", "amount": 1, "currency": "NOK", "type": "fund", "card_id": "c"});
     assert!(!check(&c.wallets, false, "/$defs/Transaction", &invented).is_empty());
 }
+
+/// One verdict for a payment (#23): a Checkout payment that was captured and then
+/// refunded before sync applied it activates nothing — the card stays unsold and the
+/// sale is refused, not "done".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_refunded_before_sync_applies_it_activates_no_card() {
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let t = till(&sb, dir.path(), "P00000000.giftcards-manual-capture").await;
+    let stock = common::stock(&t, "rfd", 1).await;
+    let p = pay(&t, &stock[0].0, "pay").await;
+    // Someone captures and refunds it in the back office before the till syncs.
+    let session = t.client().session(&p.session_id).await.unwrap();
+    let tx = session.transaction_id.expect("paid");
+    t.client()
+        .capture_payment(
+            &tx,
+            &giftpos_dintero::checkout::CaptureBody {
+                amount: 25_000,
+                capture_reference: Some("back-office".into()),
+            },
+        )
+        .await
+        .unwrap();
+    t.client()
+        .refund_payment(
+            &tx,
+            &giftpos_dintero::checkout::RefundBody {
+                amount: 25_000,
+                reason: Some("customer changed their mind".into()),
+                refund_reference: Some("back-office-refund".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        t.client().payment(&tx).await.unwrap().status,
+        status::REFUNDED
+    );
+    for _ in 0..3 {
+        t.engine().drain(true).await.unwrap();
+    }
+    let entries = t.journal().list(None, None).unwrap();
+    let payment = entries.iter().find(|e| e.id == p.operation_id).unwrap();
+    assert_eq!(payment.state, EntryState::Refused, "{payment:?}");
+    assert!(
+        payment.reason.as_deref().unwrap_or("").contains("REFUNDED"),
+        "{payment:?}"
+    );
+    assert!(
+        !entries.iter().any(|e| e.kind == OperationKind::Activate),
+        "no activation was recorded: {entries:?}"
+    );
+    assert_eq!(sb.snapshot("rfd-0000").unwrap().status, "inactive");
+}

@@ -97,6 +97,51 @@ pub fn usable(tx: &PaymentTransaction) -> i64 {
     }
 }
 
+/// Whether a payment taken through our own Checkout session (and captured by us) backs
+/// loading `amount` onto its card: what it has taken and still holds — captured less
+/// refunded, in the card's currency — must cover it. A refunded, voided, declined or
+/// failed payment backs nothing, whatever it once captured. The same rules as
+/// [`verify`] (for a typed reference), where a payment must already have been taken.
+pub fn taken_covers(tx: &PaymentTransaction, amount: Money) -> Result<(), (Failed, String)> {
+    let s = tx.status.as_str();
+    if let Some(why) = not_paid(&tx.id, tx) {
+        return Err((Failed::NotPaid, why));
+    }
+    if !tx.currency.eq_ignore_ascii_case(amount.currency().code()) {
+        return Err((
+            Failed::Currency,
+            format!(
+                "payment {} is in {}, the card in {}",
+                tx.id,
+                tx.currency,
+                amount.currency().code()
+            ),
+        ));
+    }
+    let held = tx.captured() - tx.refunded();
+    if held < amount.minor() {
+        return Err((
+            Failed::Exceeded,
+            format!(
+                "payment {} is {} with {} minor units taken and kept, not the {} the card needs",
+                tx.id,
+                s,
+                held,
+                amount.minor()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A payment that holds and has taken nothing — refunded, voided, declined, failed —
+/// with the sentence saying so; the one rule both verdicts share.
+fn not_paid(id: &str, tx: &PaymentTransaction) -> Option<String> {
+    let s = tx.status.as_str();
+    (s == status::REFUNDED || status::is_dead(s))
+        .then(|| format!("payment {id} is {s}: no money is held or taken"))
+}
+
 /// Decides whether `amount` may be activated against payment `id` (`tx`: what Dintero
 /// answered, `None` when it has no such payment), given `already` minor units this
 /// terminal has activated against it before.
@@ -114,11 +159,8 @@ pub fn verify(
         );
     };
     let s = tx.status.as_str();
-    if s == status::REFUNDED || status::is_dead(s) {
-        return Verdict::Refused(
-            Failed::NotPaid,
-            format!("payment {id} is {s}: no money is held or taken"),
-        );
+    if let Some(why) = not_paid(id, tx) {
+        return Verdict::Refused(Failed::NotPaid, why);
     }
     if status::is_undecided(s) {
         return Verdict::Wait(format!("payment {id} is {s} (pending approval)"));
@@ -358,6 +400,34 @@ mod tests {
         assert!(
             matches!(&v, Verdict::Refused(Failed::TooOld, why) if why.contains("no time")),
             "{v:?}"
+        );
+    }
+
+    #[test]
+    fn a_taken_payment_covers_its_card_only_while_it_keeps_the_money() {
+        let ok = |t: &PaymentTransaction, a| taken_covers(t, nok(a)).is_ok();
+        let failed = |t: &PaymentTransaction, a| taken_covers(t, nok(a)).unwrap_err().0;
+        assert!(ok(&tx("CAPTURED", 500, 500, 0, "NOK"), 500));
+        assert_eq!(
+            failed(&tx("REFUNDED", 500, 500, 500, "NOK"), 500),
+            Failed::NotPaid
+        );
+        assert_eq!(
+            failed(&tx("PARTIALLY_REFUNDED", 500, 500, 100, "NOK"), 500),
+            Failed::Exceeded
+        );
+        assert!(ok(&tx("PARTIALLY_REFUNDED", 500, 500, 100, "NOK"), 400));
+        assert_eq!(
+            failed(&tx("AUTHORIZED", 500, 0, 0, "NOK"), 500),
+            Failed::Exceeded
+        );
+        assert_eq!(
+            failed(&tx("CAPTURED", 500, 500, 0, "SEK"), 500),
+            Failed::Currency
+        );
+        assert_eq!(
+            failed(&tx("AUTHORIZATION_VOIDED", 500, 0, 0, "NOK"), 1),
+            Failed::NotPaid
         );
     }
 

@@ -102,18 +102,14 @@ impl Engine {
                 }
             }
         }
-        if tx.captured() < e.amount.minor()
-            || !tx.currency.eq_ignore_ascii_case(e.amount.currency().code())
-        {
-            return if status::is_dead(&tx.status) {
-                not_completed("the payment failed; the card was not activated".into())
+        // One verdict (payments.rs): a refunded or voided payment never loads a card,
+        // whatever it once captured.
+        if let Err((failed, why)) = crate::payments::taken_covers(&tx, e.amount) {
+            return if failed == crate::payments::Failed::NotPaid {
+                not_completed(format!("{why}; the card was not loaded"))
             } else {
                 Ok(Outcome::NeedsAttention(format!(
-                    "payment {} is {} with {} captured in {}, not {}",
-                    tx.id,
-                    tx.status,
-                    tx.captured(),
-                    tx.currency,
+                    "{why}: a manager must look ({} at stake)",
                     e.amount
                 )))
             };
