@@ -803,3 +803,49 @@ fn a_tls_sandbox_process_is_reached_through_the_ca_file_it_writes() {
     assert_eq!(json(&refused)["error"]["code"], "tls", "{refused:?}");
     assert_ne!(code(&refused), 0);
 }
+
+/// The doctor remembers (#23): a look-up whose answer cannot be read is named by
+/// `giftpos doctor` — another process, later — with its endpoint, until a readable
+/// answer to the same call clears it.
+#[test]
+fn after_an_unreadable_look_up_the_doctor_names_the_endpoint() {
+    let home = tempfile::tempdir().unwrap();
+    let sb = start_sandbox(home.path(), &["--fault", "malformed:path=/info"]);
+    let out = giftpos(
+        home.path(),
+        &sb.env,
+        &["balance", "9578000000002001", "--pin", "6001", "--json"],
+        None,
+    );
+    assert_eq!(json(&out)["error"]["code"], "dintero_unreadable", "{out:?}");
+    let doctor = |home: &Path, env: &[(String, String)]| {
+        let out = giftpos(home, env, &["doctor", "--json"], None);
+        let v = json(&out);
+        v["result"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "dintero_answers")
+            .cloned()
+            .unwrap()
+    };
+    let check = doctor(home.path(), &sb.env);
+    assert_eq!(check["status"], "fail", "{check}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("info") && detail.contains("not JSON"),
+        "{check}"
+    );
+    // Dintero answers readably again: the next look-up clears it.
+    drop(sb);
+    let sb = start_sandbox(home.path(), &[]);
+    let out = giftpos(
+        home.path(),
+        &sb.env,
+        &["balance", "9578000000002001", "--pin", "6001", "--json"],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{out:?}");
+    let check = doctor(home.path(), &sb.env);
+    assert_eq!(check["status"], "ok", "{check}");
+}

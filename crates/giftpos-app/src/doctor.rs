@@ -359,11 +359,40 @@ async fn check_answers(terminal: &Terminal) -> Check {
             FIX,
         );
     }
+    // What the terminal remembers (a look-up the clerk saw fail, in any process), until
+    // a readable answer to the same operation clears it.
+    let remembered = terminal.unreadable_answers().unwrap_or_default();
+    if !remembered.is_empty() {
+        let named: Vec<String> = remembered
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}: {} (last at {})",
+                    a.op,
+                    a.what,
+                    a.at.format("%Y-%m-%d %H:%M:%S UTC")
+                )
+            })
+            .collect();
+        return Check::fail(
+            NAME,
+            format!(
+                "Dintero's last answer could not be read for {}",
+                named.join("; ")
+            ),
+            FIX,
+        );
+    }
     match terminal.client().list_cards(1, None).await {
         Ok(_) => Check::ok(NAME, "Wallets answers are readable (GET /cards)"),
         Err(e @ giftpos_dintero::DinteroError::Unreadable { .. }) => {
             Check::fail(NAME, e.to_string(), FIX)
         }
+        Err(giftpos_dintero::DinteroError::NotFound) => Check::warn(
+            NAME,
+            "GET /cards answered 404 Not Found",
+            "Check [dintero] api_base and account_id: a wrong base URL or account answers 404 (a missing grant answers 403).",
+        ),
         Err(e) => Check::warn(
             NAME,
             format!("GET /cards could not be tried: {e}"),

@@ -107,8 +107,11 @@ pub fn render(t: &Terminal, extra: Extra) -> Result<String, AppError> {
     gauge(
         &mut r,
         "giftpos_dintero_unreadable_answers",
-        "1 while Dintero's answers cannot be read (call IT)",
-        i64::from(status.unreadable.is_some()),
+        "Operations whose last answer from Dintero could not be read (call IT; a readable answer clears each)",
+        t.unreadable_answers()
+            .map(|a| a.len() as i64)
+            .unwrap_or(0)
+            .max(i64::from(status.unreadable.is_some())),
     );
     gauge(
         &mut r,

@@ -10,6 +10,7 @@
 //! - [`plan`] is the pure function that picks what to send next.
 
 mod anchor;
+mod answers;
 mod archive;
 mod chain;
 mod meta;
@@ -27,6 +28,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 pub use anchor::{Anchor, AnchorReport};
+pub use answers::UnreadableAnswer;
 pub use archive::{ARCHIVE_FORMAT, ArchiveReport};
 pub use meta::EntryMeta;
 pub use plan::{PlanItem, plan};
@@ -41,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_indexes.sql"),
     include_str!("../migrations/0004_archives.sql"),
     include_str!("../migrations/0005_payment_uses.sql"),
+    include_str!("../migrations/0006_unreadable_answers.sql"),
 ];
 
 /// Journals up to this many pages (of 1 KiB) get the whole-file check at open.

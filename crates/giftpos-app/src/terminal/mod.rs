@@ -247,8 +247,9 @@ impl Terminal {
             .map(|c| (c.client_id.clone(), c.client_secret.clone()));
         let api_base = client_cfg.api_base.clone();
         let account_id = client_cfg.account_id.to_string();
-        let client = DinteroClient::new(client_cfg, clock.clone()).map_err(AppError::from)?;
         let journal = Arc::new(Journal::open(&journal_path, &cfg.terminal_id)?);
+        client_cfg.answers = Some(remember_answers(journal.clone(), clock.clone()));
+        let client = DinteroClient::new(client_cfg, clock.clone()).map_err(AppError::from)?;
         let policy = SyncPolicy {
             verify_payments: cfg.payments_verify,
             payment_max_age: cfg.payments_max_age,
@@ -372,6 +373,12 @@ impl Terminal {
                 .collect(),
             tenders: self.cfg.tenders.allowed.clone(),
         }
+    }
+
+    /// The operations whose last answer from Dintero could not be read (remembered in
+    /// the journal, until a readable answer clears each).
+    pub fn unreadable_answers(&self) -> Result<Vec<giftpos_journal::UnreadableAnswer>, AppError> {
+        Ok(self.journal().unreadable_answers()?)
     }
 
     pub fn sync_status(&self) -> Result<SyncStatus, AppError> {
@@ -657,6 +664,34 @@ impl Terminal {
 }
 
 /// A payment reference: 1–128 visible characters, no spaces.
+/// The client's answer hook: an unreadable answer is remembered in the journal per
+/// operation, and forgotten at the next readable one (written only on a change).
+fn remember_answers(
+    journal: Arc<Journal>,
+    clock: Arc<dyn Clock>,
+) -> giftpos_dintero::client::AnswerHook {
+    let known: std::collections::BTreeSet<String> = journal
+        .unreadable_answers()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| a.op)
+        .collect();
+    let known = std::sync::Mutex::new(known);
+    Arc::new(move |op: &str, what: Option<&str>| {
+        let mut known = known.lock().unwrap_or_else(|p| p.into_inner());
+        let write = match what {
+            Some(_) => {
+                known.insert(op.to_string());
+                true
+            }
+            None => known.remove(op),
+        };
+        if write && let Err(e) = journal.note_answer(op, what, clock.now()) {
+            tracing::warn!(op, "an unreadable answer could not be remembered: {e}");
+        }
+    })
+}
+
 fn check_transaction_id(id: &str) -> Result<(), AppError> {
     let ok = !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic());
     if ok {

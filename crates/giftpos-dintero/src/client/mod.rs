@@ -33,6 +33,12 @@ use crate::wire::{
 
 mod wallets;
 
+/// Told of every answer the client reads: the operation (`wallets.info`, …) and, when
+/// a 2xx body could not be read, what could not be (the field by its path). The
+/// terminal keeps the last unreadable answer per operation where the doctor and the
+/// metrics find it, until a readable answer to the same operation clears it.
+pub type AnswerHook = Arc<dyn Fn(&str, Option<&str>) + Send + Sync>;
+
 /// Where and how to reach Dintero.
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -67,6 +73,8 @@ pub struct ClientConfig {
     /// proxy at all — the process environment (`HTTPS_PROXY`, the session user's) is
     /// never used to route the till's money.
     pub proxy: Option<String>,
+    /// Told of each answer read (see [`AnswerHook`]).
+    pub answers: Option<AnswerHook>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -108,6 +116,7 @@ impl ClientConfig {
             extra_roots_pem: None,
             pool_idle_timeout: Duration::from_secs(90),
             proxy: None,
+            answers: None,
         }
     }
 }
@@ -338,7 +347,7 @@ impl DinteroClient {
         self.inner.token_fetches.fetch_add(1, Ordering::Relaxed);
         let status = resp.status().as_u16();
         let result: Result<TokenResponse, DinteroError> =
-            decode("auth.token", Call::Auth, resp).await;
+            decode("auth.token", Call::Auth, resp, cfg.answers.as_ref()).await;
         span.in_scope(|| {
             tracing::debug!(status, ms = started.elapsed().as_millis() as u64, "token");
         });
@@ -452,7 +461,8 @@ impl DinteroClient {
                     .get("event-request-id")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                let out = decode(op, ctx, resp).await.map(|body| Answer {
+                let hook = self.inner.cfg.answers.as_ref();
+                let out = decode(op, ctx, resp, hook).await.map(|body| Answer {
                     status,
                     event_request_id,
                     body,
@@ -596,12 +606,17 @@ async fn decode<T: DeserializeOwned>(
     op: &'static str,
     ctx: Call,
     resp: reqwest::Response,
+    hook: Option<&AnswerHook>,
 ) -> Result<T, DinteroError> {
     let status = resp.status().as_u16();
     let wait = retry_after(resp.headers());
     let bytes = resp.bytes().await.map_err(classify)?;
     if (200..300).contains(&status) {
-        return read_body(&bytes).map_err(|what| DinteroError::Unreadable {
+        let read = read_body(&bytes);
+        if let Some(h) = hook {
+            h(op, read.as_ref().err().map(String::as_str));
+        }
+        return read.map_err(|what| DinteroError::Unreadable {
             op: op.into(),
             status,
             what,
