@@ -470,7 +470,8 @@ async fn a_top_up_is_paid_like_a_sale() {
         None,
     );
     assert_eq!(code, 0, "{v}");
-    // The fund transaction's metadata carries the payment's reference.
+    // The fund transaction's metadata carries the payment's reference, under our own
+    // key (Dintero reserves `dintero_*` and documents its key on activation only).
     let fund = sb
         .exchanges()
         .into_iter()
@@ -478,7 +479,7 @@ async fn a_top_up_is_paid_like_a_sale() {
         .and_then(|x| x.request)
         .expect("a fund transaction");
     assert_eq!(
-        fund["metadata"]["dintero_transaction_id"], "T12345678.topup",
+        fund["metadata"]["giftpos_payment_id"], "T12345678.topup",
         "{fund}"
     );
     assert_eq!(

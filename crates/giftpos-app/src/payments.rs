@@ -60,8 +60,10 @@ pub enum Failed {
 /// When the payment was made, as Dintero tells it: the transaction's `created_at`, else
 /// its first event's (the spec requires neither; see docs/dintero-decisions.md).
 pub fn made_at(tx: &PaymentTransaction) -> Option<chrono::DateTime<chrono::Utc>> {
+    // The events' only when every one has a time: a missing one might be the first.
+    let events: Option<Vec<_>> = tx.events.iter().map(|e| e.created_at).collect();
     tx.created_at
-        .or_else(|| tx.events.iter().filter_map(|e| e.created_at).min())
+        .or_else(|| events.and_then(|t| t.into_iter().min()))
 }
 
 /// How old a payment may be to back a new card, and the time now.
@@ -83,14 +85,16 @@ pub enum Verdict {
 }
 
 /// What a payment holds or has taken, in minor units: an authorization counts in full
-/// (less refunds); once captured, what was captured less what was refunded.
+/// (less refunds); once captured — or once its rest was voided after a partial capture
+/// (SPEC: "void after a part capture will cancel the difference") — what was captured
+/// less what was refunded.
 pub fn usable(tx: &PaymentTransaction) -> i64 {
     let captured_states = [
         status::CAPTURED,
         status::PARTIALLY_REFUNDED,
         status::PARTIALLY_CAPTURED_REFUNDED,
     ];
-    if captured_states.contains(&tx.status.as_str()) {
+    if captured_states.contains(&tx.status.as_str()) || tx.voided() {
         tx.captured() - tx.refunded()
     } else {
         tx.amount - tx.refunded()
@@ -265,6 +269,26 @@ mod tests {
         }
     }
 
+    fn voided(mut t: PaymentTransaction) -> PaymentTransaction {
+        t.events.push(TransactionEvent {
+            event: "VOID".into(),
+            amount: Some(t.amount - t.captured()),
+            success: Some(true),
+            ..Default::default()
+        });
+        t
+    }
+
+    fn unread_refund(mut t: PaymentTransaction) -> PaymentTransaction {
+        t.events.push(TransactionEvent {
+            event: "REFUND".into(),
+            amount: None,
+            success: Some(true),
+            ..Default::default()
+        });
+        t
+    }
+
     fn nok(minor: i64) -> Money {
         Money::from_minor(minor, Currency::parse("NOK").unwrap()).unwrap()
     }
@@ -312,6 +336,26 @@ mod tests {
                 500,
                 0,
                 Box::new(|v: &Verdict| *v == Verdict::Verified { left: 0 }),
+            ),
+            // The rest voided after a part capture: only the 200 captured are held.
+            (
+                Some(voided(tx("PARTIALLY_CAPTURED", 500, 200, 0, "NOK"))),
+                201,
+                0,
+                Box::new(refused(Exceeded)),
+            ),
+            (
+                Some(voided(tx("PARTIALLY_CAPTURED", 500, 200, 0, "NOK"))),
+                200,
+                0,
+                Box::new(|v: &Verdict| *v == Verdict::Verified { left: 0 }),
+            ),
+            // A refund whose amount cannot be read counts in full.
+            (
+                Some(unread_refund(tx("PARTIALLY_REFUNDED", 500, 500, 0, "NOK"))),
+                1,
+                0,
+                Box::new(refused(Exceeded)),
             ),
             (
                 Some(tx("PARTIALLY_REFUNDED", 500, 500, 100, "NOK")),

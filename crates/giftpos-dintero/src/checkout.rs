@@ -346,8 +346,22 @@ impl PaymentTransaction {
         self.sum(event::CAPTURE)
     }
 
+    /// What was refunded. A successful refund whose amount cannot be read counts as
+    /// the whole payment (money is never assumed still held).
     pub fn refunded(&self) -> i64 {
-        self.sum(event::REFUND)
+        self.events
+            .iter()
+            .filter(|e| e.succeeded() && e.event == event::REFUND)
+            .map(|e| e.amount.unwrap_or(self.amount))
+            .sum()
+    }
+
+    /// Whether the authorization's rest was released (a successful `VOID`, or one
+    /// initiated): after a partial capture only the captured part is held.
+    pub fn voided(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| (e.event == event::VOID && e.succeeded()) || e.event == event::INITIATE_VOID)
     }
 
     /// Whether an operation with this reference already succeeded (a retried capture

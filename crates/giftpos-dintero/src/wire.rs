@@ -25,6 +25,11 @@ pub const META_TRANSACTION_ID: &str = "dintero_transaction_id";
 pub const META_OPERATION_ID: &str = "giftpos_operation_id";
 /// The metadata key naming the terminal that sent an operation.
 pub const META_TERMINAL_ID: &str = "giftpos_terminal_id";
+/// The paying transaction on a card's activation: Dintero's key ([`META_TRANSACTION_ID`]).
+pub const META_PAYMENT_ON_CARD: &str = META_TRANSACTION_ID;
+/// The paying transaction on a wallet transaction (a top-up's fund): our own key, since
+/// Dintero reserves `dintero_*` and documents its key on activation only.
+pub const META_PAYMENT_ON_TRANSACTION: &str = "giftpos_payment_id";
 
 /// Error codes in `{"error":{"code":…}}`. Dintero publishes no wallet-specific codes;
 /// these are our decisions (see `docs/dintero-decisions.md`), shared by the client and

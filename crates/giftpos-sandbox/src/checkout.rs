@@ -276,11 +276,8 @@ impl Checkout {
         Ok(tx)
     }
 
-    /// Sandbox control: a payment taken elsewhere (another till, a card terminal) that
-    /// the sandbox is told about, in any documented status, so `GET /transactions/{id}`
-    /// can answer it. An id in use is refused.
-    /// Moves payment `id` (and its events) to `now`, keeping their order: training's
-    /// demo payments stay "from today" (ours; Dintero's payments do not move).
+    /// Moves payment `id` (and its events) to `now`, keeping their order: the demo
+    /// payments stay "from today" (ours; Dintero's payments do not move).
     pub fn renew(&mut self, id: &str, now: DateTime<Utc>) {
         if let Some(tx) = self.transactions.get_mut(id)
             && let Some(at) = tx.created_at
@@ -293,6 +290,9 @@ impl Checkout {
         }
     }
 
+    /// Sandbox control: a payment taken elsewhere (another till, a card terminal) that
+    /// the sandbox is told about, in any documented status, so `GET /transactions/{id}`
+    /// can answer it. An id in use is refused.
     pub fn register(
         &mut self,
         now: DateTime<Utc>,

@@ -18,8 +18,9 @@ use chrono::{DateTime, Utc};
 use giftpos_core::{OperationKind, Pin};
 use giftpos_dintero::checkout::PaymentTransaction;
 use giftpos_dintero::wire::{
-    ActivateRequest, CaptureRequest, Card, META_OPERATION_ID, META_TERMINAL_ID, Metadata,
-    TransactionKind, TransactionRequest, VoidRequest,
+    ActivateRequest, CaptureRequest, Card, META_OPERATION_ID, META_PAYMENT_ON_CARD,
+    META_PAYMENT_ON_TRANSACTION, META_TERMINAL_ID, Metadata, TransactionKind, TransactionRequest,
+    VoidRequest,
 };
 use giftpos_dintero::{Clock, DinteroClient, DinteroError};
 use giftpos_journal::{Entry, EntryState, Journal, PlanItem};

@@ -166,6 +166,14 @@ impl Engine {
 
     pub(super) fn metadata(&self, e: &Entry) -> Metadata {
         let mut m: Metadata = e.metadata.to_dintero().into_iter().collect();
+        // Dintero reserves `dintero_*` in metadata and documents `dintero_transaction_id`
+        // on a card's activation only: on a transaction (a top-up's fund) the payment
+        // goes under our own key.
+        if e.kind != OperationKind::Activate
+            && let Some(id) = m.remove(META_PAYMENT_ON_CARD)
+        {
+            m.insert(META_PAYMENT_ON_TRANSACTION.into(), id);
+        }
         m.insert(META_OPERATION_ID.into(), e.id.clone().into());
         m.insert(META_TERMINAL_ID.into(), e.terminal_id.clone().into());
         m
