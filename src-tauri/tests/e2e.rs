@@ -713,6 +713,43 @@ async fn kiosk_mode_fills_the_screen_and_only_a_manager_lets_the_app_go() {
     app.close().await;
 }
 
+/// Kiosk mode comes from IT's configuration and fails closed: when the terminal cannot
+/// open (here a corrupt journal), the window stays the whole screen, unframed, and
+/// shows the error — it does not fall back to a closable desktop window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_till_that_cannot_open_stays_a_kiosk_and_shows_why() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let home = tempfile::tempdir().unwrap();
+    // IT's file (the test build's GIFTPOS_SYSTEM_CONFIG, set by `clean`).
+    std::fs::write(
+        home.path().join("no-system-config.toml"),
+        "[terminal]\nkiosk = true\n",
+    )
+    .unwrap();
+    let training = home.path().join("data/giftpos/training");
+    std::fs::create_dir_all(&training).unwrap();
+    std::fs::write(
+        training.join("journal.db"),
+        b"this is not a SQLite database",
+    )
+    .unwrap();
+    let app = App::start(home.path(), &[], "kiosk-closed").await;
+    app.find("#fatal").await;
+    assert_eq!(
+        app.read("#fatal", "e.dataset.code")
+            .await
+            .unwrap_or_default(),
+        "journal_unreadable"
+    );
+    app.wait_js(
+        "return window.innerWidth === screen.width && window.innerHeight === screen.height",
+        10,
+    )
+    .await;
+    app.shot("01-cannot-open").await;
+    app.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_clerk_is_signed_out_after_a_countdown() {
     let _one = ONE_AT_A_TIME.lock().await;
