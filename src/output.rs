@@ -274,11 +274,7 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
                     let rule = giftpos_app::config::KEYS
                         .iter()
                         .find(|k| k.name == key)
-                        .map_or("", |k| match k.rule {
-                            giftpos_app::config::Rule::ItOnly => "IT only",
-                            giftpos_app::config::Rule::ItWins => "IT wins",
-                            giftpos_app::config::Rule::EnvOnly => "env only",
-                        });
+                        .map_or("", |k| k.rule.as_str());
                     println!("  {key:<36} {rule:<9} {src}");
                 }
             }

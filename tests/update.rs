@@ -295,7 +295,7 @@ fn root_installs_only_a_verified_copy_of_its_own_download() {
 }
 
 #[test]
-fn only_its_files_say_where_updates_come_from() {
+fn a_retired_update_key_is_accepted_from_its_files_and_named_by_the_doctor() {
     // Root (IT's own CLI) may name an endpoint anywhere; a clerk's process may not
     // (`config::tests` and tests/security.rs run it as a second user).
     let home = tempfile::tempdir().unwrap();

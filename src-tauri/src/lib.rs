@@ -237,14 +237,28 @@ async fn sell<R: Runtime>(
     reference: Option<String>,
 ) -> Res<OperationResult> {
     let t = state.clerk_till()?;
-    let (token, amount) = (t.card_input(&card)?, t.parse_amount(&amount)?);
+    let (token, amount, payment) = paid(t, &card, &amount, tender, transaction_id, reference)?;
+    let r = t.sell_paid(&token, amount, payment).await;
+    thank_customer(&app, r)
+}
+
+/// The card, the amount and what pays for them, as the page gave them: the amount
+/// checked before the payment, so a wrong amount is named first.
+fn paid(
+    t: &Terminal,
+    card: &str,
+    amount: &str,
+    tender: Option<String>,
+    transaction_id: Option<String>,
+    reference: Option<String>,
+) -> Res<(giftpos_core::CardToken, giftpos_core::Money, Payment)> {
+    let (token, amount) = (t.card_input(card)?, t.parse_amount(amount)?);
     let payment = Payment::from_input(
         tender.as_deref(),
         transaction_id.as_deref(),
         reference.as_deref(),
     )?;
-    let r = t.sell_paid(&token, amount, payment).await;
-    thank_customer(&app, r)
+    Ok((token, amount, payment))
 }
 
 /// A sale whose payment cannot be verified, let through by a manager with a reason.
@@ -281,12 +295,7 @@ async fn top_up<R: Runtime>(
     reference: Option<String>,
 ) -> Res<OperationResult> {
     let t = state.clerk_till()?;
-    let (token, amount) = (t.card_input(&card)?, t.parse_amount(&amount)?);
-    let payment = Payment::from_input(
-        tender.as_deref(),
-        transaction_id.as_deref(),
-        reference.as_deref(),
-    )?;
+    let (token, amount, payment) = paid(t, &card, &amount, tender, transaction_id, reference)?;
     let r = t.top_up(&token, amount, payment).await;
     thank_customer(&app, r)
 }

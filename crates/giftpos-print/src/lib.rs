@@ -297,13 +297,6 @@ pub fn tender_totals(entries: &[ReportEntry]) -> (Vec<TenderTotal>, Vec<ClerkCas
 /// The tenders section as CSV (`giftpos report tenders`): one row per card sold or
 /// loaded, with how it was paid and by which clerk.
 pub fn tenders_csv(r: &DayReport) -> String {
-    let field = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
     let mut out = String::from(
         "time,clerk,operation,card,amount_minor,currency,tender,payment,state,entry_id\n",
     );
@@ -311,13 +304,13 @@ pub fn tenders_csv(r: &DayReport) -> String {
         out.push_str(
             &[
                 e.time.to_rfc3339(),
-                field(e.clerk.as_deref().unwrap_or("")),
+                csv_field(e.clerk.as_deref().unwrap_or("")),
                 e.kind.as_str().to_string(),
-                field(&e.card),
+                csv_field(&e.card),
                 e.amount.minor().to_string(),
                 e.amount.currency().code().to_string(),
                 e.tender.clone().unwrap_or_default(),
-                field(e.payment.as_deref().unwrap_or("")),
+                csv_field(e.payment.as_deref().unwrap_or("")),
                 e.state.clone(),
                 e.entry_id.clone(),
             ]
@@ -372,16 +365,18 @@ impl DayReport {
     }
 }
 
+/// One CSV field: quoted (quotes doubled) when it holds a comma, a quote or a newline.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 /// The payments section as CSV (`giftpos report payments`): one row per card sold, with
 /// its payment, what the payment holds, the cards' total and whether they exceed it.
 pub fn payments_csv(r: &DayReport) -> String {
-    let field = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
     let mut out = String::from(
         "payment,payment_holds_minor,cards_total_minor,exceeds,entry_id,time,card,amount_minor,currency,state,override_by,override_reason\n",
     );
@@ -405,7 +400,7 @@ pub fn payments_csv(r: &DayReport) -> String {
                 by,
                 why,
             ];
-            let row: Vec<String> = cols.iter().map(|c| field(c)).collect();
+            let row: Vec<String> = cols.iter().map(|c| csv_field(c)).collect();
             out.push_str(&row.join(","));
             out.push('\n');
         }

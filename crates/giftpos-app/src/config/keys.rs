@@ -43,12 +43,12 @@ pub enum Rule {
 }
 
 impl Rule {
-    /// As `giftpos info` shows it.
+    /// Who may set it, as `giftpos info` shows it.
     pub fn as_str(self) -> &'static str {
         match self {
-            ItWins => "it_wins",
-            ItOnly => "it_only",
-            EnvOnly => "env_only",
+            ItWins => "IT wins",
+            ItOnly => "IT only",
+            EnvOnly => "env only",
         }
     }
 }

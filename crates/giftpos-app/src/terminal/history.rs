@@ -456,13 +456,7 @@ const CSV_HEADER: &str = "seq,id,created_at,terminal_id,kind,card,card_id,amount
 
 /// One CSV row for accounting: no token, no PIN.
 fn csv_row(e: &Entry) -> String {
-    let field = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
+    let field = giftpos_print::csv_field;
     let cols = [
         e.seq.to_string(),
         e.id.clone(),

@@ -55,8 +55,7 @@ impl Terminal {
     /// id. Offline it is saved and activates when the network returns.
     pub async fn activate(&self, a: Activation) -> Result<OperationResult, AppError> {
         let backing = Backing::Paid(Payment::Dintero(a.transaction_id.clone()));
-        self.load(OperationKind::Activate, &a.token, a.amount, backing, &a)
-            .await
+        self.load(OperationKind::Activate, &a, backing).await
     }
 
     /// Sells a printed card paid by `payment`: a Dintero payment's reference (verified),
@@ -67,21 +66,9 @@ impl Terminal {
         amount: Money,
         payment: Payment,
     ) -> Result<OperationResult, AppError> {
-        let a = Activation {
-            token: token.clone(),
-            amount,
-            transaction_id: String::new(),
-            customer_id: None,
-            expires_at: None,
-        };
-        self.load(
-            OperationKind::Activate,
-            token,
-            amount,
-            Backing::Paid(payment),
-            &a,
-        )
-        .await
+        let a = plain(token, amount);
+        self.load(OperationKind::Activate, &a, Backing::Paid(payment))
+            .await
     }
 
     /// Sells a card against a payment that cannot be verified (e.g. taken by another
@@ -96,8 +83,7 @@ impl Terminal {
     ) -> Result<OperationResult, AppError> {
         check_transaction_id(&a.transaction_id)?;
         let backing = overridden(approval, reason, Some(a.transaction_id.clone()))?;
-        self.load(OperationKind::Activate, &a.token, a.amount, backing, &a)
-            .await
+        self.load(OperationKind::Activate, &a, backing).await
     }
 
     /// Loads more money onto a sold card — paid like a sale: a verified Dintero
@@ -108,21 +94,9 @@ impl Terminal {
         amount: Money,
         payment: Payment,
     ) -> Result<OperationResult, AppError> {
-        let a = Activation {
-            token: token.clone(),
-            amount,
-            transaction_id: String::new(),
-            customer_id: None,
-            expires_at: None,
-        };
-        self.load(
-            OperationKind::TopUp,
-            token,
-            amount,
-            Backing::Paid(payment),
-            &a,
-        )
-        .await
+        let a = plain(token, amount);
+        self.load(OperationKind::TopUp, &a, Backing::Paid(payment))
+            .await
     }
 
     /// A top-up no payment can be shown for, let through by a manager with a reason
@@ -142,14 +116,7 @@ impl Terminal {
             check_transaction_id(r)?;
         }
         let backing = overridden(approval, reason, reference)?;
-        let a = Activation {
-            token: token.clone(),
-            amount,
-            transaction_id: String::new(),
-            customer_id: None,
-            expires_at: None,
-        };
-        self.load(OperationKind::TopUp, token, amount, backing, &a)
+        self.load(OperationKind::TopUp, &plain(token, amount), backing)
             .await
     }
 
@@ -181,11 +148,10 @@ impl Terminal {
     async fn load(
         &self,
         kind: OperationKind,
-        token: &CardToken,
-        amount: Money,
-        backing: Backing,
         a: &Activation,
+        backing: Backing,
     ) -> Result<OperationResult, AppError> {
+        let (token, amount) = (&a.token, a.amount);
         let reference = match &backing {
             Backing::Paid(p) => {
                 if let Payment::Dintero(id) = p {
@@ -265,6 +231,18 @@ impl Terminal {
         }
         let entry = self.record(e)?;
         self.submit(&entry, None, true).await
+    }
+}
+
+/// A card and an amount, with nothing else to say (a top-up, a sale by tender): the
+/// payment is in the [`Backing`].
+fn plain(token: &CardToken, amount: Money) -> Activation {
+    Activation {
+        token: token.clone(),
+        amount,
+        transaction_id: String::new(),
+        customer_id: None,
+        expires_at: None,
     }
 }
 
