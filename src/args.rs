@@ -93,13 +93,23 @@ pub(crate) enum Command {
         #[arg(long = "approved-by")]
         approved_by: String,
     },
-    /// Redeem an amount: a pending drawdown, then its capture.
+    /// Redeem an amount: a pending drawdown, then its capture. With `--pay-rest
+    /// dintero`, `--amount` is the purchase's total: one Dintero Checkout payment in
+    /// which the card pays what it holds and the customer pays the rest at the printed
+    /// URL / QR code (Dintero draws the card).
     Redeem {
         token: String,
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
         #[command(flatten)]
         pin: PinArgs,
+        /// `dintero`: pay the rest of the total through Dintero Checkout.
+        #[arg(long = "pay-rest", value_parser = ["dintero"])]
+        pay_rest: Option<String>,
+        /// With `--pay-rest`: wait for the payment (at most this many seconds; default
+        /// 900). Without it the URL is printed and the journal finishes it once paid.
+        #[arg(long, num_args = 0..=1, default_missing_value = "900", requires = "pay_rest")]
+        wait: Option<u64>,
     },
     /// Reserve an amount on the card (a pending drawdown, checking the PIN), as the app's
     /// Redeem screen does before "Complete sale". Prints the reservation's operation id.
@@ -381,6 +391,15 @@ pub(crate) struct SandboxArgs {
     /// Close connections idle this many seconds, as real servers do at some limit.
     #[arg(long = "idle-timeout", value_name = "SECS")]
     pub(crate) idle_timeout: Option<u64>,
+    /// Where Dintero's contract is silent, the reading to play, e.g.
+    /// `gift_card_drawn=capture` (default: `gift_card_drawn=authorization`).
+    #[arg(long, value_name = "KEY=VALUE,…", value_parser = giftpos_sandbox::Readings::parse)]
+    pub(crate) readings: Option<giftpos_sandbox::Readings>,
+    /// Serve training mode's sandbox (the one the app embeds, with its saved state)
+    /// until stopped: giftpos commands in training use it, so a payer page they print
+    /// stays open after they exit.
+    #[arg(long, conflicts_with_all = ["state", "tls", "faults", "no_demo"])]
+    pub(crate) training: bool,
 }
 
 #[derive(Debug, Subcommand)]

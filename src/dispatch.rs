@@ -59,7 +59,13 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             };
             Ok(Output::Operation(r))
         }
-        Command::Redeem { token, amount, pin } => {
+        Command::Redeem {
+            token,
+            amount,
+            pin,
+            pay_rest,
+            wait,
+        } => {
             let token = till.parse_token(&token)?;
             let amount = till.parse_amount(&amount)?;
             let pin = read_pin(&pin)?.ok_or_else(|| {
@@ -68,6 +74,10 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
                     "redeeming needs the card's PIN (--pin or --pin-stdin)",
                 )
             })?;
+            if pay_rest.is_some() {
+                let p = till.start_pay_rest(&token, &pin, amount).await?;
+                return pay_at(till, p, wait).await;
+            }
             Ok(Output::Operation(till.redeem(&token, amount, &pin).await?))
         }
         Command::Reserve { token, amount, pin } => {
@@ -419,6 +429,16 @@ async fn pay_at(
     p: giftpos_app::terminal::PaymentSession,
     wait: Option<u64>,
 ) -> Result<Output, AppError> {
+    if let (Some(part), Some(rest)) = (p.gift_card_part, p.rest) {
+        let loc = giftpos_core::Locale::En;
+        eprintln!(
+            "total {}: gift card {} pays {}, the customer pays {}",
+            p.amount.display(loc),
+            p.card,
+            part.display(loc),
+            rest.display(loc)
+        );
+    }
     eprintln!("pay at: {}", p.url);
     eprintln!("{}", giftpos_print::qr_text(&p.url));
     match wait {

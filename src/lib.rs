@@ -100,7 +100,7 @@ async fn run(cli: Cli, json: bool) -> ExitCode {
         )),
     };
     if let Command::Sandbox(args) = cli.command {
-        return run_sandbox(args, json).await;
+        return run_sandbox(args, loaded, json).await;
     }
     if let Command::Scanner(cmd) = cli.command {
         return run_scanner(cmd, loaded, json).await;

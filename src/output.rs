@@ -128,10 +128,17 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
                 giftpos_core::OperationKind::Redeem => "Redeemed",
                 giftpos_core::OperationKind::TopUp => "Topped up",
                 giftpos_core::OperationKind::Void => "Cancelled",
+                giftpos_core::OperationKind::Payment => "Paid, with gift card",
                 _ => "Done",
             };
             println!("{verb} {}", o.card);
             println!("  amount      {}", o.amount.display(loc));
+            if let Some(part) = o.gift_card_part {
+                println!("  gift card   {}", part.display(loc));
+                if let Ok(rest) = o.amount.checked_sub(part) {
+                    println!("  rest        {}", rest.display(loc));
+                }
+            }
             println!("  available   {}", money(&o.available_after));
             if let Some(s) = &o.status {
                 println!("  status      {s}");
@@ -229,6 +236,18 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
                 }
             }
         }
+        Output::Payment(p) if p.gift_card_part.is_some() => {
+            println!(
+                "payment {} (gift card {} first) waits for the customer: {}",
+                p.amount.display(loc),
+                p.card,
+                p.url
+            );
+            println!(
+                "entry {}: sync records the payment and the card's part once paid",
+                p.operation_id
+            );
+        }
         Output::Payment(p) => {
             println!(
                 "payment {} for card {} waits for the customer: {}",
@@ -293,6 +312,13 @@ pub(crate) fn print_entry_line(e: &giftpos_journal::Entry, loc: Locale) {
         e.state.as_str(),
         e.id
     );
+    if let Some(part) = e.gift_card_part {
+        println!(
+            "       of which from gift card {}: {}",
+            e.card,
+            part.display(loc)
+        );
+    }
     if let Some(r) = &e.reason {
         println!("       reason: {r}");
     }

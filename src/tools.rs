@@ -2,7 +2,14 @@
 
 use super::*;
 
-pub(crate) async fn run_sandbox(args: SandboxArgs, json: bool) -> ExitCode {
+pub(crate) async fn run_sandbox(
+    args: SandboxArgs,
+    loaded: Result<config::Config, config::ConfigError>,
+    json: bool,
+) -> ExitCode {
+    if args.training {
+        return serve_training(args, loaded, json).await;
+    }
     let mut faults = Faults::default();
     for f in &args.faults {
         if let Err(e) = faults.add(f) {
@@ -16,6 +23,7 @@ pub(crate) async fn run_sandbox(args: SandboxArgs, json: bool) -> ExitCode {
         token_ttl_secs: args.token_ttl,
         tls: args.tls,
         idle_timeout: args.idle_timeout.map(std::time::Duration::from_secs),
+        readings: args.readings.unwrap_or_default(),
         ..SandboxConfig::default()
     };
     let sb = match Sandbox::start(args.listen, cfg, Arc::new(SystemClock)).await {
@@ -50,6 +58,49 @@ pub(crate) async fn run_sandbox(args: SandboxArgs, json: bool) -> ExitCode {
     }
     wait_for_stop().await;
     sb.stop().await;
+    ExitCode::SUCCESS
+}
+
+/// `giftpos sandbox --training`: runs training mode's sandbox over its saved state, as
+/// the app does, until stopped.
+async fn serve_training(
+    args: SandboxArgs,
+    loaded: Result<config::Config, config::ConfigError>,
+    json: bool,
+) -> ExitCode {
+    let cfg = match loaded {
+        Ok(c) => c,
+        Err(e) => return print_err(json, None, &e.into()),
+    };
+    let backend = match giftpos_app::training::TrainingBackend::open_with(
+        &cfg.data_dir,
+        Arc::new(SystemClock),
+        args.readings.unwrap_or_default(),
+    )
+    .await
+    {
+        Ok(b) => b,
+        Err(e) => return print_err(json, None, &e),
+    };
+    if !backend.runs_here() {
+        let msg = format!(
+            "another giftpos process (the app?) already runs the training sandbox at {}",
+            backend.base_url()
+        );
+        return print_err(json, None, &AppError::new(ErrorCode::Config, msg));
+    }
+    if json {
+        print_json(
+            &serde_json::json!({"ok": true, "sandbox": backend.base_url(), "training": true}),
+        );
+    } else {
+        println!(
+            "Training sandbox at {} (no real money); giftpos commands in training use it. Stop with Ctrl-C.",
+            backend.base_url()
+        );
+    }
+    wait_for_stop().await;
+    drop(backend);
     ExitCode::SUCCESS
 }
 

@@ -33,7 +33,13 @@ fn start_sale(sb: &Sandbox, home: &Path, token: &str, wait: bool) -> (Child, Str
 /// printed.
 fn start(sb: &Sandbox, home: &Path, args: &[&str], wait: bool) -> (Child, String) {
     let mut cmd = giftpos(sb, home);
-    cmd.args(args).args(["--pay", "dintero", "--json"]);
+    cmd.args(args).args(["--pay", "dintero"]);
+    spawn_for_url(cmd, wait)
+}
+
+/// Runs `cmd --json [--wait 60]` and returns the process and the payer URL it printed.
+fn spawn_for_url(mut cmd: Command, wait: bool) -> (Child, String) {
+    cmd.arg("--json");
     if wait {
         cmd.args(["--wait", "60"]);
     }
@@ -294,4 +300,174 @@ async fn a_top_up_paid_through_checkout_loads_the_card_once() {
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["code"], "card_inactive", "{v}");
+}
+
+/// `giftpos redeem CARD --pin PIN --amount TOTAL --pay-rest dintero`: one Checkout
+/// payment of the total with the card preloaded. `--pay-rest` on a card the sandbox
+/// profile captures at once.
+fn start_pay_rest(sb: &Sandbox, home: &Path, total: &str, wait: bool) -> (Child, String) {
+    let mut cmd = giftpos(sb, home);
+    cmd.args([
+        "redeem",
+        "9578000000002003",
+        "--pin",
+        "6003",
+        "--amount",
+        total,
+    ])
+    .args(["--pay-rest", "dintero"]);
+    spawn_for_url(cmd, wait)
+}
+
+fn run_json(sb: &Sandbox, home: &Path, args: &[&str]) -> (i32, Value) {
+    let out = giftpos(sb, home).args(args).arg("--json").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (out.status.code().unwrap_or(-1), v)
+}
+
+/// The "done when": the URL is printed and the command exits (4: waiting);
+/// the customer pays the rest on the payer page; `sync --once` records one payment of
+/// the total with the card's part, and the card is at 0.00 — drawn by Dintero.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paying_the_rest_leaves_the_card_at_zero_and_one_payment_with_its_part() {
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let home = tempfile::tempdir().unwrap();
+    let (child, url) = start_pay_rest(&sb, home.path(), "400", false);
+    let (code, v) = tokio::task::spawn_blocking(move || finish(child))
+        .await
+        .unwrap();
+    assert_eq!(code, 4, "{v}");
+    assert_eq!(v["result"]["gift_card_part"]["amount"], 5000, "{v}");
+    assert_eq!(v["result"]["rest"]["amount"], 35_000, "{v}");
+    let page = common::get(&url);
+    assert!(page.contains("To pay: 350.00 NOK"), "{page}");
+    assert!(press(&url, "pay").contains("Paid"));
+    let (code, v) = run_json(&sb, home.path(), &["sync", "--once"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(sb.snapshot("demo-live-50").unwrap().balances.available, 0);
+    let (_, v) = run_json(&sb, home.path(), &["journal", "list"]);
+    let entries = v["result"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "one payment, nothing else: {v}");
+    let e = &entries[0];
+    assert_eq!(e["kind"], "payment");
+    assert_eq!(e["state"], "confirmed");
+    assert_eq!(e["amount"]["amount"], 40_000);
+    assert_eq!(e["gift_card_part"]["amount"], 5000);
+    assert_eq!(e["balance_after"]["amount"], 0);
+
+    // The receipt and the day's Z-report, read back as a person reads them.
+    let receipt = home.path().join("split.pdf");
+    let id = e["id"].as_str().unwrap().to_string();
+    let args = ["receipt", &id, "--out", receipt.to_str().unwrap()];
+    let (code, v) = run_json(&sb, home.path(), &args);
+    assert_eq!(code, 0, "{v}");
+    let text = pdftotext(&receipt);
+    for want in [
+        "Purchase, paid with gift card",
+        "NOK 400.00",
+        "Gift card    NOK 50.00",
+    ] {
+        assert!(text.contains(want), "{want:?}:\n{text}");
+    }
+    assert!(text.contains("Rest         NOK 350.00 (card)"), "{text}");
+    let z = home.path().join("z.pdf");
+    let (code, v) = run_json(
+        &sb,
+        home.path(),
+        &["report", "day", "--out", z.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{v}");
+    let text = pdftotext(&z);
+    assert!(
+        text.contains("total NOK 400.00: from gift cards NOK 50.00, paid the rest NOK 350.00"),
+        "{text}"
+    );
+}
+
+fn pdftotext(pdf: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .args(["-layout", pdf.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (scripts/setup installs it)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The card covers the whole total: `dintero.zero`, nothing left for the customer.
+/// Waiting (`--wait`) prints the payment with the card's part and its new balance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_that_covers_the_total_pays_it_all_as_dintero_zero() {
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let home = tempfile::tempdir().unwrap();
+    let (child, url) = start_pay_rest(&sb, home.path(), "30", true);
+    assert!(common::get(&url).contains("To pay: 0.00 NOK"));
+    assert!(press(&url, "pay").contains("Paid"));
+    let (code, v) = tokio::task::spawn_blocking(move || finish(child))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["result"]["gift_card_part"]["amount"], 3000, "{v}");
+    assert_eq!(v["result"]["available_after"]["amount"], 2000, "{v}");
+    let tx = sb.with_store(|s| {
+        s.checkout
+            .by_reference(v["result"]["operation_id"].as_str().unwrap())
+    });
+    assert_eq!(tx[0].payment_product_type.as_deref(), Some("dintero.zero"));
+}
+
+/// The capture's answer is lost and the till is killed: sync finds the capture done
+/// (its reference on the payment's events) and never captures twice; the card is
+/// drawn once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_capture_answer_and_a_restart_capture_a_split_once() {
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = giftpos(&sb, home.path());
+    cmd.env(
+        "GIFTPOS_PAYMENT_PROFILE",
+        "P00000000.giftcards-manual-capture",
+    )
+    .args([
+        "redeem",
+        "9578000000002003",
+        "--pin",
+        "6003",
+        "--amount",
+        "400",
+    ])
+    .args(["--pay-rest", "dintero"]);
+    let (mut child, url) = spawn_for_url(cmd, true);
+    let mut lose = giftpos_sandbox::Faults::default();
+    lose.add("drop-after:count=1:path=/capture").unwrap();
+    sb.set_faults(lose);
+    assert!(press(&url, "pay").contains("Paid"));
+    // The till dies somewhere around the capture.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let _ = child.kill();
+    let _ = child.wait();
+    sb.set_faults(giftpos_sandbox::Faults::default());
+    for _ in 0..2 {
+        let mut cmd = giftpos(&sb, home.path());
+        cmd.env(
+            "GIFTPOS_PAYMENT_PROFILE",
+            "P00000000.giftcards-manual-capture",
+        );
+        let out = cmd.args(["sync", "--once", "--json"]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let (_, v) = run_json(&sb, home.path(), &["journal", "list"]);
+    let e = &v["result"][0];
+    assert_eq!(e["state"], "confirmed", "{v}");
+    assert_eq!(e["gift_card_part"]["amount"], 5000, "{v}");
+    let tx = sb.with_store(|s| s.checkout.by_reference(e["id"].as_str().unwrap()));
+    let captures = tx[0].events.iter().filter(|x| x.event == "CAPTURE").count();
+    assert_eq!(captures, 1, "captured once: {:?}", tx[0].events);
+    assert_eq!(tx[0].captured(), 40_000);
+    let card = sb.snapshot("demo-live-50").unwrap();
+    assert_eq!((card.balances.available, card.balances.pending), (0, 0));
 }

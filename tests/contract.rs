@@ -658,3 +658,204 @@ async fn a_payment_refunded_before_sync_applies_it_activates_no_card() {
     );
     assert_eq!(sb.snapshot("rfd-0000").unwrap().status, "inactive");
 }
+
+/// Pay the rest with Dintero (seed `000`), under every reading the sandbox offers
+/// where the contract is silent (when the card is drawn): the session the terminal makes
+/// (Express, `dintero.wallets`, the card preloaded, `dintero.zero`) and the transaction
+/// and events with their `gift_cards` conform to the spec; the card pays what it holds
+/// — all of a small total, as `dintero.zero` — and the journal holds one payment with
+/// the card's part; the terminal never draws the card itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_payment_conforms_and_lets_dintero_draw_the_card_under_every_reading() {
+    let c = contract();
+    for readings in giftpos_sandbox::Readings::all() {
+        for (profile, total, part, rest_type) in [
+            (
+                "P00000000.giftcards-manual-capture",
+                "400",
+                5000,
+                "payex.creditcard",
+            ),
+            ("P00000000.giftcards", "400", 5000, "payex.creditcard"),
+            (
+                "P00000000.giftcards-manual-capture",
+                "30",
+                3000,
+                "dintero.zero",
+            ),
+        ] {
+            let sb = Sandbox::start(
+                "127.0.0.1:0".parse().unwrap(),
+                giftpos_sandbox::SandboxConfig {
+                    readings,
+                    ..Default::default()
+                },
+                std::sync::Arc::new(giftpos_dintero::SystemClock),
+            )
+            .await
+            .unwrap();
+            sb.record();
+            let dir = tempfile::tempdir().unwrap();
+            let t = till(&sb, dir.path(), profile).await;
+            let total = t.parse_amount(total).unwrap();
+            let pin = Pin::parse("6003").unwrap();
+            let p = t
+                .start_pay_rest(&tok(&t, "9578000000002003"), &pin, total)
+                .await
+                .unwrap();
+            assert_eq!(p.gift_card_part.unwrap().minor(), part);
+            let before = sb.snapshot("demo-live-50").unwrap().transactions;
+            assert!(press(&p.url, "pay").contains("200 OK"), "{readings}");
+            let r = t
+                .finish_payment(&p.operation_id, std::time::Duration::from_secs(5))
+                .await
+                .unwrap();
+            assert_eq!(r.kind, OperationKind::Payment, "{readings}");
+            assert_eq!(
+                r.amount, total,
+                "{readings}: one payment for the whole total"
+            );
+            assert_eq!(r.gift_card_part.unwrap().minor(), part, "{readings}");
+            assert_eq!(
+                r.available_after.unwrap().minor(),
+                5000 - part,
+                "{readings}"
+            );
+            let entry = t.journal().get(&p.operation_id).unwrap().unwrap();
+            assert_eq!(entry.state, EntryState::Confirmed);
+            assert_eq!(entry.gift_card_part.unwrap().minor(), part);
+            let tx = sb
+                .with_store(|s| s.checkout.by_reference(&p.operation_id))
+                .pop()
+                .unwrap();
+            assert_eq!(tx.payment_product_type.as_deref(), Some(rest_type));
+            assert_eq!(tx.gift_card_part(), part, "{readings} {profile}");
+            // Nothing but Dintero's own play moved the card: no Wallets call of ours.
+            let ours: Vec<_> = sb
+                .exchanges()
+                .into_iter()
+                .filter(|x| {
+                    x.method == "POST"
+                        && x.path.contains("/wallets/")
+                        && x.path.contains("transactions")
+                })
+                .collect();
+            assert!(
+                ours.is_empty(),
+                "the terminal drew the card itself: {ours:?}"
+            );
+            assert!(sb.snapshot("demo-live-50").unwrap().transactions > before);
+            let covered = assert_conforms(&c, &sb);
+            assert!(covered.contains("checkout POST /sessions-profile"));
+            let sent = sb
+                .exchanges()
+                .into_iter()
+                .find(|x| x.path.ends_with("/sessions-profile"))
+                .unwrap();
+            let body = sent.request.unwrap();
+            assert_eq!(
+                body["customer"]["gift_cards"]["dintero.wallets"][0]["card_id"],
+                "demo-live-50"
+            );
+            assert_eq!(body["configuration"]["dintero"]["wallets"]["enabled"], true);
+            assert_eq!(
+                body["configuration"]["dintero"]["zero"]["payability"],
+                "payable"
+            );
+            assert!(body["express"].is_object(), "an Express Checkout session");
+            sb.stop().await;
+        }
+    }
+}
+
+/// A gift card's own payment keeps gift cards out (`[payments] gift_card_buys_gift_card`,
+/// default false): the session does not enable `dintero.wallets`, the payer page offers
+/// no card and refuses one, and a payment that a gift card paid part of does not verify
+/// for a card sale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gift_card_does_not_buy_a_gift_card_unless_it_allows() {
+    let c = contract();
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    sb.record();
+    let dir = tempfile::tempdir().unwrap();
+    let t = till(&sb, dir.path(), "P00000000.giftcards").await;
+    let stock = common::stock(&t, "gcgc", 2).await;
+    let p = t
+        .start_payment(&tok(&t, &stock[0].0), t.parse_amount("100").unwrap())
+        .await
+        .unwrap();
+    let page = common::get(&p.url);
+    assert!(
+        !page.contains("gift-card-form"),
+        "no gift card field: {page}"
+    );
+    let refused = common::post_form(
+        &format!("{}/gift-card", p.url),
+        "token=9578000000002003&pin=6003",
+    );
+    assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+    let sent = sb
+        .exchanges()
+        .into_iter()
+        .find(|x| x.path.ends_with("/sessions-profile"))
+        .unwrap();
+    let body = sent.request.unwrap();
+    assert_eq!(
+        body["configuration"]["dintero"]["wallets"]["enabled"],
+        false
+    );
+    assert_conforms(&c, &sb);
+    assert_eq!(
+        sb.snapshot("demo-live-50").unwrap().balances.available,
+        5000
+    );
+
+    // Where IT allows it, the payer adds their card with its PIN on the payer page.
+    let dir2 = tempfile::tempdir().unwrap();
+    let t2 = terminal_with(&sb, dir2.path(), |cfg| {
+        cfg.payment_profile = Some("P00000000.giftcards".into());
+        cfg.tenders.gift_card_buys_gift_card = true;
+    })
+    .await;
+    let p = t2
+        .start_payment(&tok(&t2, &stock[1].0), t2.parse_amount("100").unwrap())
+        .await
+        .unwrap();
+    assert!(common::get(&p.url).contains("gift-card-form"));
+    let added = common::post_form(
+        &format!("{}/gift-card", p.url),
+        "token=9578000000002003&pin=6003",
+    );
+    assert!(added.starts_with("HTTP/1.1 200"), "{added}");
+    assert!(press(&p.url, "pay").contains("200 OK"));
+    let r = t2
+        .finish_payment(&p.operation_id, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(r.kind, OperationKind::Activate);
+    assert_eq!(r.available_after.unwrap().minor(), 10_000);
+    assert_eq!(sb.snapshot("demo-live-50").unwrap().balances.available, 0);
+    let paid = sb
+        .with_store(|s| s.checkout.by_reference(&p.operation_id))
+        .pop()
+        .unwrap();
+    assert_eq!(paid.gift_card_part(), 5000);
+
+    // That payment, typed as the reference of another sale where IT does not allow it:
+    // refused before the card is activated.
+    let sale = giftpos_app::terminal::Activation {
+        token: tok(&t, "9578000000001006"),
+        amount: t.parse_amount("1").unwrap(),
+        transaction_id: paid.id.clone(),
+        customer_id: None,
+        expires_at: None,
+    };
+    let dir3 = tempfile::tempdir().unwrap();
+    let strict = terminal_with(&sb, dir3.path(), |cfg| {
+        cfg.payments_verify = giftpos_app::payments::VerifyMode::Required;
+    })
+    .await;
+    let err = strict.activate(sale).await.unwrap_err();
+    assert!(err.message.contains("gift_card_buys_gift_card"), "{err:?}");
+    assert_conforms(&c, &sb);
+}

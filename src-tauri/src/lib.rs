@@ -48,6 +48,7 @@ pub const COMMANDS: &[&str] = &[
     "print_receipt",
     "settings",
     "start_payment",
+    "start_pay_rest",
     "finish_payment",
     "cancel_payment",
     "return_sale",
@@ -68,6 +69,10 @@ pub struct CustomerView {
     pub amount: Option<giftpos_core::Money>,
     pub qr_svg: Option<String>,
     pub balance: Option<giftpos_core::Money>,
+    /// Pay the rest: what the customer's gift card pays of the total (`amount` is then
+    /// what is left for the customer to pay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gift_card: Option<giftpos_core::Money>,
 }
 
 impl CustomerView {
@@ -77,6 +82,7 @@ impl CustomerView {
             amount: None,
             qr_svg: None,
             balance: None,
+            gift_card: None,
         }
     }
 
@@ -86,6 +92,7 @@ impl CustomerView {
             amount: Some(r.amount),
             qr_svg: None,
             balance: r.available_after,
+            gift_card: r.gift_card_part,
         }
     }
 }
@@ -406,20 +413,46 @@ async fn start_payment<R: Runtime>(
     } else {
         t.start_payment(&token, amount).await?
     };
+    Ok(show_payment(&app, payment))
+}
+
+/// The payment's QR code for the clerk's screen and the customer's: the customer sees
+/// what is left for them to pay (and, paying the rest, what their gift card pays).
+fn show_payment<R: Runtime>(
+    app: &AppHandle<R>,
+    payment: giftpos_app::terminal::PaymentSession,
+) -> PaymentView {
     let view = PaymentView {
         qr_svg: giftpos_print::qr_svg(&payment.url),
         payment,
     };
     to_customer(
-        &app,
+        app,
         CustomerView {
             state: "pay",
-            amount: Some(view.payment.amount),
+            amount: view.payment.rest.or(Some(view.payment.amount)),
             qr_svg: Some(view.qr_svg.clone()),
             balance: None,
+            gift_card: view.payment.gift_card_part,
         },
     );
-    Ok(view)
+    view
+}
+
+/// Pay the rest with Dintero: the customer's card (checked with its PIN) pays what it
+/// holds of `total` inside one Checkout payment, the customer pays the rest by QR code.
+#[tauri::command]
+async fn start_pay_rest<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    card: String,
+    pin_code: String,
+    total: String,
+) -> Res<PaymentView> {
+    let t = state.clerk_till()?;
+    let (token, total) = (t.card_input(&card)?, t.parse_amount(&total)?);
+    let payment = t.start_pay_rest(&token, &pin(&pin_code)?, total).await?;
+    Ok(show_payment(&app, payment))
 }
 
 /// Waits (up to 15 minutes) for the customer to pay, then activates the card.
@@ -702,6 +735,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tau
             print_receipt,
             settings,
             start_payment,
+            start_pay_rest,
             finish_payment,
             cancel_payment,
             return_sale,

@@ -184,6 +184,23 @@ async fn every_value_the_commands_return_has_the_contract_shape() {
             payment,
         },
     );
+    let split = t
+        .start_pay_rest(
+            &t.parse_token("9578000000002003").unwrap(),
+            &pin("6003"),
+            t.parse_amount("400").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(split.gift_card_part.is_some() && split.rest.is_some());
+    check(
+        &c,
+        "PaymentView",
+        &giftpos_terminal::PaymentView {
+            qr_svg: giftpos_print::qr_svg(&split.url),
+            payment: split,
+        },
+    );
     let history = t.history(None).unwrap();
     assert!(history.len() >= 3);
     for item in &history {

@@ -919,7 +919,7 @@ async fn every_screen_fits_at_1024_and_1920_and_page_errors_reach_the_log() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_customer_display_shows_the_amount_and_qr_then_thanks_with_the_balance() {
+async fn the_customer_display_shows_the_amount_and_qr_then_thanks_with_the_balance_and_a_split() {
     let _one = ONE_AT_A_TIME.lock().await;
     let home = tempfile::tempdir().unwrap();
     let env = vec![("GIFTPOS_CUSTOMER_DISPLAY".to_string(), "1".to_string())];
@@ -969,8 +969,69 @@ async fn the_customer_display_shows_the_amount_and_qr_then_thanks_with_the_balan
         "the card's balance"
     );
     app.fits("02-customer-thanks").await;
+    app.c.switch_to_window(main.clone()).await.unwrap();
+    app.wait_attr("#result-state", "data-state", "confirmed", 30)
+        .await;
+
+    // Redeem → Pay the rest with Dintero: the customer's card (NOK 50.00) pays its part
+    // of a NOK 400.00 purchase and the customer pays the rest by the QR code on their
+    // display; the result and the receipt show the total, the card's part, the rest and
+    // the card's new balance.
+    app.click("#next").await;
+    app.key(Key::F3).await;
+    app.wait_attr("#screen", "data-screen", "redeem", 10).await;
+    app.type_into("#card", "9578000000002003").await;
+    app.type_into("#pin", "6003").await;
+    app.type_into("#amount", "400").await;
+    app.click("#pay-rest").await;
+    app.find("#payment-qr").await;
+    let split = app.text("#payment-split").await;
+    assert!(
+        split.contains("50.00") && split.contains("350.00"),
+        "{split}"
+    );
+    let url = app.attr("#payment", "data-url").await.unwrap();
+    app.shot("03-pay-the-rest").await;
+    app.c.switch_to_window(customer.clone()).await.unwrap();
+    app.wait_attr("#customer", "data-state", "pay", 10).await;
+    assert!(app.text("#customer-gift-card").await.contains("50.00"));
+    assert!(app.text("#customer-amount").await.contains("350.00"));
+    app.fits("04-customer-pay-the-rest").await;
+    pay_on_phone(&url);
+    app.wait_attr("#customer", "data-state", "thanks", 30).await;
+    assert!(app.text("#customer-balance").await.contains("0.00"));
     app.c.switch_to_window(main).await.unwrap();
     app.wait_attr("#result-state", "data-state", "confirmed", 30)
         .await;
+    assert!(app.text("#result-gift-card").await.contains("50.00"));
+    assert!(app.text("#result-rest").await.contains("350.00"));
+    assert!(app.text("#result-balance").await.contains("0.00"));
+    app.shot("05-paid-the-rest").await;
+    app.click("#receipt").await;
+    app.wait_js(
+        "return document.getElementById('receipt-result').textContent.includes('.pdf');",
+        20,
+    )
+    .await;
+    let said = app.text("#receipt-result").await;
+    let pdf = said
+        .split_whitespace()
+        .find(|w| w.contains(".pdf"))
+        .unwrap()
+        .trim_end_matches(['.', ')']);
+    let out = Command::new("pdftotext")
+        .args(["-layout", pdf, "-"])
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "Purchase, paid with gift card",
+        "NOK 400.00",
+        "Gift card    NOK 50.00",
+        "Rest         NOK 350.00",
+        "Balance after NOK 0.00",
+    ] {
+        assert!(text.contains(want), "{want:?} not on the receipt:\n{text}");
+    }
     app.close().await;
 }

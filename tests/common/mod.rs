@@ -359,13 +359,28 @@ pub fn check_exactly_once(journal: &Journal, sb: &Sandbox, base: &Baseline) {
 /// POSTs nothing to `url` + `/` + `action` (the sandbox's payer page buttons and its
 /// control endpoints) and returns the raw answer.
 pub fn press(url: &str, action: &str) -> String {
+    http("POST", &format!("{url}/{action}"), "")
+}
+
+/// `GET url`: the raw HTTP answer (status line, headers, body).
+pub fn get(url: &str) -> String {
+    http("GET", url, "")
+}
+
+/// Submits a form (`application/x-www-form-urlencoded` `body`) as a browser would.
+pub fn post_form(url: &str, body: &str) -> String {
+    http("POST", url, body)
+}
+
+fn http(method: &str, url: &str, body: &str) -> String {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();
     let mut s = std::net::TcpStream::connect(host).unwrap();
     write!(
         s,
-        "POST /{path}/{action} HTTP/1.1\r\nhost: {host}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        "{method} /{path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut out = String::new();

@@ -102,16 +102,16 @@ export function paymentField() {
 }
 
 /**
- * Pay with Dintero (Checkout): starts a session for `args` (`card`, `amount`, and
- * `topUp` for a top-up), shows its URL as a QR code for the customer's phone with a
+ * Pay with Dintero (Checkout): `start()` starts the session (`start_payment` for a
+ * sale or top-up, `start_pay_rest` for a purchase with a gift card in it), shows its URL as a QR code for the customer's phone with a
  * Cancel, and shows the result once the payment is through (the core loads the card
  * exactly once). `ctl` is the screen's form controller.
  */
-export async function payWithDintero(ctl, args, doneKey) {
+export async function payWithDintero(ctl, start, doneKey) {
   ctl.err.clear();
   let p;
   try {
-    p = await invoke("start_payment", args);
+    p = await start();
   } catch (e) {
     return ctl.err.show(e);
   }
@@ -125,7 +125,9 @@ export async function payWithDintero(ctl, args, doneKey) {
       "section",
       { id: "payment", class: "result pending", dataset: { url: p.url } },
       h("h2", {}, t("pay.title")),
-      h("p", { class: "hint" }, t("pay.hint", { amount: money(p.amount) })),
+      p.gift_card_part
+        ? h("p", { id: "payment-split", class: "hint" }, t("pay.split", { total: money(p.amount), card: money(p.gift_card_part), rest: money(p.rest) }))
+        : h("p", { class: "hint" }, t("pay.hint", { amount: money(p.amount) })),
       qr,
       h("p", { id: "payment-url", class: "muted" }, p.url),
       h("div", { class: "actions" }, cancel),
@@ -225,8 +227,20 @@ export function resultView(res, doneKey) {
     [t("result.new_balance"), res.available_after ? money(res.available_after) : "—"],
     [t("result.entry"), res.operation_id],
   ];
+  // Pay the rest: the gift card's part of the total, and what was paid besides.
+  const split = res.gift_card_part
+    ? [
+        [t("result.gift_card_part"), money(res.gift_card_part), "result-gift-card"],
+        [t("result.rest"), money({ amount: res.amount.amount - res.gift_card_part.amount, currency: res.amount.currency }), "result-rest"],
+      ]
+    : [];
   const balanceCell = h("dd", { id: "result-balance" }, rows[2][1]);
-  const dl = h("dl", {}, rows.map(([k, v], i) => [h("dt", {}, k), i === 2 ? balanceCell : h("dd", {}, v)]));
+  const dl = h(
+    "dl",
+    {},
+    rows.map(([k, v], i) => [h("dt", {}, k), i === 2 ? balanceCell : h("dd", {}, v)]),
+    split.map(([k, v, id]) => [h("dt", {}, k), h("dd", { id }, v)]),
+  );
   const err = errorBox();
   const [receipt, printed] = receiptButton("receipt", res.operation_id, err);
   const next = h("button", { id: "next", type: "button", class: "primary" }, t("result.next"));

@@ -20,6 +20,7 @@ function render(v) {
   if (v.state === "pay") {
     root.replaceChildren(
       h("h1", {}, t("customer.pay")),
+      v.gift_card ? h("p", { id: "customer-gift-card" }, t("customer.gift_card_pays", { amount: money(v.gift_card) })) : null,
       h("p", { id: "customer-amount", class: "big" }, money(v.amount)),
       h("img", { id: "customer-qr", class: "qr", alt: "", src: `data:image/svg+xml;base64,${btoa(v.qr_svg)}` }),
       h("p", { class: "hint" }, t("customer.scan")),
@@ -28,6 +29,7 @@ function render(v) {
     root.replaceChildren(
       h("h1", {}, t("customer.thanks")),
       h("p", { id: "customer-amount" }, money(v.amount)),
+      v.gift_card ? h("p", { id: "customer-gift-card" }, t("customer.gift_card_paid", { amount: money(v.gift_card) })) : null,
       v.balance ? h("p", { id: "customer-balance", class: "big" }, t("customer.balance", { amount: money(v.balance) })) : null,
     );
     // Back to the store's name after a while.

@@ -55,6 +55,26 @@ pub enum Failed {
     /// Older than `[payments] max_age_hours` (or of no age Dintero tells): an old
     /// payment does not back a new card without a manager.
     TooOld,
+    /// Paid (partly) with a gift card, and `[payments] gift_card_buys_gift_card` is off:
+    /// a gift card's value is not moved onto another gift card.
+    GiftCard,
+}
+
+/// A payment a gift card paid part of, when gift cards may not buy gift cards: the
+/// sentence saying so (`None`: no gift card in it).
+pub fn gift_card_refused(tx: &PaymentTransaction) -> Option<(Failed, String)> {
+    let part = tx
+        .gift_card_part()
+        .max(tx.gift_cards.iter().map(|g| g.amount).sum());
+    (part > 0).then(|| {
+        (
+            Failed::GiftCard,
+            format!(
+                "payment {} was paid with a gift card ({part} minor units of it); a gift card does not buy a gift card here ([payments] gift_card_buys_gift_card)",
+                tx.id
+            ),
+        )
+    })
 }
 
 /// When the payment was made, as Dintero tells it: the transaction's `created_at`, else

@@ -117,6 +117,9 @@ pub struct TenderRules {
     pub allowed: Vec<Tender>,
     /// The most cash one clerk may take for gift cards in a day.
     pub cash_limit_per_clerk_per_day: Option<Money>,
+    /// May a gift card pay (part of) a Dintero payment for a gift card
+    /// (`[payments] gift_card_buys_gift_card`, default no)?
+    pub gift_card_buys_gift_card: bool,
 }
 
 /// May `payment` pay `amount`, when the clerk has taken `cash_today` in cash for gift
@@ -194,6 +197,7 @@ mod tests {
         let rules = TenderRules {
             allowed: vec![Tender::Dintero, Tender::Cash],
             cash_limit_per_clerk_per_day: Some(nok(200_000)),
+            gift_card_buys_gift_card: false,
         };
         let cases: &[(Payment, i64, i64, bool)] = &[
             (Payment::Dintero("T1".into()), 900_000, 0, true),
@@ -213,6 +217,7 @@ mod tests {
         let no_limit = TenderRules {
             allowed: Tender::ALL.to_vec(),
             cash_limit_per_clerk_per_day: None,
+            gift_card_buys_gift_card: false,
         };
         assert!(allowed(&no_limit, &Payment::Cash, nok(10_000_000), nok(99_000_000)).is_ok());
     }

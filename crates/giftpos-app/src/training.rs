@@ -37,6 +37,16 @@ fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> AppError {
 
 impl TrainingBackend {
     pub async fn open(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<TrainingBackend, AppError> {
+        Self::open_with(data_dir, clock, giftpos_sandbox::Readings::default()).await
+    }
+
+    /// Like [`TrainingBackend::open`], playing `readings` where Dintero's contract is
+    /// silent (`giftpos sandbox --training --readings …`).
+    pub async fn open_with(
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+        readings: giftpos_sandbox::Readings,
+    ) -> Result<TrainingBackend, AppError> {
         let dir = data_dir.join("training");
         std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, "create the folder", e))?;
         let lock_path = dir.join("sandbox.lock");
@@ -49,6 +59,7 @@ impl TrainingBackend {
             .map_err(|e| io_err(&lock_path, "open", e))?;
         let cfg = SandboxConfig {
             state_file: Some(dir.join("sandbox.json")),
+            readings,
             ..SandboxConfig::default()
         };
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -82,6 +93,11 @@ impl TrainingBackend {
             }
             Err((_, e)) => Err(io_err(&lock_path, "lock", e)),
         }
+    }
+
+    /// Whether this process runs the sandbox (else another giftpos process does).
+    pub fn runs_here(&self) -> bool {
+        self._sandbox.is_some()
     }
 
     /// Where the sandbox listens.

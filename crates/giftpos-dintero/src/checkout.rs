@@ -103,6 +103,104 @@ pub struct OrderItem {
     pub vat: i64,
 }
 
+/// A Dintero Wallets gift card used in a Checkout payment (`Giftcard`, SPEC:L5362): on
+/// a session's order (the part of `order.amount` the card will authorize), on a
+/// transaction (the part it did), and on an event (the part of that operation, with the
+/// card's own Wallets `transaction_id`). Read tolerantly; an unreadable amount reads 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Giftcard {
+    /// `dintero.wallets`.
+    #[serde(rename = "type", default, deserialize_with = "lenient::text")]
+    pub kind: String,
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub card_id: String,
+    /// Minor units, non-negative.
+    #[serde(default, deserialize_with = "lenient::minor_or_zero")]
+    pub amount: i64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub masked_card_token: Option<String>,
+    /// On an event: the external (Wallets) transaction of this part.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt"
+    )]
+    pub transaction_id: Option<String>,
+}
+
+/// The gift card type Checkout knows (`Giftcard.type`).
+pub const WALLETS: &str = "dintero.wallets";
+/// The payment product of a session whose order a gift card covered wholly.
+pub const ZERO: &str = "dintero.zero";
+
+/// `customer.gift_cards` of a session request (`SessionCustomerGiftcards`, SPEC:L7498):
+/// a card the merchant preloads (at most one).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionCustomer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift_cards: Option<CustomerGiftcards>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerGiftcards {
+    #[serde(rename = "dintero.wallets", default)]
+    pub wallets: Vec<CardRef>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardRef {
+    pub card_id: String,
+}
+
+/// The session `configuration` override the terminal sends (`PaymentConfiguration`,
+/// SPEC:L7481), shaped as seed `000` (Pay with gift cards in Checkout) shows it:
+/// `dintero.wallets` on or off, and `dintero.zero` payable when a gift card may cover
+/// the whole order. `active_payment_types` keeps the profile's other payment types.
+pub fn payment_configuration(wallets: bool, zero: bool) -> serde_json::Value {
+    let mut dintero = serde_json::json!({
+        "type": "payment_type",
+        "wallets": { "type": "payment_product_type", "enabled": wallets },
+    });
+    if zero {
+        dintero["zero"] = serde_json::json!({
+            "type": "payment_product_type",
+            "enabled": true,
+            "payability": "payable",
+        });
+    }
+    serde_json::json!({
+        "active_payment_types": { "enabled": true },
+        "dintero": dintero,
+    })
+}
+
+/// The `express` part that makes a session an Express Checkout session (gift cards are
+/// only supported there, seed `000`): nothing is shipped from a till.
+pub fn express_at_the_till() -> serde_json::Value {
+    serde_json::json!({ "shipping_options": [], "shipping_mode": "shipping_not_required" })
+}
+
+/// Whether a session's `configuration` lets gift cards pay
+/// (`configuration.dintero.wallets.enabled`).
+pub fn wallets_enabled(configuration: Option<&serde_json::Value>) -> bool {
+    configuration
+        .and_then(|c| c.pointer("/dintero/wallets/enabled"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// Whether a session's `configuration` makes `dintero.zero` payable.
+pub fn zero_enabled(configuration: Option<&serde_json::Value>) -> bool {
+    configuration
+        .and_then(|c| c.pointer("/dintero/zero/enabled"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionOrder {
     #[serde(default, deserialize_with = "lenient::minor_or_zero")]
@@ -116,6 +214,14 @@ pub struct SessionOrder {
     pub vat_amount: i64,
     #[serde(default, deserialize_with = "lenient::list")]
     pub items: Vec<OrderItem>,
+    /// Read from a session: the gift card selected and the part of `amount` it will
+    /// authorize. Never sent (the merchant preloads through `customer.gift_cards`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient::list"
+    )]
+    pub gift_cards: Vec<Giftcard>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +232,7 @@ pub struct SessionUrls {
 }
 
 /// `POST /v1/sessions-profile`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionProfileRequest {
     pub url: SessionUrls,
     pub order: SessionOrder,
@@ -135,6 +241,15 @@ pub struct SessionProfileRequest {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Metadata::is_empty")]
     pub metadata: Metadata,
+    /// Overrides of the profile's configuration (see [`payment_configuration`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<serde_json::Value>,
+    /// A gift card the merchant preloads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<SessionCustomer>,
+    /// Present for an Express Checkout session (see [`express_at_the_till`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub express: Option<serde_json::Value>,
 }
 
 /// The answer to a session created: its id and the page the payer opens.
@@ -267,6 +382,13 @@ pub struct TransactionEvent {
         deserialize_with = "lenient::opt"
     )]
     pub correlation_request_id: Option<String>,
+    /// The gift card's part of this operation, with its Wallets transaction.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient::list"
+    )]
+    pub gift_cards: Vec<Giftcard>,
 }
 
 impl TransactionEvent {
@@ -321,6 +443,13 @@ pub struct PaymentTransaction {
     pub created_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "lenient::list")]
     pub events: Vec<TransactionEvent>,
+    /// The gift card that paid part (or all) of `amount`.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient::list"
+    )]
+    pub gift_cards: Vec<Giftcard>,
 }
 
 /// An answer to capture, refund or void: `200` with the transaction as it is now, or
@@ -344,6 +473,27 @@ impl PaymentTransaction {
 
     pub fn captured(&self) -> i64 {
         self.sum(event::CAPTURE)
+    }
+
+    /// What gift cards paid of this payment: the captures' gift card parts once
+    /// captured, else the part authorized (`gift_cards` on the transaction), net of
+    /// what refunds gave back to the card.
+    pub fn gift_card_part(&self) -> i64 {
+        let part = |kind: &str| -> i64 {
+            self.events
+                .iter()
+                .filter(|e| e.succeeded() && e.event == kind)
+                .flat_map(|e| e.gift_cards.iter())
+                .map(|g| g.amount)
+                .sum()
+        };
+        let captured = part(event::CAPTURE);
+        let held = if captured > 0 {
+            captured
+        } else {
+            self.gift_cards.iter().map(|g| g.amount).sum()
+        };
+        (held - part(event::REFUND)).max(0)
     }
 
     /// What was refunded. A successful refund whose amount cannot be read counts as

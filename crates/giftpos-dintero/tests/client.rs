@@ -783,8 +783,8 @@ async fn a_malformed_answer_on_every_endpoint_is_unreadable_and_names_the_call()
             ..Default::default()
         },
         profile_id: "P00000000.p".into(),
-        expires_at: None,
         metadata: Metadata::new(),
+        ..Default::default()
     };
     check(
         "sessions.create",

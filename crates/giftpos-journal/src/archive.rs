@@ -50,6 +50,10 @@ pub(crate) struct Line {
     card_id: Option<String>,
     server_transaction_id: Option<String>,
     balance_after: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gift_card_part: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    paid_with: Option<String>,
 }
 
 impl Line {
@@ -157,7 +161,7 @@ impl Journal {
                     "SELECT e.seq, e.id, e.terminal_id, e.kind, e.card_key, e.card_masked,
                         e.amount, e.currency, e.clerk, e.metadata, e.ref_id, e.parent_id,
                         e.created_at, e.prev_hash, e.hash, s.state, s.reason, s.card_id,
-                        s.server_transaction_id, s.balance_after
+                        s.server_transaction_id, s.balance_after, s.gift_card_part, s.paid_with
                      FROM entries e JOIN entry_state s ON s.entry_id = e.id
                      WHERE e.seq BETWEEN ?1 AND ?2 ORDER BY e.seq",
                 )
@@ -185,6 +189,8 @@ impl Journal {
                     card_id: r.get(17).map_err(|e| self.err(e))?,
                     server_transaction_id: r.get(18).map_err(|e| self.err(e))?,
                     balance_after: r.get(19).map_err(|e| self.err(e))?,
+                    gift_card_part: r.get(20).map_err(|e| self.err(e))?,
+                    paid_with: r.get(21).map_err(|e| self.err(e))?,
                 };
                 // An archive is only made of a chain that verifies.
                 if line.content().hash(&line.prev_hash) != line.hash {

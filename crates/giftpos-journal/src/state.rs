@@ -44,6 +44,21 @@ impl Journal {
         )
     }
 
+    /// What a gift card paid of a Checkout payment (split tender), and how the rest was
+    /// paid (Dintero's payment product type), as Dintero's transaction says.
+    pub fn set_split(
+        &self,
+        id: &str,
+        gift_card_minor: i64,
+        paid_with: Option<&str>,
+    ) -> Result<(), JournalError> {
+        self.set_state(
+            id,
+            "UPDATE entry_state SET gift_card_part = ?2, paid_with = ?3 WHERE entry_id = ?1",
+            &[&id, &gift_card_minor, &paid_with],
+        )
+    }
+
     /// The card's Dintero id, once known.
     pub fn set_card_id(&self, id: &str, card_id: &str) -> Result<(), JournalError> {
         self.set_state(

@@ -140,6 +140,12 @@ pub struct Entry {
     /// [`Journal::retry_later`]); offline attempts are not counted here.
     pub failures: i64,
     pub first_failure_at: Option<DateTime<Utc>>,
+    /// A Checkout payment a gift card paid part of: the card's part, once Dintero
+    /// said (see [`Journal::set_split`]).
+    pub gift_card_part: Option<Money>,
+    /// …and how the rest was paid: Dintero's payment product type (`payex.creditcard`,
+    /// `dintero.zero` when the card paid everything).
+    pub paid_with: Option<String>,
 }
 
 impl fmt::Debug for Entry {

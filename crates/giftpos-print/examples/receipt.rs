@@ -15,6 +15,7 @@ fn main() {
         dintero_transaction_id: Some("T12345678.pay-42".into()),
         payment_override: None,
         tender: None,
+        split: None,
         entry_id: "0b7c7c1e-8a52-4a1f-9f39-0c7b1c1d2e3f".into(),
         confirmed: false,
         training: true,

@@ -39,11 +39,24 @@ pub struct Receipt {
     /// Paid at the till, not through Dintero: the tender (`cash`, `card_terminal`) and
     /// the card terminal's reference.
     pub tender: Option<(String, Option<String>)>,
+    /// A purchase paid through Dintero with the customer's gift card in it: the card's
+    /// part, the rest and how it was paid (`amount` is the total).
+    pub split: Option<Split>,
     pub entry_id: String,
     /// Confirmed by Dintero; false: saved, waiting to sync.
     pub confirmed: bool,
     pub training: bool,
     pub locale: Locale,
+}
+
+/// A total paid partly with a gift card and the rest another way (split tender).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Split {
+    pub gift_card: Money,
+    pub rest: Money,
+    /// Dintero's payment product type of the rest (`payex.creditcard`; `dintero.zero`
+    /// when the card paid everything).
+    pub rest_paid_with: Option<String>,
 }
 
 struct Words {
@@ -152,7 +165,11 @@ pub(crate) fn receipt_lines(r: &Receipt) -> Vec<pdf::Line> {
         lines.push(pdf::Line::bold(w.training));
     }
     lines.push(pdf::Line::big(w.title));
-    lines.push(pdf::Line::bold(operation_name(r.kind, loc)));
+    lines.push(pdf::Line::bold(match (&r.split, loc) {
+        (Some(_), Locale::Nb) => "Kjøp, betalt med gavekort",
+        (Some(_), _) => "Purchase, paid with gift card",
+        (None, _) => operation_name(r.kind, loc),
+    }));
     lines.push(pdf::Line::gap());
     let kv = |k: &str, v: &str| pdf::Line::text(&format!("{k:<13}{v}"));
     lines.push(kv(w.store, &r.store));
@@ -171,6 +188,19 @@ pub(crate) fn receipt_lines(r: &Receipt) -> Vec<pdf::Line> {
         w.amount,
         r.amount.display(loc).replace('\u{a0}', " ")
     )));
+    if let Some(split) = &r.split {
+        let (card, rest) = match loc {
+            Locale::Nb => ("Gavekort", "Resten"),
+            _ => ("Gift card", "Rest"),
+        };
+        let how = split.rest_paid_with.as_deref().map(paid_with_name);
+        lines.push(kv(card, &money_text(&split.gift_card, loc)));
+        let rest_text = match how {
+            Some(h) => format!("{} ({h})", money_text(&split.rest, loc)),
+            None => money_text(&split.rest, loc),
+        };
+        lines.push(kv(rest, &rest_text));
+    }
     if let Some(b) = r.balance_after {
         lines.push(pdf::Line::bold(&format!(
             "{} {}",
@@ -240,6 +270,24 @@ pub struct ReportEntry {
     pub tender: Option<String>,
     /// The clerk who recorded it (none: the command line).
     pub clerk: Option<String>,
+    /// A purchase paid through Dintero with a gift card in it: the card's part.
+    pub gift_card_part: Option<Money>,
+}
+
+fn money_text(m: &Money, loc: Locale) -> String {
+    m.display(loc).replace('\u{a0}', " ")
+}
+
+/// How the rest of a split was paid, as printed: Dintero's payment product type made
+/// readable (`payex.creditcard` → `card`); one we do not know is printed as it is.
+pub fn paid_with_name(product_type: &str) -> &str {
+    match product_type {
+        "dintero.zero" => "nothing left",
+        t if t.ends_with(".creditcard") => "card",
+        t if t.ends_with(".vipps") || t == "vipps" => "Vipps",
+        "klarna.klarna" => "Klarna",
+        t => t,
+    }
 }
 
 /// A tender's name as printed.
@@ -537,6 +585,50 @@ pub fn render_day_report(r: &DayReport) -> Vec<u8> {
         if let Some(reason) = &e.reason {
             lines.push(pdf::Line::text(&format!("        {reason}")));
         }
+    }
+    lines.push(pdf::Line::gap());
+    lines.push(pdf::Line::bold(
+        "Purchases paid with gift cards in Dintero payments",
+    ));
+    let splits: Vec<&ReportEntry> = r
+        .entries
+        .iter()
+        .filter(|e| e.state == "confirmed" && e.gift_card_part.is_some())
+        .collect();
+    if splits.is_empty() {
+        lines.push(pdf::Line::text("  none"));
+    }
+    for e in &splits {
+        let part = e.gift_card_part.unwrap_or(e.amount);
+        lines.push(row(e, &format!("of which gift card {}", money(&part))));
+    }
+    let mut currencies: Vec<giftpos_core::Currency> = Vec::new();
+    for e in &splits {
+        if !currencies.contains(&e.amount.currency()) {
+            currencies.push(e.amount.currency());
+        }
+    }
+    for cur in currencies {
+        let sum = |f: &dyn Fn(&ReportEntry) -> i64| -> i64 {
+            splits
+                .iter()
+                .filter(|e| e.amount.currency() == cur)
+                .map(|e| f(e))
+                .sum()
+        };
+        let total = sum(&|e| e.amount.minor());
+        let card = sum(&|e| e.gift_card_part.map(|m| m.minor()).unwrap_or(0));
+        let m = |x: i64| {
+            Money::from_minor(x, cur)
+                .map(|m| money(&m))
+                .unwrap_or_default()
+        };
+        lines.push(pdf::Line::text(&format!(
+            "  total {}: from gift cards {}, paid the rest {}",
+            m(total),
+            m(card),
+            m(total - card)
+        )));
     }
     lines.push(pdf::Line::gap());
     lines.push(pdf::Line::bold("Gift cards paid, by tender"));

@@ -29,6 +29,7 @@ fn receipt(locale: Locale, confirmed: bool, training: bool) -> Receipt {
         dintero_transaction_id: Some("T12345678.pay-42".into()),
         payment_override: None,
         tender: None,
+        split: None,
         entry_id: "0b7c7c1e-8a52-4a1f-9f39-0c7b1c1d2e3f".into(),
         confirmed,
         training,
@@ -171,6 +172,7 @@ fn the_day_report_sums_per_operation_and_lists_voids_and_open_entries() {
         payment_override: None,
         tender: (kind == OperationKind::Activate).then(|| "cash".to_string()),
         clerk: Some("1".into()),
+        gift_card_part: None,
     };
     let report = DayReport {
         journal_head: Some(format!("42:{}", "0123456789abcdef".repeat(4))),
@@ -210,5 +212,73 @@ fn the_day_report_sums_per_operation_and_lists_voids_and_open_entries() {
         "NOK 40.00 at risk",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
+
+/// Pay the rest with Dintero: the receipt shows the total, the gift card's part, the
+/// rest and how it was paid, and the card's balance after; the Z-report lists the
+/// purchase with the card's part and sums them.
+#[test]
+fn a_split_purchase_shows_the_card_part_the_rest_and_the_balance() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = receipt(Locale::En, true, false);
+    r.kind = OperationKind::Payment;
+    r.amount = nok(40_000);
+    r.balance_after = Some(nok(0));
+    r.dintero_transaction_id = None;
+    r.transaction_id = Some("T12345678.tx-7".into());
+    r.split = Some(giftpos_print::Split {
+        gift_card: nok(5_000),
+        rest: nok(35_000),
+        rest_paid_with: Some("payex.creditcard".into()),
+    });
+    let text = text_of(&render_receipt(&r), dir.path());
+    for want in [
+        "Purchase, paid with gift card",
+        "Amount NOK 400.00",
+        "Gift card    NOK 50.00",
+        "Rest         NOK 350.00 (card)",
+        "Balance after NOK 0.00",
+        "T12345678.tx-7",
+    ] {
+        assert!(text.contains(want), "{want:?} missing from:\n{text}");
+    }
+
+    let at = FixedOffset::east_opt(3600)
+        .unwrap()
+        .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
+        .unwrap();
+    let entry = ReportEntry {
+        time: at,
+        kind: OperationKind::Payment,
+        card: "************2003".into(),
+        amount: nok(40_000),
+        state: "confirmed".into(),
+        approved_by: None,
+        reason: None,
+        entry_id: "e1".into(),
+        payment: None,
+        payment_override: None,
+        tender: None,
+        clerk: Some("1".into()),
+        gift_card_part: Some(nok(5_000)),
+    };
+    let report = DayReport {
+        journal_head: None,
+        store: "Oslo S".into(),
+        terminal_id: "till-2".into(),
+        date: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        entries: vec![entry],
+        training: false,
+        locale: Locale::En,
+        payment_holds: Vec::new(),
+    };
+    let text = text_of(&render_day_report(&report), dir.path());
+    for want in [
+        "Purchases paid with gift cards in Dintero payments",
+        "of which gift card NOK 50.00",
+        "total NOK 400.00: from gift cards NOK 50.00, paid the rest NOK 350.00",
+    ] {
+        assert!(text.contains(want), "{want:?} missing from:\n{text}");
     }
 }

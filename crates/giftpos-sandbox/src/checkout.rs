@@ -41,13 +41,51 @@ const SESSION_TTL: Duration = Duration::minutes(30);
 struct SessionRec {
     session: Session,
     profile_id: String,
+    /// `configuration.dintero.wallets.enabled`: a gift card may pay.
+    #[serde(default)]
+    wallets: bool,
+    /// `configuration.dintero.zero`: a gift card may pay everything.
+    #[serde(default)]
+    zero: bool,
+}
+
+/// The gift card in a session: preloaded by the merchant or added by the payer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionCard {
+    pub card_id: String,
+    pub masked: String,
+}
+
+/// A gift card's part in a payment transaction, and what the sandbox did with the card
+/// (see `store/gift_cards.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GiftUse {
+    pub card_id: String,
+    pub masked: String,
+    pub currency: String,
+    /// The part of the transaction's amount the card pays.
+    pub part: i64,
+    /// The card's pending drawdown while the part is held (reading: drawn at
+    /// authorization).
+    pub pending: Option<String>,
+    /// Captured from the card, and given back to it.
+    pub captured: i64,
+    pub refunded: i64,
+    /// How many of the transaction's events were played on the card.
+    pub seen: usize,
 }
 
 /// Every session and payment transaction.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Checkout {
     sessions: BTreeMap<String, SessionRec>,
-    transactions: BTreeMap<String, PaymentTransaction>,
+    pub(crate) transactions: BTreeMap<String, PaymentTransaction>,
+    /// Gift cards in open sessions, by session.
+    #[serde(default)]
+    cards: BTreeMap<String, SessionCard>,
+    /// Gift cards' parts of transactions, by transaction.
+    #[serde(default)]
+    pub(crate) gift_uses: BTreeMap<String, GiftUse>,
     seq: u64,
 }
 
@@ -117,6 +155,7 @@ fn event(
         event_reference: reference,
         request_id: Some(uuidish(seq, 2)),
         correlation_request_id: None,
+        gift_cards: Vec::new(),
     }
 }
 
@@ -151,6 +190,29 @@ impl Checkout {
         if o.merchant_reference.trim().is_empty() {
             return Err(invalid("order.merchant_reference is required"));
         }
+        let wallets = giftpos_dintero::checkout::wallets_enabled(req.configuration.as_ref());
+        let zero = giftpos_dintero::checkout::zero_enabled(req.configuration.as_ref());
+        let preload = req
+            .customer
+            .as_ref()
+            .and_then(|c| c.gift_cards.as_ref())
+            .map(|g| g.wallets.len())
+            .unwrap_or(0);
+        if preload > 1 {
+            return Err(invalid(
+                "customer.gift_cards.dintero.wallets: only one gift card per session",
+            ));
+        }
+        if preload > 0 && !wallets {
+            return Err(invalid(
+                "customer.gift_cards needs configuration.dintero.wallets enabled",
+            ));
+        }
+        if preload > 0 && req.express.is_none() {
+            return Err(invalid(
+                "gift cards are only supported for Express Checkout sessions",
+            ));
+        }
         let items: i64 = o.items.iter().map(|i| i.amount).sum();
         if o.items.is_empty() || items != o.amount {
             return Err(invalid(format!(
@@ -165,7 +227,7 @@ impl Checkout {
             expires_at: Some(req.expires_at.unwrap_or(now + SESSION_TTL)),
             order: req.order,
             url: Some(req.url),
-            configuration: Some(serde_json::json!({})),
+            configuration: Some(req.configuration.unwrap_or_else(|| serde_json::json!({}))),
             transaction_id: None,
             cancelled_at: None,
             cancelled_by: None,
@@ -175,6 +237,8 @@ impl Checkout {
             SessionRec {
                 session,
                 profile_id: req.profile_id,
+                wallets,
+                zero,
             },
         );
         Ok(SessionCreated {
@@ -188,6 +252,56 @@ impl Checkout {
             .get(id)
             .map(|r| r.session.clone())
             .ok_or_else(|| ApiError::new(codes::NOT_FOUND, format!("no session {id}")))
+    }
+
+    /// The session's gift card, if gift cards may pay in it.
+    pub fn session_card(&self, id: &str) -> Option<SessionCard> {
+        self.sessions
+            .get(id)
+            .filter(|r| r.wallets)
+            .and_then(|_| self.cards.get(id).cloned())
+    }
+
+    /// Whether gift cards may pay in session `id`: `(wallets, zero)`.
+    pub fn gift_options(&self, id: &str) -> (bool, bool) {
+        self.sessions
+            .get(id)
+            .map(|r| (r.wallets, r.zero))
+            .unwrap_or_default()
+    }
+
+    /// Puts a gift card into an open session (or takes it out), showing `part` of the
+    /// order as the card's on the session's order (`order.gift_cards`). Refused when
+    /// the session does not let gift cards pay.
+    pub fn set_card(
+        &mut self,
+        now: DateTime<Utc>,
+        id: &str,
+        card: Option<(SessionCard, i64)>,
+    ) -> ApiResult<Session> {
+        let rec = self.open_session(now, id)?;
+        if !rec.wallets {
+            return Err(invalid(
+                "gift cards cannot pay in this session (configuration.dintero.wallets is not enabled)",
+            ));
+        }
+        let amount = rec.session.order.amount;
+        rec.session.order.gift_cards = card
+            .iter()
+            .map(|(c, part)| giftpos_dintero::checkout::Giftcard {
+                kind: giftpos_dintero::checkout::WALLETS.into(),
+                card_id: c.card_id.clone(),
+                amount: (*part).clamp(0, amount),
+                masked_card_token: Some(c.masked.clone()),
+                transaction_id: None,
+            })
+            .collect();
+        let session = rec.session.clone();
+        match card {
+            Some((c, _)) => self.cards.insert(id.to_string(), c),
+            None => self.cards.remove(id),
+        };
+        Ok(session)
     }
 
     fn open_session(&mut self, now: DateTime<Utc>, id: &str) -> ApiResult<&mut SessionRec> {
@@ -239,21 +353,31 @@ impl Checkout {
     /// The payer pays: a transaction is authorized, and captured at once unless the
     /// profile is a manual-capture one.
     pub fn pay(&mut self, now: DateTime<Utc>, id: &str) -> ApiResult<PaymentTransaction> {
-        self.payer(now, id, PayerAction::Pay)
+        self.payer(now, id, PayerAction::Pay, 0)
     }
 
-    /// What the payer did, as a transaction on the session.
+    /// What the payer did, as a transaction on the session; `card_part` of it paid by
+    /// the session's gift card (the store draws the card, `store/gift_cards.rs`).
     pub fn payer(
         &mut self,
         now: DateTime<Utc>,
         id: &str,
         action: PayerAction,
+        card_part: i64,
     ) -> ApiResult<PaymentTransaction> {
         let tx_id = self.next_id("T00000000.tx");
         let seq = self.next_seq();
+        let card = self.cards.get(id).cloned();
         let rec = self.open_session(now, id)?;
         let auto = !rec.profile_id.contains("manual-capture");
         let o = rec.session.order.clone();
+        let card = card.filter(|_| card_part > 0 && rec.wallets);
+        if card.is_some() && card_part >= o.amount && !rec.zero {
+            return Err(conflict(
+                "the gift card covers the whole order, and dintero.zero is not enabled for this session",
+            ));
+        }
+        let whole = card.is_some() && card_part >= o.amount;
         let mut tx = PaymentTransaction {
             id: tx_id.clone(),
             status: status::INITIATED.into(),
@@ -261,11 +385,40 @@ impl Checkout {
             currency: o.currency.clone(),
             merchant_reference: Some(o.merchant_reference.clone()),
             session_id: Some(id.into()),
-            payment_product: Some("payex".into()),
-            payment_product_type: Some("payex.creditcard".into()),
+            payment_product: Some(if whole { "dintero" } else { "payex" }.into()),
+            payment_product_type: Some(
+                if whole {
+                    giftpos_dintero::checkout::ZERO
+                } else {
+                    "payex.creditcard"
+                }
+                .into(),
+            ),
             created_at: Some(now),
             events: Vec::new(),
+            gift_cards: Vec::new(),
         };
+        if let Some(c) = &card {
+            let part = card_part.min(o.amount);
+            tx.gift_cards.push(giftpos_dintero::checkout::Giftcard {
+                kind: giftpos_dintero::checkout::WALLETS.into(),
+                card_id: c.card_id.clone(),
+                amount: part,
+                masked_card_token: Some(c.masked.clone()),
+                transaction_id: None,
+            });
+            self.gift_uses.insert(
+                tx_id.clone(),
+                GiftUse {
+                    card_id: c.card_id.clone(),
+                    masked: c.masked.clone(),
+                    currency: o.currency.clone(),
+                    part,
+                    ..GiftUse::default()
+                },
+            );
+        }
+        let rec = self.open_session(now, id)?;
         rec.session.transaction_id = Some(tx_id.clone());
         match action {
             PayerAction::Pay => authorize(&mut tx, seq, now, auto),
@@ -319,6 +472,7 @@ impl Checkout {
             payment_product_type: Some("payex.creditcard".into()),
             created_at: Some(now),
             events: Vec::new(),
+            gift_cards: Vec::new(),
         };
         let captured = p.captured.unwrap_or(p.amount / 2);
         let refunded = p.refunded.unwrap_or(0);
@@ -678,10 +832,10 @@ mod tests {
                     vat_amount: 0,
                     vat: 0,
                 }],
+                ..SessionOrder::default()
             },
             profile_id: profile.into(),
-            expires_at: None,
-            metadata: Default::default(),
+            ..SessionProfileRequest::default()
         }
     }
 
@@ -770,7 +924,7 @@ mod tests {
         let mut c = Checkout::default();
         let now = Utc::now();
         let s = c.create(now, req("P-auto", 500, 500), "http://sb").unwrap();
-        let tx = c.payer(now, &s.id, PayerAction::PayOnHold).unwrap();
+        let tx = c.payer(now, &s.id, PayerAction::PayOnHold, 0).unwrap();
         assert_eq!(tx.status, status::ON_HOLD);
         assert!(status::is_undecided(&tx.status));
         let tx = c.decide(now, &tx.id, true).unwrap();
@@ -778,14 +932,14 @@ mod tests {
         assert!(c.decide(now, &tx.id, false).is_err(), "decided already");
 
         let s = c.create(now, req("P-auto", 500, 500), "http://sb").unwrap();
-        let tx = c.payer(now, &s.id, PayerAction::PayOnHold).unwrap();
+        let tx = c.payer(now, &s.id, PayerAction::PayOnHold, 0).unwrap();
         assert_eq!(
             c.decide(now, &tx.id, false).unwrap().status,
             status::DECLINED
         );
 
         let s = c.create(now, req("P-auto", 500, 500), "http://sb").unwrap();
-        let tx = c.payer(now, &s.id, PayerAction::Decline).unwrap();
+        let tx = c.payer(now, &s.id, PayerAction::Decline, 0).unwrap();
         assert!(status::is_dead(&tx.status));
     }
 

@@ -20,6 +20,7 @@ pub mod checkout;
 pub mod error;
 pub mod faults;
 pub mod latency;
+pub mod readings;
 pub mod seed;
 mod server;
 pub mod store;
@@ -36,6 +37,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use faults::{FaultKind, FaultRule, Faults};
+pub use readings::{GiftCardDrawn, Readings};
 pub use server::{Exchange, StatsView};
 pub use store::{Balances, CardSnapshot, PinPolicy, Store};
 
@@ -71,6 +73,8 @@ pub struct SandboxConfig {
     /// Close a connection idle this long between requests, as Dintero's servers (or
     /// any load balancer) do at some limit of their own. None: never.
     pub idle_timeout: Option<std::time::Duration>,
+    /// Where the contract is silent, which reading to play (`readings.rs`).
+    pub readings: Readings,
 }
 
 impl Default for SandboxConfig {
@@ -88,6 +92,7 @@ impl Default for SandboxConfig {
             rng_seed: 0x5eed,
             tls: false,
             idle_timeout: None,
+            readings: Readings::default(),
         }
     }
 }
@@ -130,7 +135,8 @@ impl Sandbox {
         cfg: SandboxConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Sandbox, SandboxError> {
-        let store = load_store(&cfg, clock.as_ref())?;
+        let mut store = load_store(&cfg, clock.as_ref())?;
+        store.readings = cfg.readings;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| SandboxError::Listen {

@@ -3,13 +3,16 @@
 import { invoke } from "../api.js";
 import { h } from "../dom.js";
 import { money, t } from "../app.js";
-import { acceptsCard, amountField, busy, cardField, decimalText, errorBox, formScreen, pinField, showResult } from "../components.js";
+import { acceptsCard, amountField, busy, cardField, decimalText, errorBox, formScreen, payWithDintero, pinField, showResult } from "../components.js";
 
 export function redeemScreen(scan) {
   const card = cardField();
   const pin = pinField();
   const amount = amountField([50, 100, 200, 500]);
   const full = h("button", { id: "redeem-full", type: "button", class: "secondary" }, t("redeem.full"));
+  // The amount is then the purchase's total: the card pays what it holds, the customer
+  // the rest, in one Dintero payment (Dintero draws the card).
+  const payRest = h("button", { id: "pay-rest", type: "button", class: "secondary" }, t("redeem.pay_rest"));
   const ctl = formScreen("redeem.title", [card, pin, amount], "redeem.submit", async ({ out }) => {
     const r = await invoke("reserve", { card: card.value(), amount: amount.input.value, pinCode: pin.input.value });
     pin.input.value = "";
@@ -38,7 +41,13 @@ export function redeemScreen(scan) {
       ),
     );
     complete.focus();
-  }, [full]);
+  }, [full, payRest]);
+  payRest.onclick = () =>
+    busy(payRest, async () => {
+      const pinCode = pin.input.value;
+      pin.input.value = "";
+      await payWithDintero(ctl, () => invoke("start_pay_rest", { card: card.value(), pinCode, total: amount.input.value }), "redeem.paid_rest");
+    });
   full.onclick = () =>
     busy(full, async () => {
       ctl.err.clear();

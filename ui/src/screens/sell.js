@@ -45,6 +45,6 @@ export function sellScreen(scan) {
   // Pay through Dintero Checkout: the session's URL as a QR code for the customer's
   // phone; the card is activated once the payment is through.
   payDintero.onclick = () =>
-    busy(payDintero, () => payWithDintero(ctl, { card: card.value(), amount: amount.input.value }, "sell.done"));
+    busy(payDintero, () => payWithDintero(ctl, () => invoke("start_payment", { card: card.value(), amount: amount.input.value }), "sell.done"));
   return acceptsCard(ctl, card, amount.input, scan);
 }

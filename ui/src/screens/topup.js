@@ -44,6 +44,6 @@ export function topUpScreen(scan) {
   const payDintero = h("button", { id: "pay-dintero", type: "button", class: "secondary" }, t("sell.pay_dintero"));
   ctl.form.querySelector(".actions").append(payDintero);
   payDintero.onclick = () =>
-    busy(payDintero, () => payWithDintero(ctl, { card: card.value(), amount: amount.input.value, topUp: true }, "topup.done"));
+    busy(payDintero, () => payWithDintero(ctl, () => invoke("start_payment", { card: card.value(), amount: amount.input.value, topUp: true }), "topup.done"));
   return acceptsCard(ctl, card, amount.input, scan);
 }

@@ -166,6 +166,7 @@ pub const KEYS: &[Key] = &[
     key("payments.max_age_hours", Int, ItOnly, "hours a payment may back a new card, 1 to 8760"),
     key("payments.tenders", Strings, ItOnly, "a list of dintero, cash, card_terminal"),
     key("payments.cash_limit_per_clerk_per_day", Str, ItOnly, "an amount such as \"2000.00\""),
+    key("payments.gift_card_buys_gift_card", Bool, ItOnly, "true or false"),
     // [metrics]: what the till serves, and where it writes as the app's user.
     key("metrics.listen", Str, ItOnly, "an address such as 127.0.0.1:9925"),
     key("metrics.textfile_dir", Path, ItOnly, "a directory"),

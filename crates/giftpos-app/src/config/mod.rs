@@ -706,6 +706,9 @@ fn resolve(l: Layers, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
                 })
             })
             .transpose()?,
+        gift_card_buys_gift_card: l
+            .bool("payments.gift_card_buys_gift_card")?
+            .is_some_and(|v| v.v),
     };
     let (scanner, scanner_configured) = check::resolve_scanner(&l)?;
     let receipts_dir = l

@@ -32,6 +32,7 @@ use tokio::task::JoinSet;
 use crate::error::{AppError, ErrorCode};
 
 mod payment;
+pub use payment::PURCHASE;
 mod send;
 
 /// How sync paces itself.
@@ -57,6 +58,9 @@ pub struct SyncPolicy {
     pub verify_payments: crate::payments::VerifyMode,
     /// How old a payment may be to back a new card (`[payments] max_age_hours`).
     pub payment_max_age: Duration,
+    /// Whether a gift card may pay for a gift card (`[payments]
+    /// gift_card_buys_gift_card`).
+    pub gift_card_buys_gift_card: bool,
 }
 
 impl Default for SyncPolicy {
@@ -71,6 +75,7 @@ impl Default for SyncPolicy {
             max_wait: Duration::from_secs(24 * 3600),
             verify_payments: crate::payments::VerifyMode::Required,
             payment_max_age: Duration::from_secs(24 * 3600),
+            gift_card_buys_gift_card: false,
         }
     }
 }

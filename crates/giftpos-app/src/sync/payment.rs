@@ -4,6 +4,10 @@
 
 use super::*;
 
+/// What a Checkout payment entry pays for when it loads no card: a purchase the
+/// customer's gift card paid part of (`_loads`).
+pub const PURCHASE: &str = "purchase";
+
 impl Engine {
     /// A Checkout payment for a sold card: follows its session and its transaction
     /// until Dintero has decided; once the payment is captured (capturing it here when
@@ -114,6 +118,17 @@ impl Engine {
                 )))
             };
         }
+        if e.metadata.loads.as_deref() == Some(PURCHASE) {
+            return Ok(self.settle_purchase(e, card_id, &tx).await);
+        }
+        if !self.policy.gift_card_buys_gift_card
+            && let Some((_, why)) = crate::payments::gift_card_refused(&tx)
+        {
+            return Ok(Outcome::NeedsAttention(format!(
+                "{why}: the card was not loaded, a manager must refund the payment or override ({} at stake)",
+                e.amount
+            )));
+        }
         if let Err(err) = self.ensure_activation(e, card_id, &tx.id) {
             tracing::error!(entry = %e.id, "the paid card's activation could not be recorded: {err}");
             return Err(DinteroError::Unreachable(
@@ -124,6 +139,28 @@ impl Engine {
             transaction_id: Some(tx.id),
             available_after: None,
         })
+    }
+
+    /// A purchase paid through Checkout with the customer's gift card in it (split
+    /// tender), now taken: the card's part as Dintero's transaction says it, and the
+    /// card's balance after, read back (Dintero drew the card; the terminal never does).
+    async fn settle_purchase(&self, e: &Entry, card_id: &str, tx: &PaymentTransaction) -> Outcome {
+        let part = tx.gift_card_part();
+        let paid_with = tx.payment_product_type.as_deref();
+        if let Err(err) = self.journal.set_split(&e.id, part, paid_with) {
+            tracing::warn!(entry = %e.id, "the gift card's part could not be recorded: {err}");
+        }
+        let available_after = match self.client.card(card_id).await {
+            Ok(card) => card.amount_available,
+            Err(err) => {
+                tracing::info!(entry = %e.id, "the card's balance after the payment is not known yet: {err}");
+                None
+            }
+        };
+        Outcome::Confirmed {
+            transaction_id: Some(tx.id.clone()),
+            available_after,
+        }
     }
 
     /// A returned card's payment is refunded. Dintero does not promise that a repeated
@@ -326,6 +363,10 @@ impl Engine {
             max: self.policy.payment_max_age,
         };
         Ok(match verify(&id, tx.as_ref(), e.amount, already, age) {
+            Verdict::Verified { .. } if !self.policy.gift_card_buys_gift_card => tx
+                .as_ref()
+                .and_then(crate::payments::gift_card_refused)
+                .and_then(|(_, why)| self.unverified(e, mode, why)),
             Verdict::Verified { .. } => None,
             Verdict::Wait(why) => Some(Outcome::Waiting(why)),
             Verdict::Refused(_, why) => self.unverified(e, mode, why),

@@ -292,6 +292,11 @@ impl Terminal {
                 .tender
                 .clone()
                 .map(|t| (t, e.metadata.tender_reference.clone())),
+            split: e.gift_card_part.map(|part| giftpos_print::Split {
+                gift_card: part,
+                rest: e.amount.checked_sub(part).unwrap_or(e.amount),
+                rest_paid_with: e.paid_with.clone(),
+            }),
             entry_id: e.id.clone(),
             confirmed: e.state == EntryState::Confirmed,
             training: self.is_training(),
@@ -343,6 +348,7 @@ impl Terminal {
                 payment_override: payment_override(&e),
                 tender: tender_of(&e),
                 clerk: e.clerk.clone(),
+                gift_card_part: e.gift_card_part,
                 entry_id: e.id,
             })
             .collect();

@@ -11,6 +11,7 @@ mod payment;
 mod redemption;
 mod sale;
 mod session;
+mod split;
 mod undo;
 
 pub use background::{Background, BackgroundEvent, BackgroundParts};
@@ -97,6 +98,10 @@ pub struct OperationResult {
     pub dintero_transaction_id: Option<String>,
     pub status: Option<CardStatus>,
     pub available_after: Option<Money>,
+    /// A purchase paid through Dintero with the customer's gift card in it: the card's
+    /// part (the rest was paid another way).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gift_card_part: Option<Money>,
 }
 
 /// A pending drawdown waiting for "complete sale" or "cancel".
@@ -253,6 +258,7 @@ impl Terminal {
         let policy = SyncPolicy {
             verify_payments: cfg.payments_verify,
             payment_max_age: cfg.payments_max_age,
+            gift_card_buys_gift_card: cfg.tenders.gift_card_buys_gift_card,
             ..policy
         };
         let engine = Arc::new(Engine::new(journal, client.clone(), clock.clone(), policy));
@@ -612,6 +618,7 @@ impl Terminal {
             dintero_transaction_id: e.metadata.dintero_transaction_id.clone(),
             status: None,
             available_after: self.money(available),
+            gift_card_part: e.gift_card_part,
         })
     }
 

@@ -12,7 +12,25 @@ pub struct PaymentSession {
     /// The page the customer opens (shown as a QR code).
     pub url: String,
     pub card: String,
+    /// What the customer pays in all (for a split: the purchase's total).
     pub amount: Money,
+    /// Pay the rest: what the customer's gift card is expected to pay (what it held
+    /// when checked; Dintero's transaction says what it did), and the rest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gift_card_part: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest: Option<Money>,
+}
+
+/// One order line of a Checkout session the terminal makes.
+pub(super) struct Order<'a> {
+    pub id: &'a str,
+    pub description: String,
+    pub amount: Money,
+    /// A gift card that may pay: the customer's, preloaded (pay the rest), or any the
+    /// payer adds (`None` with `wallets`).
+    pub preload: Option<String>,
+    pub wallets: bool,
 }
 
 /// The session profile used in training (the sandbox accepts any).
@@ -57,16 +75,7 @@ impl Terminal {
             amount,
             Money::zero(amount.currency()),
         )?;
-        let profile = match (&self.cfg.payment_profile, self.is_training()) {
-            (Some(p), _) => p.clone(),
-            (None, true) => TRAINING_PROFILE.into(),
-            (None, false) => {
-                return Err(AppError::new(
-                    ErrorCode::Config,
-                    "pay with Dintero needs a Checkout session profile: set [dintero] payment_profile_id",
-                ));
-            }
-        };
+        let profile = self.checkout_profile()?;
         let Some(card) = self.lookup(token, None).await? else {
             return Err(AppError::new(
                 ErrorCode::OfflineNotAllowed,
@@ -98,48 +107,47 @@ impl Terminal {
         } else {
             "Gift card"
         };
-        let id = Uuid::new_v4().to_string();
-        let req = giftpos_dintero::checkout::SessionProfileRequest {
-            url: giftpos_dintero::checkout::SessionUrls {
-                return_url: "https://giftpos.invalid/payment-done".into(),
-                callback_url: None,
-            },
-            order: giftpos_dintero::checkout::SessionOrder {
-                amount: amount.minor(),
-                currency: amount.currency().code().into(),
-                merchant_reference: id.clone(),
-                vat_amount: 0,
-                items: vec![giftpos_dintero::checkout::OrderItem {
-                    id: "gift-card".into(),
-                    line_id: "1".into(),
-                    description: format!("{what} {}", token.masked()),
-                    quantity: 1,
-                    amount: amount.minor(),
-                    vat_amount: 0,
-                    vat: 0,
-                }],
-            },
-            profile_id: profile.clone(),
-            expires_at: Some(self.clock.now() + PAYMENT_TTL),
-            metadata: Default::default(),
+        let order = Order {
+            id: "gift-card",
+            description: format!("{what} {}", token.masked()),
+            amount,
+            preload: None,
+            // A gift card buys a gift card only where IT allows it.
+            wallets: self.cfg.tenders.gift_card_buys_gift_card,
         };
-        let created = self.client.create_session(&req).await?;
+        let loads = (loads == OperationKind::TopUp).then_some(OperationKind::TopUp.as_str());
+        self.open_payment(token, &card.card_id, profile, order, loads)
+            .await
+    }
+
+    /// Makes the Checkout session for `order` and journals its payment entry (whose id
+    /// is the order's `merchant_reference`; `loads`: what it pays for, `None` a card's
+    /// sale).
+    pub(super) async fn open_payment(
+        &self,
+        token: &CardToken,
+        card_id: &str,
+        profile: String,
+        order: Order<'_>,
+        loads: Option<&str>,
+    ) -> Result<PaymentSession, AppError> {
+        let id = Uuid::new_v4().to_string();
+        let amount = order.amount;
+        let created = self.create_session(&id, &profile, order).await?;
         let mut e = self.new_entry(
             OperationKind::Payment,
             token,
-            Some(card.card_id.clone()),
+            Some(card_id.to_string()),
             amount,
             false,
         );
         e.id = id;
         e.metadata.session_id = Some(created.id.clone());
         e.metadata.session_url = Some(created.url.clone());
-        e.metadata.profile_id = Some(profile.to_string());
-        if loads == OperationKind::TopUp {
-            e.metadata.loads = Some(OperationKind::TopUp.as_str().into());
-        }
+        e.metadata.profile_id = Some(profile);
+        e.metadata.loads = loads.map(str::to_string);
         let entry = self.record(e)?;
-        tracing::info!(entry = %entry.id, session = %created.id, "payment session started");
+        tracing::info!(entry = %entry.id, session = %created.id, loads, "payment session started");
         Ok(PaymentSession {
             training: self.is_training(),
             operation_id: entry.id,
@@ -147,7 +155,71 @@ impl Terminal {
             url: created.url,
             card: token.masked(),
             amount,
+            gift_card_part: None,
+            rest: None,
         })
+    }
+
+    /// The Checkout session profile payments are made from.
+    pub(super) fn checkout_profile(&self) -> Result<String, AppError> {
+        match (&self.cfg.payment_profile, self.is_training()) {
+            (Some(p), _) => Ok(p.clone()),
+            (None, true) => Ok(TRAINING_PROFILE.into()),
+            (None, false) => Err(AppError::new(
+                ErrorCode::Config,
+                "pay with Dintero needs a Checkout session profile: set [dintero] payment_profile_id",
+            )),
+        }
+    }
+
+    /// Makes a Checkout session for one order line (VAT 0) whose `merchant_reference`
+    /// is journal entry `id`. Where a gift card may pay, the session is an Express one
+    /// with `dintero.wallets` enabled (seed `000`), and `dintero.zero` payable when the
+    /// customer's card is preloaded and may cover everything.
+    async fn create_session(
+        &self,
+        id: &str,
+        profile: &str,
+        order: Order<'_>,
+    ) -> Result<giftpos_dintero::checkout::SessionCreated, AppError> {
+        use giftpos_dintero::checkout as co;
+        let amount = order.amount;
+        let req = co::SessionProfileRequest {
+            url: co::SessionUrls {
+                return_url: "https://giftpos.invalid/payment-done".into(),
+                callback_url: None,
+            },
+            order: co::SessionOrder {
+                amount: amount.minor(),
+                currency: amount.currency().code().into(),
+                merchant_reference: id.to_string(),
+                vat_amount: 0,
+                items: vec![co::OrderItem {
+                    id: order.id.into(),
+                    line_id: "1".into(),
+                    description: order.description,
+                    quantity: 1,
+                    amount: amount.minor(),
+                    vat_amount: 0,
+                    vat: 0,
+                }],
+                gift_cards: Vec::new(),
+            },
+            profile_id: profile.to_string(),
+            expires_at: Some(self.clock.now() + PAYMENT_TTL),
+            metadata: Default::default(),
+            configuration: Some(co::payment_configuration(
+                order.wallets,
+                order.preload.is_some(),
+            )),
+            customer: order.preload.map(|card_id| co::SessionCustomer {
+                gift_cards: Some(co::CustomerGiftcards {
+                    wallets: vec![co::CardRef { card_id }],
+                }),
+            }),
+            express: order.wallets.then(co::express_at_the_till),
+        };
+        Ok(self.client.create_session(&req).await?)
     }
 
     /// Follows a payment until the customer paid (then activates the card with the
@@ -214,6 +286,21 @@ impl Terminal {
                     ),
                 ));
             }
+        }
+        if payment.metadata.loads.as_deref() == Some(crate::sync::PURCHASE) {
+            // Nothing loaded: the payment itself, with the card's part and balance.
+            let paid = self.entry(&payment.id)?;
+            return Ok(OperationResult {
+                gift_card_part: paid.gift_card_part,
+                available_after: paid.balance_after,
+                ..self.result(
+                    &paid,
+                    &Outcome::Confirmed {
+                        transaction_id: paid.server_transaction_id.clone(),
+                        available_after: None,
+                    },
+                )?
+            });
         }
         let activation = self
             .journal()

@@ -273,6 +273,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         // The payer's side of a Checkout session: a page with Pay and Cancel.
         .route("/checkout/{id}", get(payer_page))
         .route("/checkout/{id}/pay", post(payer_pay))
+        .route("/checkout/{id}/gift-card", post(payer_add_card))
+        .route("/checkout/{id}/gift-card/remove", post(payer_remove_card))
         .route("/checkout/{id}/hold", post(payer_hold))
         .route("/checkout/{id}/decline", post(payer_decline))
         .route("/_sandbox/payments", post(register_payment))

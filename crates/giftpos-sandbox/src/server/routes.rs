@@ -146,7 +146,7 @@ pub(super) async fn create_session(State(s): State<Arc<Shared>>, body: Bytes) ->
     match parse::<giftpos_dintero::checkout::SessionProfileRequest>(&body) {
         Ok(req) => {
             let base = s.base_url.clone();
-            s.mutate(|st, now, _| st.checkout.create(now, req, &base))
+            s.mutate(|st, now, _| st.checkout_create(now, req, &base))
         }
         Err(e) => error_response(&e),
     }
@@ -163,14 +163,14 @@ pub(super) async fn cancel_session(
     State(s): State<Arc<Shared>>,
     Path(p): Path<HashMap<String, String>>,
 ) -> Response {
-    s.mutate(|st, now, _| st.checkout.cancel(now, &path_id(&p), "merchant"))
+    s.mutate(|st, now, _| st.checkout_cancel(now, &path_id(&p), "merchant"))
 }
 
 pub(super) async fn get_payment(
     State(s): State<Arc<Shared>>,
     Path(p): Path<HashMap<String, String>>,
 ) -> Response {
-    s.mutate(|st, now, _| st.checkout.transaction(now, &path_id(&p)))
+    s.mutate(|st, now, _| st.checkout_transaction(now, &path_id(&p)))
 }
 
 pub(super) async fn capture_payment(
@@ -179,7 +179,7 @@ pub(super) async fn capture_payment(
     body: Bytes,
 ) -> Response {
     match parse::<giftpos_dintero::checkout::CaptureBody>(&body) {
-        Ok(req) => s.operation(|st, now| st.checkout.capture(now, &path_id(&p), req)),
+        Ok(req) => s.operation(|st, now| st.checkout_capture(now, &path_id(&p), req)),
         Err(e) => error_response(&e),
     }
 }
@@ -190,7 +190,7 @@ pub(super) async fn refund_payment(
     body: Bytes,
 ) -> Response {
     match parse::<giftpos_dintero::checkout::RefundBody>(&body) {
-        Ok(req) => s.operation(|st, now| st.checkout.refund(now, &path_id(&p), req)),
+        Ok(req) => s.operation(|st, now| st.checkout_refund(now, &path_id(&p), req)),
         Err(e) => error_response(&e),
     }
 }
@@ -199,7 +199,7 @@ pub(super) async fn void_payment(
     State(s): State<Arc<Shared>>,
     Path(p): Path<HashMap<String, String>>,
 ) -> Response {
-    s.mutate(|st, now, _| st.checkout.void(now, &path_id(&p)))
+    s.mutate(|st, now, _| st.checkout_void(now, &path_id(&p)))
 }
 
 pub(super) fn page(title: &str, body: &str) -> Response {
@@ -228,10 +228,31 @@ pub(super) async fn payer_page(
             } else {
                 "open"
             };
-            let amount = format!("{}.{:02} {}", o.amount / 100, o.amount % 100, o.currency);
+            let money = |m: i64| format!("{}.{:02} {}", m / 100, m % 100, o.currency);
+            let amount = money(o.amount);
+            let (wallets, _) = lock(&s.store).checkout.gift_options(&id);
+            let part: i64 = o.gift_cards.iter().map(|g| g.amount).sum();
+            let rest = money(o.amount - part);
+            // A gift card on the session (preloaded by the merchant or added here),
+            // or a field to add one — only where the session lets gift cards pay.
+            let gift = match o.gift_cards.first() {
+                Some(g) if state == "open" => format!(
+                    "<p id=\"gift-card\">Gift card {} pays {}</p><p id=\"rest\">To pay: {rest}</p>\
+                     <form method=\"post\" action=\"/checkout/{id}/gift-card/remove\"><button id=\"remove-gift-card\">Remove the gift card</button></form>",
+                    g.masked_card_token.as_deref().unwrap_or("****"),
+                    money(g.amount),
+                ),
+                None if wallets && state == "open" => format!(
+                    "<form method=\"post\" action=\"/checkout/{id}/gift-card\" id=\"gift-card-form\">\
+                     <label>Gift card <input name=\"token\" id=\"gift-card-token\" inputmode=\"numeric\"></label>\
+                     <label>PIN <input name=\"pin\" id=\"gift-card-pin\" type=\"password\" inputmode=\"numeric\"></label>\
+                     <button id=\"add-gift-card\">Use a gift card</button></form>"
+                ),
+                _ => String::new(),
+            };
             let forms = if state == "open" {
                 format!(
-                    "<form method=\"post\" action=\"/checkout/{id}/pay\"><button id=\"pay\">Pay {amount}</button></form>\
+                    "{gift}<form method=\"post\" action=\"/checkout/{id}/pay\"><button id=\"pay\">Pay {rest}</button></form>\
                      <form method=\"post\" action=\"/checkout/{id}/hold\"><button id=\"hold\">Pay, pending approval</button></form>\
                      <form method=\"post\" action=\"/checkout/{id}/decline\"><button id=\"decline\">Pay with a card that is declined</button></form>\
                      <form method=\"post\" action=\"/checkout/{id}/cancel\"><button id=\"cancel\">Cancel</button></form>"
@@ -242,7 +263,12 @@ pub(super) async fn payer_page(
             page(
                 "Pay",
                 &format!(
-                    "<h1>Gift card</h1><p id=\"amount\">{amount}</p><p id=\"state\">Session {state}</p>{forms}"
+                    "<h1>{}</h1><p id=\"amount\">{amount}</p><p id=\"state\">Session {state}</p>{forms}",
+                    o.items
+                        .first()
+                        .map(|i| i.description.as_str())
+                        .filter(|d| !d.is_empty())
+                        .unwrap_or("Payment")
                 ),
             )
         }
@@ -252,6 +278,85 @@ pub(super) async fn payer_page(
         )
             .into_response(),
     }
+}
+
+/// The payer adds a gift card (form fields `token` and `pin`).
+pub(super) async fn payer_add_card(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let id = path_id(&p);
+    let form = form_fields(&body);
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let (token, pin) = (
+        field("token").unwrap_or_default(),
+        field("pin").unwrap_or_default(),
+    );
+    let r = s.mutate(|st, now, _| st.checkout_add_card(now, &id, &token, &pin));
+    if r.status().is_success() {
+        page(
+            "Gift card added",
+            &format!(
+                "<h1 id=\"result\">Gift card added</h1><p><a href=\"/checkout/{id}\">Back to the payment</a></p>"
+            ),
+        )
+    } else {
+        (
+            r.status(),
+            page(
+                "Gift card refused",
+                "<h1 id=\"result\">Gift card not added</h1><p>The card cannot pay in this payment.</p>",
+            ),
+        )
+            .into_response()
+    }
+}
+
+/// The payer takes the gift card out.
+pub(super) async fn payer_remove_card(
+    State(s): State<Arc<Shared>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Response {
+    let id = path_id(&p);
+    let r = s.mutate(|st, now, _| st.checkout_remove_card(now, &id));
+    (
+        r.status(),
+        page("Gift card", "<h1 id=\"result\">Gift card removed</h1>"),
+    )
+        .into_response()
+}
+
+/// `application/x-www-form-urlencoded` fields, decoded.
+fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < b.len() => {
+                    let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                    match u8::from_str_radix(hex, 16) {
+                        Ok(v) => {
+                            out.push(v);
+                            i += 2;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                c => out.push(c),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
 }
 
 pub(super) async fn payer_pay(s: State<Arc<Shared>>, p: Path<HashMap<String, String>>) -> Response {
@@ -285,14 +390,14 @@ pub(super) async fn approve_payment(
     State(s): State<Arc<Shared>>,
     Path(p): Path<HashMap<String, String>>,
 ) -> Response {
-    s.mutate(|st, now, _| st.checkout.decide(now, &path_id(&p), true))
+    s.mutate(|st, now, _| st.checkout_decide(now, &path_id(&p), true))
 }
 
 pub(super) async fn decline_payment(
     State(s): State<Arc<Shared>>,
     Path(p): Path<HashMap<String, String>>,
 ) -> Response {
-    s.mutate(|st, now, _| st.checkout.decide(now, &path_id(&p), false))
+    s.mutate(|st, now, _| st.checkout_decide(now, &path_id(&p), false))
 }
 
 pub(super) async fn payer(
@@ -301,11 +406,11 @@ pub(super) async fn payer(
     action: PayerAction,
 ) -> Response {
     let id = path_id(&p);
-    let r = s.mutate(|st, now, _| st.checkout.payer(now, &id, action));
+    let r = s.mutate(|st, now, _| st.checkout_payer(now, &id, action));
     if r.status().is_success() {
         let text = match action {
             PayerAction::Pay => {
-                "<h1 id=\"result\">Paid</h1><p>Thank you. The gift card is being activated.</p>"
+                "<h1 id=\"result\">Paid</h1><p>Thank you. The till has your payment.</p>"
             }
             PayerAction::PayOnHold => {
                 "<h1 id=\"result\">Pending approval</h1><p>The payment waits for approval.</p>"
@@ -332,7 +437,7 @@ pub(super) async fn payer_cancel(
     Path(p): Path<HashMap<String, String>>,
 ) -> Response {
     let id = path_id(&p);
-    let r = s.mutate(|st, now, _| st.checkout.cancel(now, &id, "payer"));
+    let r = s.mutate(|st, now, _| st.checkout_cancel(now, &id, "payer"));
     if r.status().is_success() {
         page(
             "Cancelled",

@@ -38,6 +38,7 @@ use giftpos_dintero::wire::{
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+mod gift_cards;
 mod transactions;
 
 pub use crate::error::{ApiError, ApiResult};
@@ -117,6 +118,9 @@ pub struct Store {
     /// Dintero Checkout: payment sessions and their transactions.
     #[serde(default)]
     pub checkout: crate::checkout::Checkout,
+    /// The reading played where the contract is silent (`readings.rs`).
+    #[serde(default)]
+    pub readings: crate::readings::Readings,
 }
 
 /// Balances of one card, for tests and the admin view.
