@@ -121,6 +121,9 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
             println!("  Dintero could not be reached; this is in the journal and will be sent");
             println!("  exactly once when the network returns. It is not applied yet.");
             println!("  operation   {}", o.operation_id);
+            if let Some(why) = &o.attention {
+                println!("  ATTENTION   {why}");
+            }
         }
         Output::Operation(o) => {
             let verb = match o.kind {

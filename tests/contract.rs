@@ -273,6 +273,25 @@ fn assert_conforms(c: &Contract, sb: &Sandbox) -> BTreeSet<String> {
     covered
 }
 
+/// A sandbox playing `readings` where the contract is silent, recording its exchanges.
+async fn sandbox_reading(readings: giftpos_sandbox::Readings) -> Sandbox {
+    let sb = common::sandbox_reading(readings).await;
+    sb.record();
+    sb
+}
+
+/// The readings of whether Checkout's events echo our references.
+fn reference_readings() -> [giftpos_sandbox::Readings; 2] {
+    [
+        giftpos_sandbox::EventReference::Present,
+        giftpos_sandbox::EventReference::Absent,
+    ]
+    .map(|event_reference| giftpos_sandbox::Readings {
+        event_reference,
+        ..Default::default()
+    })
+}
+
 async fn till(sb: &Sandbox, dir: &Path, profile: &str) -> Terminal {
     let profile = profile.to_string();
     terminal_with(sb, dir, move |cfg| {
@@ -497,8 +516,13 @@ async fn a_payment_on_hold_then_authorized_activates_its_card_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_refund_answer_is_neither_refunded_twice_nor_called_refused() {
     let c = contract();
-    let sb = sandbox_at("127.0.0.1:0", None).await;
-    sb.record();
+    for readings in reference_readings() {
+        lost_refund_answer(&c, readings).await;
+    }
+}
+
+async fn lost_refund_answer(c: &Contract, readings: giftpos_sandbox::Readings) {
+    let sb = sandbox_reading(readings).await;
     let dir = tempfile::tempdir().unwrap();
     let t = till(&sb, dir.path(), "P00000000.giftcards").await;
     let stock = common::stock(&t, "rfd", 1).await;
@@ -521,7 +545,7 @@ async fn a_lost_refund_answer_is_neither_refunded_twice_nor_called_refused() {
         .with_store(|s| s.checkout.by_reference(&p.operation_id))
         .pop()
         .unwrap();
-    assert_eq!(tx.refunded(), 25_000, "refunded once: {tx:?}");
+    assert_eq!(tx.refunded(), 25_000, "{readings}: refunded once: {tx:?}");
     let refunds: Vec<_> = t
         .journal()
         .list(None, None)
@@ -530,15 +554,25 @@ async fn a_lost_refund_answer_is_neither_refunded_twice_nor_called_refused() {
         .filter(|e| e.kind == OperationKind::PaymentRefund)
         .collect();
     assert_eq!(refunds.len(), 1);
-    assert_eq!(refunds[0].state, EntryState::Confirmed, "{:?}", refunds[0]);
-    assert_conforms(&c, &sb);
+    assert_eq!(
+        refunds[0].state,
+        EntryState::Confirmed,
+        "{readings}: {:?}",
+        refunds[0]
+    );
+    assert_conforms(c, &sb);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_accepted_with_202_is_followed_to_its_event() {
     let c = contract();
-    let sb = sandbox_at("127.0.0.1:0", None).await;
-    sb.record();
+    for readings in reference_readings() {
+        accepted_capture(&c, readings).await;
+    }
+}
+
+async fn accepted_capture(c: &Contract, readings: giftpos_sandbox::Readings) {
+    let sb = sandbox_reading(readings).await;
     let dir = tempfile::tempdir().unwrap();
     let t = till(&sb, dir.path(), "P00000000.giftcards-manual-capture-async").await;
     let stock = common::stock(&t, "acc", 1).await;
@@ -558,8 +592,13 @@ async fn a_capture_accepted_with_202_is_followed_to_its_event() {
         .with_store(|s| s.checkout.by_reference(&p.operation_id))
         .pop()
         .unwrap();
-    assert_eq!(tx.captured(), 25_000, "captured once");
-    let covered = assert_conforms(&c, &sb);
+    assert_eq!(tx.captured(), 25_000, "{readings}: captured once");
+    let entry = t.journal().get(&p.operation_id).unwrap().unwrap();
+    assert!(
+        entry.accepted_request.is_some(),
+        "{readings}: the 202's event-request-id is kept"
+    );
+    let covered = assert_conforms(c, &sb);
     assert!(covered.contains("checkout POST /transactions/{id}/capture"));
     assert!(
         sb.exchanges()
@@ -684,17 +723,7 @@ async fn a_split_payment_conforms_and_lets_dintero_draw_the_card_under_every_rea
                 "dintero.zero",
             ),
         ] {
-            let sb = Sandbox::start(
-                "127.0.0.1:0".parse().unwrap(),
-                giftpos_sandbox::SandboxConfig {
-                    readings,
-                    ..Default::default()
-                },
-                std::sync::Arc::new(giftpos_dintero::SystemClock),
-            )
-            .await
-            .unwrap();
-            sb.record();
+            let sb = sandbox_reading(readings).await;
             let dir = tempfile::tempdir().unwrap();
             let t = till(&sb, dir.path(), profile).await;
             let total = t.parse_amount(total).unwrap();
@@ -705,6 +734,16 @@ async fn a_split_payment_conforms_and_lets_dintero_draw_the_card_under_every_rea
                 .unwrap();
             assert_eq!(p.gift_card_part.unwrap().minor(), part);
             let before = sb.snapshot("demo-live-50").unwrap().transactions;
+            if readings.preloaded_pin == giftpos_sandbox::PreloadedPin::Required {
+                // The customer gives the card's PIN on their phone.
+                let page = common::get(&p.url);
+                assert!(page.contains("gift-card-form"), "{page}");
+                let added = common::post_form(
+                    &format!("{}/gift-card", p.url),
+                    "token=9578000000002003&pin=6003",
+                );
+                assert!(added.starts_with("HTTP/1.1 200"), "{added}");
+            }
             assert!(press(&p.url, "pay").contains("200 OK"), "{readings}");
             let r = t
                 .finish_payment(&p.operation_id, std::time::Duration::from_secs(5))
@@ -858,4 +897,85 @@ async fn a_gift_card_does_not_buy_a_gift_card_unless_it_allows() {
     let err = strict.activate(sale).await.unwrap_err();
     assert!(err.message.contains("gift_card_buys_gift_card"), "{err:?}");
     assert_conforms(&c, &sb);
+}
+
+/// Where a preloaded card needs its PIN on the payer page (the spec's reading) and the
+/// customer pays without giving it, the card pays nothing: the journal holds the
+/// payment with a card part of zero, the card is untouched, and the receipt is a plain
+/// payment — nothing is assumed from what the terminal expected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preloaded_card_that_pays_nothing_is_recorded_as_nothing() {
+    let c = contract();
+    let sb = sandbox_reading(giftpos_sandbox::Readings {
+        preloaded_pin: giftpos_sandbox::PreloadedPin::Required,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let t = till(&sb, dir.path(), "P00000000.giftcards").await;
+    let p = t
+        .start_pay_rest(
+            &tok(&t, "9578000000002003"),
+            &Pin::parse("6003").unwrap(),
+            t.parse_amount("400").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(press(&p.url, "pay").contains("200 OK"));
+    let r = t
+        .finish_payment(&p.operation_id, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(r.gift_card_part.map(|m| m.minor()), Some(0));
+    assert_eq!(
+        sb.snapshot("demo-live-50").unwrap().balances.available,
+        5000
+    );
+    let receipt = t.receipt(&p.operation_id).unwrap();
+    assert!(receipt.split.is_none(), "{receipt:?}");
+    assert_conforms(&c, &sb);
+}
+
+/// A return's refund accepted with 202 on an `async` profile, under both readings of
+/// whether events echo the refund's reference: followed to its event by the 202's
+/// request id, refunded once, never sent again while it is under way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_accepted_with_202_is_followed_by_its_request_id() {
+    let c = contract();
+    for readings in reference_readings() {
+        let sb = sandbox_reading(readings).await;
+        let dir = tempfile::tempdir().unwrap();
+        let t = till(&sb, dir.path(), "P00000000.giftcards-async").await;
+        let stock = common::stock(&t, "ar", 1).await;
+        let p = pay(&t, &stock[0].0, "pay").await;
+        let sale = t
+            .finish_payment(&p.operation_id, std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+        let ret = common::manager(&t, ManagerAction::Return);
+        let r = t.return_sale(&sale.operation_id, &ret).await.unwrap();
+        assert!(r.queued, "{readings}: 202 is not done yet");
+        for _ in 0..3 {
+            t.engine().drain(true).await.unwrap();
+        }
+        let tx = sb
+            .with_store(|s| s.checkout.by_reference(&p.operation_id))
+            .pop()
+            .unwrap();
+        assert_eq!(tx.refunded(), 25_000, "{readings}: refunded once: {tx:?}");
+        let refund = t.journal().get(&r.operation_id).unwrap().unwrap();
+        assert_eq!(
+            refund.state,
+            EntryState::Confirmed,
+            "{readings}: {refund:?}"
+        );
+        let sent = sb
+            .exchanges()
+            .iter()
+            .filter(|x| x.path.ends_with("/refund"))
+            .count();
+        assert_eq!(sent, 1, "{readings}: the refund was sent once");
+        assert_conforms(&c, &sb);
+        sb.stop().await;
+    }
 }

@@ -670,3 +670,69 @@ async fn an_entry_is_undone_once_and_history_says_what_may_be_undone() {
     assert!(!t.history_entry(&r.operation_id).unwrap().can_undo);
     assert!(t.history_entry(&done.operation_id).unwrap().can_undo);
 }
+
+/// The money flows of a redemption under every reading the sandbox plays where the
+/// wallets reference is silent (`giftpos_sandbox::Readings`): reserve and complete
+/// partly, fully, cancel, and a partial completion whose release's answer is lost. The
+/// same invariants every time: nothing left reserved, the card drawn exactly what the
+/// clerk completed, every entry finished, none waiting for a manager. Under the reading
+/// where Dintero refuses a void after a partial capture, the terminal releases the rest
+/// by capturing it and giving it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redemptions_leave_nothing_reserved_under_every_reading() {
+    for readings in giftpos_sandbox::Readings::all() {
+        let sb = sandbox_reading(readings).await;
+        let dir = tempfile::tempdir().unwrap();
+        let t = terminal(&sb, dir.path()).await;
+        let card = t.parse_token("9578000000002001").unwrap();
+        let pin = Pin::parse("6001").unwrap();
+        let amount = |s: &str| t.parse_amount(s).unwrap();
+
+        // 100 reserved, 60 completed: the clerk's result is done and says nothing is
+        // left for a manager.
+        let r = t.reserve(&card, amount("100"), &pin).await.unwrap();
+        let done = t.complete(&r, Some(amount("60"))).await.unwrap();
+        assert_eq!(done.state, EntryState::Confirmed, "{readings}");
+        assert_eq!(done.attention, None, "{readings}");
+        assert_eq!(
+            done.available_after.map(|m| m.minor()),
+            Some(44_000),
+            "{readings}: the receipt's balance"
+        );
+        // Reserved and cancelled; reserved and completed in full.
+        let r = t.reserve(&card, amount("50"), &pin).await.unwrap();
+        t.cancel(&r).await.unwrap();
+        let r = t.reserve(&card, amount("30"), &pin).await.unwrap();
+        t.complete(&r, None).await.unwrap();
+        // 100 reserved, 40 completed, and the release's answer is lost.
+        let r = t.reserve(&card, amount("100"), &pin).await.unwrap();
+        sb.set_faults(faults(&["drop-after:count=1:path=/void"]));
+        t.complete(&r, Some(amount("40"))).await.unwrap();
+        sb.set_faults(Faults::default());
+        for _ in 0..3 {
+            t.engine().drain(true).await.unwrap();
+        }
+
+        let b = sb.snapshot("demo-live-500").unwrap().balances;
+        assert_eq!(b.pending, 0, "{readings}: nothing left reserved");
+        assert_eq!(
+            b.available,
+            50_000 - 6_000 - 3_000 - 4_000,
+            "{readings}: drawn exactly what was completed"
+        );
+        let entries = t.journal().list(None, None).unwrap();
+        for e in &entries {
+            assert!(
+                matches!(e.state, EntryState::Confirmed | EntryState::Refused),
+                "{readings}: {:?} {} is {:?}: {:?}",
+                e.kind,
+                e.amount,
+                e.state,
+                e.reason
+            );
+        }
+        let s = t.engine().status().unwrap();
+        assert_eq!(s.needs_attention, 0, "{readings}");
+        sb.stop().await;
+    }
+}

@@ -33,6 +33,21 @@ pub async fn sandbox_at(addr: &str, state: Option<&Path>) -> Sandbox {
     .unwrap()
 }
 
+/// A sandbox on a free loopback port playing `readings` where Dintero's contract is
+/// silent.
+pub async fn sandbox_reading(readings: giftpos_sandbox::Readings) -> Sandbox {
+    Sandbox::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SandboxConfig {
+            readings,
+            ..SandboxConfig::default()
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap()
+}
+
 /// Prepares a child `giftpos` process: none of the caller's GIFTPOS_* settings, and a
 /// home, config and data dir of its own under `home` (no system config file).
 pub fn clean(cmd: &mut std::process::Command, home: &Path) {

@@ -249,6 +249,8 @@ export function resultView(res, doneKey) {
     { id: "result", class: `result ${queued ? "queued" : "done"}` },
     headline,
     queued ? h("p", { class: "hint" }, t("result.saved_hint")) : null,
+    // Done, but a manager must act on something around it (money still held).
+    res.attention ? h("p", { id: "result-attention", class: "error", role: "alert" }, `${t("result.attention")} ${res.attention}`) : null,
     dl,
     h("div", { class: "actions" }, next, receipt),
     printed,

@@ -62,15 +62,22 @@ pub enum Failed {
 
 /// A payment a gift card paid part of, when gift cards may not buy gift cards: the
 /// sentence saying so (`None`: no gift card in it).
+///
+/// Any sign of a gift card counts, whatever its amount reads as: a `gift_cards` entry on
+/// the transaction or an event, or a gift card's payment product (`dintero.wallets`,
+/// `dintero.zero`).
 pub fn gift_card_refused(tx: &PaymentTransaction) -> Option<(Failed, String)> {
-    let part = tx
-        .gift_card_part()
-        .max(tx.gift_cards.iter().map(|g| g.amount).sum());
-    (part > 0).then(|| {
+    let by_card = !tx.gift_cards.is_empty()
+        || tx.events.iter().any(|e| !e.gift_cards.is_empty())
+        || matches!(
+            tx.payment_product_type.as_deref(),
+            Some("dintero.wallets" | giftpos_dintero::checkout::ZERO)
+        );
+    by_card.then(|| {
         (
             Failed::GiftCard,
             format!(
-                "payment {} was paid with a gift card ({part} minor units of it); a gift card does not buy a gift card here ([payments] gift_card_buys_gift_card)",
+                "payment {} was paid (at least partly) with a gift card; a gift card does not buy a gift card here ([payments] gift_card_buys_gift_card)",
                 tx.id
             ),
         )
@@ -500,5 +507,45 @@ mod tests {
         assert_eq!(VerifyMode::parse("warn"), Some(VerifyMode::Warn));
         assert_eq!(VerifyMode::parse("strict"), None);
         assert_eq!(VerifyMode::Required.as_str(), "required");
+    }
+
+    #[test]
+    fn any_sign_of_a_gift_card_keeps_a_payment_from_buying_a_gift_card() {
+        use giftpos_dintero::checkout::Giftcard;
+        let plain = tx("CAPTURED", 40_000, 40_000, 0, "NOK");
+        assert!(gift_card_refused(&plain).is_none());
+        let card = |amount| Giftcard {
+            kind: "dintero.wallets".into(),
+            card_id: "c1".into(),
+            amount,
+            ..Default::default()
+        };
+        let mut on_tx = plain.clone();
+        // An amount that does not read (0) still says a gift card was there.
+        on_tx.gift_cards.push(card(0));
+        let mut on_event = plain.clone();
+        on_event.events[1].gift_cards.push(card(5000));
+        let mut zero = plain.clone();
+        zero.payment_product_type = Some("dintero.zero".into());
+        for t in [on_tx, on_event, zero] {
+            let (failed, why) = gift_card_refused(&t).unwrap();
+            assert_eq!(failed, Failed::GiftCard);
+            assert!(why.contains("gift_card_buys_gift_card"), "{why}");
+            assert!(
+                !why.contains("minor"),
+                "money is never shown as minor units"
+            );
+        }
+    }
+
+    #[test]
+    fn a_gift_cards_part_is_never_more_than_the_payment() {
+        use giftpos_dintero::checkout::Giftcard;
+        let mut t = tx("CAPTURED", 40_000, 40_000, 0, "NOK");
+        t.events[1].gift_cards.push(Giftcard {
+            amount: 90_000,
+            ..Default::default()
+        });
+        assert_eq!(t.gift_card_part(), 40_000);
     }
 }

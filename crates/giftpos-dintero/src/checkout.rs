@@ -157,14 +157,18 @@ pub struct CardRef {
 }
 
 /// The session `configuration` override the terminal sends (`PaymentConfiguration`,
-/// SPEC:L7481), shaped as seed `000` (Pay with gift cards in Checkout) shows it:
-/// `dintero.wallets` on or off, and `dintero.zero` payable when a gift card may cover
-/// the whole order. `active_payment_types` keeps the profile's other payment types.
+/// SPEC:L7481). Gift cards off: only `dintero.wallets` disabled, nothing else of the
+/// profile touched. Gift cards on: as seed `000` (Pay with gift cards in Checkout) shapes
+/// it — `active_payment_types` enabled, `dintero.wallets` enabled, and `dintero.zero`
+/// payable when a preloaded card may cover the whole order.
 pub fn payment_configuration(wallets: bool, zero: bool) -> serde_json::Value {
     let mut dintero = serde_json::json!({
         "type": "payment_type",
         "wallets": { "type": "payment_product_type", "enabled": wallets },
     });
+    if !wallets {
+        return serde_json::json!({ "dintero": dintero });
+    }
     if zero {
         dintero["zero"] = serde_json::json!({
             "type": "payment_product_type",
@@ -493,7 +497,9 @@ impl PaymentTransaction {
         } else {
             self.gift_cards.iter().map(|g| g.amount).sum()
         };
-        (held - part(event::REFUND)).max(0)
+        // Never more than the payment: an amount read as a running total, or summed
+        // twice, does not make the card pay more than there was.
+        (held - part(event::REFUND)).clamp(0, self.amount.max(0))
     }
 
     /// What was refunded. A successful refund whose amount cannot be read counts as
@@ -538,12 +544,62 @@ impl PaymentTransaction {
         seen
     }
 
+    /// Where our capture or refund stands, by every key Dintero gives: its
+    /// `event_reference` (`reference`), and the `event-request-id` a 202 answered
+    /// (`accepted`), which its `INITIATE_*` event carries as `request_id` and its outcome
+    /// as `correlation_request_id`. Accepted and not finished is under way: never sent
+    /// again.
+    pub fn followed(
+        &self,
+        (done, initiate): (&str, &str),
+        reference: &str,
+        accepted: Option<&str>,
+    ) -> Followed {
+        let accepted = accepted.filter(|a| !a.is_empty());
+        let ours = |e: &&TransactionEvent| {
+            e.event == done
+                && (e.event_reference.as_deref() == Some(reference)
+                    || (accepted.is_some() && e.correlation_request_id.as_deref() == accepted))
+        };
+        let mut failed = false;
+        for e in self.events.iter().filter(ours) {
+            if e.succeeded() {
+                return Followed::Done;
+            }
+            failed = true;
+        }
+        if failed {
+            return Followed::Failed;
+        }
+        let initiated = self.events.iter().any(|e| {
+            e.event == initiate
+                && (e.event_reference.as_deref() == Some(reference)
+                    || (accepted.is_some() && e.request_id.as_deref() == accepted))
+        });
+        if initiated || accepted.is_some() {
+            Followed::UnderWay
+        } else {
+            Followed::NotSeen
+        }
+    }
+
     /// Whether an `INITIATE_*` of ours (after a 202) is still waiting for its outcome.
     pub fn initiated(&self, initiate: &str, reference: &str) -> bool {
         self.events
             .iter()
             .any(|e| e.event == initiate && e.event_reference.as_deref() == Some(reference))
     }
+}
+
+/// Where a capture or refund of ours stands ([`PaymentTransaction::followed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Followed {
+    Done,
+    Failed,
+    /// Accepted (202), its outcome not there yet.
+    UnderWay,
+    /// No trace of it: never sent, or its answer (and every trace) lost.
+    NotSeen,
 }
 
 /// `POST /v1/transactions/{id}/capture`.

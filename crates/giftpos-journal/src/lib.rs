@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_payment_uses.sql"),
     include_str!("../migrations/0006_unreadable_answers.sql"),
     include_str!("../migrations/0007_gift_card_part.sql"),
+    include_str!("../migrations/0008_accepted_request.sql"),
 ];
 
 /// Journals up to this many pages (of 1 KiB) get the whole-file check at open.
@@ -312,6 +313,7 @@ impl Journal {
             first_failure_at: None,
             gift_card_part: None,
             paid_with: None,
+            accepted_request: None,
         })
     }
 
@@ -320,7 +322,7 @@ impl Journal {
         e.card_token, s.card_id, e.amount, e.currency, e.clerk, e.metadata, e.ref_id, e.parent_id,
         e.created_at, e.hash, e.prev_hash, s.state, s.reason, s.attempts, s.next_attempt_at,
         s.server_transaction_id, s.balance_after, s.last_error, s.updated_at, s.failures,
-        s.first_failure_at, s.gift_card_part, s.paid_with
+        s.first_failure_at, s.gift_card_part, s.paid_with, s.accepted_request
         FROM entries e JOIN entry_state s ON s.entry_id = e.id";
 
     fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
@@ -363,6 +365,7 @@ impl Journal {
                 .get::<_, Option<i64>>(27)?
                 .and_then(|m| Money::from_minor(m, cur).ok()),
             paid_with: r.get(28)?,
+            accepted_request: r.get(29)?,
         })
     }
 

@@ -59,6 +59,16 @@ impl Journal {
         )
     }
 
+    /// Dintero accepted the entry's capture or refund (202) with this
+    /// `event-request-id`.
+    pub fn set_accepted_request(&self, id: &str, request_id: &str) -> Result<(), JournalError> {
+        self.set_state(
+            id,
+            "UPDATE entry_state SET accepted_request = ?2 WHERE entry_id = ?1",
+            &[&id, &request_id],
+        )
+    }
+
     /// The card's Dintero id, once known.
     pub fn set_card_id(&self, id: &str, card_id: &str) -> Result<(), JournalError> {
         self.set_state(

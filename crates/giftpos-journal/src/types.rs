@@ -146,6 +146,9 @@ pub struct Entry {
     /// …and how the rest was paid: Dintero's payment product type (`payex.creditcard`,
     /// `dintero.zero` when the card paid everything).
     pub paid_with: Option<String>,
+    /// A Checkout capture or refund Dintero accepted (202): the `event-request-id` its
+    /// outcome will carry as `correlation_request_id`.
+    pub accepted_request: Option<String>,
 }
 
 impl fmt::Debug for Entry {

@@ -193,7 +193,10 @@ pub(crate) fn receipt_lines(r: &Receipt) -> Vec<pdf::Line> {
             Locale::Nb => ("Gavekort", "Resten"),
             _ => ("Gift card", "Rest"),
         };
-        let how = split.rest_paid_with.as_deref().map(paid_with_name);
+        let how = split
+            .rest_paid_with
+            .as_deref()
+            .map(|t| paid_with_name(t, loc));
         lines.push(kv(card, &money_text(&split.gift_card, loc)));
         let rest_text = match how {
             Some(h) => format!("{} ({h})", money_text(&split.rest, loc)),
@@ -280,13 +283,15 @@ fn money_text(m: &Money, loc: Locale) -> String {
 
 /// How the rest of a split was paid, as printed: Dintero's payment product type made
 /// readable (`payex.creditcard` → `card`); one we do not know is printed as it is.
-pub fn paid_with_name(product_type: &str) -> &str {
-    match product_type {
-        "dintero.zero" => "nothing left",
-        t if t.ends_with(".creditcard") => "card",
-        t if t.ends_with(".vipps") || t == "vipps" => "Vipps",
-        "klarna.klarna" => "Klarna",
-        t => t,
+pub fn paid_with_name(product_type: &str, loc: Locale) -> &str {
+    match (product_type, loc) {
+        ("dintero.zero", Locale::Nb) => "ingenting igjen",
+        ("dintero.zero", _) => "nothing left",
+        (t, Locale::Nb) if t.ends_with(".creditcard") => "kort",
+        (t, _) if t.ends_with(".creditcard") => "card",
+        (t, _) if t.ends_with(".vipps") || t == "vipps" => "Vipps",
+        ("klarna.klarna", _) => "Klarna",
+        (t, _) => t,
     }
 }
 
@@ -593,7 +598,7 @@ pub fn render_day_report(r: &DayReport) -> Vec<u8> {
     let splits: Vec<&ReportEntry> = r
         .entries
         .iter()
-        .filter(|e| e.state == "confirmed" && e.gift_card_part.is_some())
+        .filter(|e| e.state == "confirmed" && e.gift_card_part.is_some_and(|p| p.minor() > 0))
         .collect();
     if splits.is_empty() {
         lines.push(pdf::Line::text("  none"));

@@ -54,6 +54,10 @@ struct SessionRec {
 pub struct SessionCard {
     pub card_id: String,
     pub masked: String,
+    /// Added by the payer with its PIN (a preloaded card is not, reading
+    /// `preloaded_pin`).
+    #[serde(default)]
+    pub pin_given: bool,
 }
 
 /// A gift card's part in a payment transaction, and what the sandbox did with the card

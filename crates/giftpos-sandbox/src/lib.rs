@@ -37,7 +37,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use faults::{FaultKind, FaultRule, Faults};
-pub use readings::{GiftCardDrawn, Readings};
+pub use readings::{EventReference, GiftCardDrawn, PartialVoid, PreloadedPin, Readings};
 pub use server::{Exchange, StatsView};
 pub use store::{Balances, CardSnapshot, PinPolicy, Store};
 

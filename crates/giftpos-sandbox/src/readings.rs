@@ -19,20 +19,79 @@ pub enum GiftCardDrawn {
     Capture,
 }
 
+/// Whether a card the merchant preloads into a session pays without its PIN. Seed `000`
+/// says the PIN is not required ("the payer is known and authenticated"); the spec's
+/// `SessionCustomerGiftcards` says the customer uses a preloaded card "by providing PIN
+/// to activate the card".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreloadedPin {
+    /// The seed's reading: a preloaded card pays as it is.
+    #[default]
+    NotRequired,
+    /// The spec's: it pays only once the payer gave its PIN on the payer page;
+    /// otherwise the payer pays everything another way.
+    Required,
+}
+
+/// Whether a pending drawdown that was partly captured may be voided (the rest
+/// released). The reference documents a capture of less leaving the rest pending, and a
+/// void releasing a pending transaction; it says nothing of a void after a partial
+/// capture.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartialVoid {
+    /// The void releases what is still pending.
+    #[default]
+    Allowed,
+    /// A partly captured transaction is no longer "pending": the void is refused.
+    Refused,
+}
+
+/// Whether Checkout events carry the merchant's `event_reference` (the spec promises it
+/// on captures and refunds only as the request's `capture_reference`/`refund_reference`;
+/// an event's `event_reference` is optional). Without it, our operations are found by
+/// the 202's `request_id`/`correlation_request_id`, or by what moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventReference {
+    #[default]
+    Present,
+    Absent,
+}
+
 /// One reading of everything the contract leaves open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Readings {
     #[serde(default)]
     pub gift_card_drawn: GiftCardDrawn,
+    #[serde(default)]
+    pub preloaded_pin: PreloadedPin,
+    #[serde(default)]
+    pub void_after_partial_capture: PartialVoid,
+    #[serde(default)]
+    pub event_reference: EventReference,
 }
 
 impl Readings {
     /// Every combination, for a test matrix.
     pub fn all() -> Vec<Readings> {
-        [GiftCardDrawn::Authorization, GiftCardDrawn::Capture]
-            .into_iter()
-            .map(|gift_card_drawn| Readings { gift_card_drawn })
-            .collect()
+        let mut all = Vec::new();
+        for gift_card_drawn in [GiftCardDrawn::Authorization, GiftCardDrawn::Capture] {
+            for preloaded_pin in [PreloadedPin::NotRequired, PreloadedPin::Required] {
+                for void_after_partial_capture in [PartialVoid::Allowed, PartialVoid::Refused] {
+                    for event_reference in [EventReference::Present, EventReference::Absent] {
+                        all.push(Readings {
+                            gift_card_drawn,
+                            preloaded_pin,
+                            void_after_partial_capture,
+                            event_reference,
+                        });
+                    }
+                }
+            }
+        }
+        all
     }
 
     /// Parses `gift_card_drawn=capture` (comma-separated `key=value`; unnamed keys keep
@@ -45,9 +104,21 @@ impl Readings {
                     r.gift_card_drawn = GiftCardDrawn::Authorization
                 }
                 Some(("gift_card_drawn", "capture")) => r.gift_card_drawn = GiftCardDrawn::Capture,
+                Some(("preloaded_pin", "not_required")) => {
+                    r.preloaded_pin = PreloadedPin::NotRequired
+                }
+                Some(("preloaded_pin", "required")) => r.preloaded_pin = PreloadedPin::Required,
+                Some(("void_after_partial_capture", "allowed")) => {
+                    r.void_after_partial_capture = PartialVoid::Allowed
+                }
+                Some(("void_after_partial_capture", "refused")) => {
+                    r.void_after_partial_capture = PartialVoid::Refused
+                }
+                Some(("event_reference", "present")) => r.event_reference = EventReference::Present,
+                Some(("event_reference", "absent")) => r.event_reference = EventReference::Absent,
                 _ => {
                     return Err(format!(
-                        "unknown reading '{pair}' (known: gift_card_drawn=authorization|capture)"
+                        "unknown reading '{pair}' (known: gift_card_drawn=authorization|capture, preloaded_pin=not_required|required, void_after_partial_capture=allowed|refused, event_reference=present|absent)"
                     ));
                 }
             }
@@ -62,7 +133,22 @@ impl std::fmt::Display for Readings {
             GiftCardDrawn::Authorization => "authorization",
             GiftCardDrawn::Capture => "capture",
         };
-        write!(f, "gift_card_drawn={drawn}")
+        let pin = match self.preloaded_pin {
+            PreloadedPin::NotRequired => "not_required",
+            PreloadedPin::Required => "required",
+        };
+        let void = match self.void_after_partial_capture {
+            PartialVoid::Allowed => "allowed",
+            PartialVoid::Refused => "refused",
+        };
+        let reference = match self.event_reference {
+            EventReference::Present => "present",
+            EventReference::Absent => "absent",
+        };
+        write!(
+            f,
+            "gift_card_drawn={drawn},preloaded_pin={pin},void_after_partial_capture={void},event_reference={reference}"
+        )
     }
 }
 

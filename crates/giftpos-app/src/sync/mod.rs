@@ -32,7 +32,7 @@ use tokio::task::JoinSet;
 use crate::error::{AppError, ErrorCode};
 
 mod payment;
-pub use payment::PURCHASE;
+pub use payment::{GIVE_BACK, PURCHASE};
 mod send;
 
 /// How sync paces itself.

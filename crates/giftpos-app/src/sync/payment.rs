@@ -8,6 +8,10 @@ use super::*;
 /// customer's gift card paid part of (`_loads`).
 pub const PURCHASE: &str = "purchase";
 
+/// Why the terminal captured a reservation's rest and gave it back: Dintero refused to
+/// release it after a partial capture.
+pub const GIVE_BACK: &str = "release the rest: captured and given back (the void was refused)";
+
 impl Engine {
     /// A Checkout payment for a sold card: follows its session and its transaction
     /// until Dintero has decided; once the payment is captured (capturing it here when
@@ -21,7 +25,7 @@ impl Engine {
         e: &Entry,
         card_id: &str,
     ) -> Result<Outcome, DinteroError> {
-        use giftpos_dintero::checkout::{CaptureBody, event, status};
+        use giftpos_dintero::checkout::{CaptureBody, Followed, event, status};
         let not_completed = |why: String| {
             Ok(Outcome::Refused(AppError::new(
                 ErrorCode::PaymentNotCompleted,
@@ -45,8 +49,29 @@ impl Engine {
                 );
             }
             if session.expires_at.is_some_and(|x| x <= self.clock.now()) {
+                // Cancelled before it is concluded unpaid: a payer authorising right now
+                // is then voided by Dintero, or the cancel is refused because it was
+                // paid — and the payment is followed, never called unpaid.
+                let paid = match self.client.cancel_session(&session_id).await {
+                    Ok(s) => s.transaction_id.is_some(),
+                    Err(err) if err.is_transient() => return Err(err),
+                    Err(err) => {
+                        tracing::info!(entry = %e.id, "cancelling the expired session: {err}; reading it again");
+                        self.client
+                            .session(&session_id)
+                            .await?
+                            .transaction_id
+                            .is_some()
+                    }
+                };
+                if paid {
+                    return Ok(Outcome::Waiting(
+                        "the payer paid as the session expired; following the payment".into(),
+                    ));
+                }
                 return not_completed(
-                    "the payment session expired unpaid; the card was not activated".into(),
+                    "the payment session expired unpaid and was cancelled; the card was not activated"
+                        .into(),
                 );
             }
             return Ok(Outcome::Waiting("waiting for the payer".into()));
@@ -68,27 +93,68 @@ impl Engine {
                 tx.id, tx.status
             )));
         }
+        let purchase = match e.metadata.loads.as_deref() {
+            Some(PURCHASE) => true,
+            None | Some("top_up") => false,
+            Some(other) => {
+                return Ok(Outcome::NeedsAttention(format!(
+                    "a payment for '{other}', which this version does not know: a manager must look ({} at stake)",
+                    e.amount
+                )));
+            }
+        };
+        // A gift card's own payment that a gift card paid part of: not taken. Before any
+        // capture, so nothing is taken from the customer's card: the session is
+        // cancelled (voiding the authorization); once captured, a manager refunds.
+        if !purchase
+            && !self.policy.gift_card_buys_gift_card
+            && let Some((_, why)) = crate::payments::gift_card_refused(&tx)
+        {
+            if tx.status == status::AUTHORIZED && tx.captured() == 0 {
+                match self.client.cancel_session(&session_id).await {
+                    Ok(_) => {
+                        return not_completed(format!(
+                            "{why}; the payment was cancelled and the card was not loaded"
+                        ));
+                    }
+                    Err(err) if err.is_transient() => return Err(err),
+                    Err(err) => {
+                        tracing::warn!(entry = %e.id, "could not cancel session {session_id}: {err}")
+                    }
+                }
+            }
+            return Ok(Outcome::NeedsAttention(format!(
+                "{why}: the card was not loaded, a manager must refund the payment or override ({} at stake)",
+                e.amount
+            )));
+        }
         if tx.captured() < e.amount.minor()
             && (tx.status == status::AUTHORIZED || tx.status == status::PARTIALLY_CAPTURED)
         {
             // Our capture may be under way (202) or done with its answer lost: look
             // before capturing again (Dintero does not promise that a repeated
             // capture_reference is ignored).
-            match tx.outcome(event::CAPTURE, &e.id) {
-                Some(true) => {}
-                _ if tx.initiated(event::INITIATE_CAPTURE, &e.id) => {
+            let seen = tx.followed(
+                (event::CAPTURE, event::INITIATE_CAPTURE),
+                &e.id,
+                e.accepted_request.as_deref(),
+            );
+            match seen {
+                Followed::Done => {}
+                Followed::UnderWay => {
                     return Ok(Outcome::Waiting(format!(
                         "the capture of payment {} is under way",
                         tx.id
                     )));
                 }
-                _ => {
+                Followed::Failed | Followed::NotSeen => {
                     let body = CaptureBody {
                         amount: e.amount.minor(),
                         capture_reference: Some(e.id.clone()),
                     };
                     match self.client.capture_payment(&tx_id, &body).await {
                         Ok(answer) if answer.accepted.is_some() => {
+                            self.keep_accepted(e, answer.accepted.as_deref())?;
                             return Ok(Outcome::Waiting(format!(
                                 "the capture of payment {} was accepted; waiting for its outcome",
                                 tx.id
@@ -118,16 +184,8 @@ impl Engine {
                 )))
             };
         }
-        if e.metadata.loads.as_deref() == Some(PURCHASE) {
-            return Ok(self.settle_purchase(e, card_id, &tx).await);
-        }
-        if !self.policy.gift_card_buys_gift_card
-            && let Some((_, why)) = crate::payments::gift_card_refused(&tx)
-        {
-            return Ok(Outcome::NeedsAttention(format!(
-                "{why}: the card was not loaded, a manager must refund the payment or override ({} at stake)",
-                e.amount
-            )));
+        if purchase {
+            return self.settle_purchase(e, card_id, &tx).await;
         }
         if let Err(err) = self.ensure_activation(e, card_id, &tx.id) {
             tracing::error!(entry = %e.id, "the paid card's activation could not be recorded: {err}");
@@ -144,23 +202,45 @@ impl Engine {
     /// A purchase paid through Checkout with the customer's gift card in it (split
     /// tender), now taken: the card's part as Dintero's transaction says it, and the
     /// card's balance after, read back (Dintero drew the card; the terminal never does).
-    async fn settle_purchase(&self, e: &Entry, card_id: &str, tx: &PaymentTransaction) -> Outcome {
-        let part = tx.gift_card_part();
+    ///
+    /// The payer may have taken the card out (the card's part is then 0) or put another
+    /// in: the part is recorded as Dintero says, and the balance read back only when
+    /// the card that paid is the one checked at the till.
+    async fn settle_purchase(
+        &self,
+        e: &Entry,
+        card_id: &str,
+        tx: &PaymentTransaction,
+    ) -> Result<Outcome, DinteroError> {
+        let part = tx.gift_card_part().min(e.amount.minor());
         let paid_with = tx.payment_product_type.as_deref();
+        // Kept before the payment is confirmed: a confirmed purchase always says what
+        // the card paid (a failed write is retried, the payment is taken already).
         if let Err(err) = self.journal.set_split(&e.id, part, paid_with) {
-            tracing::warn!(entry = %e.id, "the gift card's part could not be recorded: {err}");
+            tracing::error!(entry = %e.id, "the gift card's part could not be recorded: {err}");
+            return Err(DinteroError::Unreachable(
+                "the gift card's part could not be recorded yet".into(),
+            ));
         }
-        let available_after = match self.client.card(card_id).await {
-            Ok(card) => card.amount_available,
-            Err(err) => {
-                tracing::info!(entry = %e.id, "the card's balance after the payment is not known yet: {err}");
-                None
+        let paid_by = tx.gift_cards.first().map(|g| g.card_id.as_str());
+        if paid_by.is_some_and(|c| c != card_id) {
+            tracing::warn!(entry = %e.id, "the payer paid with another gift card than the one checked at the till");
+        }
+        let available_after = if paid_by.is_none_or(|c| c == card_id) {
+            match self.client.card(card_id).await {
+                Ok(card) => card.amount_available,
+                Err(err) => {
+                    tracing::info!(entry = %e.id, "the card's balance after the payment is not known yet: {err}");
+                    None
+                }
             }
+        } else {
+            None
         };
-        Outcome::Confirmed {
+        Ok(Outcome::Confirmed {
             transaction_id: Some(tx.id.clone()),
             available_after,
-        }
+        })
     }
 
     /// A returned card's payment is refunded. Dintero does not promise that a repeated
@@ -173,20 +253,21 @@ impl Engine {
         tx_id: &str,
         sent_before: bool,
     ) -> Result<Outcome, DinteroError> {
-        use giftpos_dintero::checkout::{RefundBody, event};
-        let done = |tx: &giftpos_dintero::checkout::PaymentTransaction| Outcome::Confirmed {
+        use giftpos_dintero::checkout::{Followed, RefundBody};
+        let done = |tx: &PaymentTransaction| Outcome::Confirmed {
             transaction_id: Some(tx.id.clone()),
             available_after: None,
         };
-        if sent_before {
+        if sent_before || e.accepted_request.is_some() {
             let tx = self.client.payment(tx_id).await?;
-            if tx.has(event::REFUND, &e.id) {
-                return Ok(done(&tx));
-            }
-            if tx.initiated(event::INITIATE_REFUND, &e.id) {
-                return Ok(Outcome::Waiting(format!(
-                    "the refund of payment {tx_id} is under way"
-                )));
+            match self.refund_seen(e, &tx)? {
+                Followed::Done => return Ok(done(&tx)),
+                Followed::UnderWay => {
+                    return Ok(Outcome::Waiting(format!(
+                        "the refund of payment {tx_id} is under way"
+                    )));
+                }
+                Followed::Failed | Followed::NotSeen => {}
             }
         }
         let body = RefundBody {
@@ -195,20 +276,72 @@ impl Engine {
             refund_reference: Some(e.id.clone()),
         };
         match self.client.refund_payment(tx_id, &body).await {
-            Ok(a) if a.accepted.is_some() => Ok(Outcome::Waiting(format!(
-                "the refund of payment {tx_id} was accepted; waiting for its outcome"
-            ))),
+            Ok(a) if a.accepted.is_some() => {
+                self.keep_accepted(e, a.accepted.as_deref())?;
+                Ok(Outcome::Waiting(format!(
+                    "the refund of payment {tx_id} was accepted; waiting for its outcome"
+                )))
+            }
             Ok(a) => Ok(done(&a.transaction)),
             Err(err) if err.is_transient() => Err(err),
             Err(err) => {
                 // Refused — unless our refund is there after all (an earlier attempt
                 // whose answer was lost): never journal "refused" for money that moved.
                 let tx = self.client.payment(tx_id).await?;
-                if tx.has(event::REFUND, &e.id) {
+                if self.refund_seen(e, &tx)? == Followed::Done {
                     return Ok(done(&tx));
                 }
                 Ok(Outcome::Refused(err.into()))
             }
+        }
+    }
+
+    /// Our refund on the payment, by its reference, the 202's request id — and, where
+    /// Dintero's events carry neither (`event_reference` is promised on nothing), by
+    /// what was refunded: this till is the only one refunding a payment its own session
+    /// took, so refunds beyond the others it journaled are this one's.
+    fn refund_seen(
+        &self,
+        e: &Entry,
+        tx: &PaymentTransaction,
+    ) -> Result<giftpos_dintero::checkout::Followed, DinteroError> {
+        use giftpos_dintero::checkout::{Followed, event};
+        let seen = tx.followed(
+            (event::REFUND, event::INITIATE_REFUND),
+            &e.id,
+            e.accepted_request.as_deref(),
+        );
+        if seen != Followed::NotSeen {
+            return Ok(seen);
+        }
+        let others: i64 = self
+            .journal
+            .by_payment(&tx.id)
+            .map_err(|err| DinteroError::Unreachable(err.to_string()))?
+            .iter()
+            .filter(|x| {
+                x.kind == OperationKind::PaymentRefund
+                    && x.id != e.id
+                    && x.state == EntryState::Confirmed
+            })
+            .map(|x| x.amount.minor())
+            .sum();
+        Ok(if tx.refunded() - others >= e.amount.minor() {
+            Followed::Done
+        } else {
+            Followed::NotSeen
+        })
+    }
+
+    /// Keeps the `event-request-id` of an accepted (202) capture or refund with its
+    /// entry, before anything else is sent for it.
+    fn keep_accepted(&self, e: &Entry, request_id: Option<&str>) -> Result<(), DinteroError> {
+        match request_id.filter(|r| !r.is_empty()) {
+            Some(r) => self
+                .journal
+                .set_accepted_request(&e.id, r)
+                .map_err(|err| DinteroError::Unreachable(err.to_string())),
+            None => Ok(()),
         }
     }
 
@@ -264,6 +397,91 @@ impl Engine {
             self.clock.now(),
         )?;
         self.wake();
+        Ok(())
+    }
+
+    /// Dintero refused a release (a void). After a partial capture — where a void is
+    /// not documented and may be refused — the rest is released another way that the
+    /// reference does document: captured (MD-capture: the rest "can be captured later")
+    /// and given back with a fund, both journaled now (once: looked for first) and sent
+    /// after this in the card's order. A plain cancel that is refused leaves the whole
+    /// reservation held: a manager is told with the amount.
+    pub(super) fn release_refused(&self, void: &Entry, err: DinteroError) -> Outcome {
+        let parent_id = void.parent_id.clone().unwrap_or_default();
+        let settlements = match self.journal.children(&parent_id) {
+            Ok(s) => s,
+            Err(e) => {
+                return Outcome::NeedsAttention(format!(
+                    "Dintero refused to release {} on card {} ({err}), and the journal could not be read ({e}): a manager must release it",
+                    void.amount, void.card
+                ));
+            }
+        };
+        let partly_captured = settlements
+            .iter()
+            .any(|x| x.kind == OperationKind::Capture && x.state != EntryState::Refused);
+        if !partly_captured {
+            return Outcome::NeedsAttention(format!(
+                "Dintero refused to release the reservation ({err}): {} is still held on card {}; a manager must release it at Dintero",
+                void.amount, void.card
+            ));
+        }
+        match self.journal_give_back(void, &settlements) {
+            Ok(()) => {
+                self.wake();
+                Outcome::Refused(AppError::new(
+                    ErrorCode::Rejected,
+                    format!(
+                        "Dintero refused to release the rest after a partial capture ({err}); the rest ({}) is captured and given back to the card instead",
+                        void.amount
+                    ),
+                ))
+            }
+            Err(e) => Outcome::NeedsAttention(format!(
+                "Dintero refused to release {} on card {} ({err}), and the way around could not be recorded ({e}): a manager must release it",
+                void.amount, void.card
+            )),
+        }
+    }
+
+    /// The rest of a partly captured reservation, captured and given back: a `Capture`
+    /// of the rest (child of the reservation) and a `Refund` of it, unless already
+    /// recorded.
+    fn journal_give_back(&self, void: &Entry, settlements: &[Entry]) -> Result<(), AppError> {
+        let record = |kind, undoes: Option<String>, parent_id| {
+            self.journal.append(
+                giftpos_journal::NewEntry {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    kind,
+                    card_token: None,
+                    card_masked: void.card.clone(),
+                    card_id: void.card_id.clone(),
+                    card_key: void.card_key.clone(),
+                    amount: void.amount,
+                    clerk: void.clerk.clone(),
+                    metadata: giftpos_journal::EntryMeta {
+                        reason: Some(GIVE_BACK.into()),
+                        undoes,
+                        offline: void.recorded_offline(),
+                        ..Default::default()
+                    },
+                    parent_id,
+                },
+                self.clock.now(),
+            )
+        };
+        let capture = match settlements.iter().find(|x| {
+            x.kind == OperationKind::Capture && x.metadata.reason.as_deref() == Some(GIVE_BACK)
+        }) {
+            Some(c) => c.id.clone(),
+            None => record(OperationKind::Capture, None, void.parent_id.clone())?.id,
+        };
+        let given = self.journal.by_card(&void.card_key)?.into_iter().any(|x| {
+            x.kind == OperationKind::Refund && x.metadata.undoes.as_deref() == Some(&capture)
+        });
+        if !given {
+            record(OperationKind::Refund, Some(capture), None)?;
+        }
         Ok(())
     }
 
@@ -355,7 +573,10 @@ impl Engine {
             + self
                 .journal
                 .archived_payment_use(&id)
-                .map_err(|err| DinteroError::Unreachable(err.to_string()))?;
+                .map_err(|err| DinteroError::Unreachable(err.to_string()))?
+            // …and a purchase this till took the payment for (pay the rest): it loads
+            // no card, but the payment paid for it.
+            + self.purchase_paid_by(tx.as_ref())?;
         // A payment's age at the sale's time (an offline sale is judged by when it was
         // recorded, not by when the network came back).
         let age = Age {
@@ -371,6 +592,26 @@ impl Engine {
             Verdict::Wait(why) => Some(Outcome::Waiting(why)),
             Verdict::Refused(_, why) => self.unverified(e, mode, why),
         })
+    }
+
+    /// What of payment `tx` paid a purchase at this till (its `merchant_reference` is
+    /// one of our journal's pay-the-rest entries), in minor units.
+    fn purchase_paid_by(&self, tx: Option<&PaymentTransaction>) -> Result<i64, DinteroError> {
+        let Some(reference) = tx.and_then(|t| t.merchant_reference.as_deref()) else {
+            return Ok(0);
+        };
+        let entry = self
+            .journal
+            .get(reference)
+            .map_err(|err| DinteroError::Unreachable(err.to_string()))?;
+        Ok(entry
+            .filter(|x| {
+                x.kind == OperationKind::Payment
+                    && x.state != EntryState::Refused
+                    && x.metadata.loads.as_deref() == Some(PURCHASE)
+            })
+            .map(|x| x.amount.minor())
+            .unwrap_or(0))
     }
 
     /// Whether selling against payment `id` verifies it (then [`Engine::prefetch_payment`]

@@ -203,7 +203,9 @@ impl Engine {
     pub(super) async fn apply(
         &self,
         e: &Entry,
-        pin: Option<&Pin>,
+        // Checked by the look-up before anything was recorded; no request carries it,
+        // so a resend is the same request.
+        _pin: Option<&Pin>,
         sent_before: bool,
     ) -> Result<Outcome, DinteroError> {
         let card_id = match self.card_id(e).await? {
@@ -215,6 +217,18 @@ impl Engine {
                 return Err(err);
             }
             let app: AppError = err.into();
+            // Giving back the rest of a partial capture (a release Dintero refused): the
+            // customer's money stays drawn unless a manager acts.
+            if e.kind == OperationKind::Refund
+                && e.metadata.reason.as_deref() == Some(super::payment::GIVE_BACK)
+            {
+                return Ok(Outcome::NeedsAttention(format!(
+                    "Dintero refused to give {} back to card {} ({}): it was drawn to release a reservation; a manager must refund it",
+                    e.amount,
+                    e.card,
+                    app.code.as_str()
+                )));
+            }
             if e.kind == OperationKind::Redeem && e.recorded_offline() {
                 return Ok(Outcome::NeedsAttention(format!(
                     "an offline redemption was refused by Dintero ({}): {} is at risk",
@@ -281,7 +295,9 @@ impl Engine {
                     return Ok(stop);
                 }
                 let redeem = e.kind == OperationKind::Redeem;
-                let by_token = redeem && pin.is_some() && e.card_token.is_some();
+                // By card id, always: the PIN was checked by the look-up before the
+                // reservation was recorded, so the first request and any resend are the
+                // same request (the same `ref_id` never comes with another body).
                 let req = TransactionRequest {
                     ref_id: e.ref_id.clone().unwrap_or_else(|| e.id.clone()),
                     amount: e.amount.minor(),
@@ -291,14 +307,10 @@ impl Engine {
                     } else {
                         TransactionKind::Fund
                     },
-                    token: by_token.then(|| e.card_token.clone()).flatten(),
-                    card_id: (!by_token).then(|| card_id.clone()),
+                    token: None,
+                    card_id: Some(card_id.clone()),
                     pending: redeem.then_some(true),
-                    pin: if by_token {
-                        pin.map(|p| p.expose().to_string())
-                    } else {
-                        None
-                    },
+                    pin: None,
                     metadata: self.metadata(e),
                     originated_by: Some(e.terminal_id.clone()),
                 };
@@ -371,6 +383,11 @@ impl Engine {
                     Err(DinteroError::TransactionNotPending) => Ok(Outcome::NeedsAttention(
                         "the redemption was already settled by another operation".into(),
                     )),
+                    // A release Dintero will not make leaves money held on the
+                    // customer's card: never "refused" in silence.
+                    Err(err) if e.kind == OperationKind::Void && !err.is_transient() => {
+                        Ok(self.release_refused(e, err))
+                    }
                     Err(err) => refused(err),
                 }
             }

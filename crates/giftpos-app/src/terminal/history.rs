@@ -292,11 +292,19 @@ impl Terminal {
                 .tender
                 .clone()
                 .map(|t| (t, e.metadata.tender_reference.clone())),
-            split: e.gift_card_part.map(|part| giftpos_print::Split {
-                gift_card: part,
-                rest: e.amount.checked_sub(part).unwrap_or(e.amount),
-                rest_paid_with: e.paid_with.clone(),
-            }),
+            // A purchase the card paid nothing of (the payer took it out) is a plain
+            // payment.
+            split: e
+                .gift_card_part
+                .filter(|part| part.minor() > 0)
+                .map(|part| giftpos_print::Split {
+                    gift_card: part,
+                    rest: e
+                        .amount
+                        .checked_sub(part)
+                        .unwrap_or(Money::zero(e.amount.currency())),
+                    rest_paid_with: e.paid_with.clone(),
+                }),
             entry_id: e.id.clone(),
             confirmed: e.state == EntryState::Confirmed,
             training: self.is_training(),

@@ -102,6 +102,10 @@ pub struct OperationResult {
     /// part (the rest was paid another way).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gift_card_part: Option<Money>,
+    /// Done, but something around it needs a manager (the rest of a partial capture
+    /// Dintero would not release): what and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attention: Option<String>,
 }
 
 /// A pending drawdown waiting for "complete sale" or "cancel".
@@ -619,6 +623,7 @@ impl Terminal {
             status: None,
             available_after: self.money(available),
             gift_card_part: e.gift_card_part,
+            attention: None,
         })
     }
 

@@ -221,26 +221,53 @@ impl Terminal {
             return self.submit(&entry, None, false).await;
         }
         let outcome = self.engine.send_now(&entry.id, None).await?;
+        let mut attention = None;
         if amount.minor() < r.amount.minor() && matches!(outcome, Outcome::Confirmed { .. }) {
             // Dintero keeps the rest of a partial capture pending: its release was
             // journaled before the capture left; send it now, so the customer's card
             // shows the right balance on the receipt (sync sends it otherwise).
-            let release = self.journal().open_entries()?.into_iter().find(|x| {
-                x.kind == OperationKind::Void
-                    && x.parent_id.as_deref() == Some(r.operation_id.as_str())
-            });
-            if let Some(v) = release
-                && let Err(e) = self.engine.send_now(&v.id, None).await
-            {
-                tracing::warn!(
-                    "the rest of reservation {} is released later: {e}",
-                    r.operation_id
-                );
-            }
+            attention = self.release_rest(&r.operation_id, &entry.card_key).await;
         }
         let mut res = self.result(&entry, &outcome)?;
         self.read_back(&mut res).await;
+        res.attention = attention;
         Ok(res)
+    }
+
+    /// Sends the release of a partly captured reservation's rest — and, where Dintero
+    /// refuses it, the way around it (the rest captured and given back). What a
+    /// manager must still do is returned for the clerk's result.
+    async fn release_rest(&self, reservation: &str, card_key: &str) -> Option<String> {
+        let give_back = crate::sync::GIVE_BACK;
+        let open = |this: &Self| -> Vec<Entry> {
+            this.journal()
+                .open_entries()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|x| {
+                    (x.kind == OperationKind::Void && x.parent_id.as_deref() == Some(reservation))
+                        || (x.card_key == card_key
+                            && x.metadata.reason.as_deref() == Some(give_back))
+                })
+                .collect()
+        };
+        let mut attention = None;
+        // The release, then what its refusal recorded, in journal order.
+        for _ in 0..2 {
+            for x in open(self) {
+                match self.engine.send_now(&x.id, None).await {
+                    Ok(Outcome::NeedsAttention(why)) => attention = Some(why),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(
+                            "the rest of reservation {reservation} is released later: {e}"
+                        );
+                        return None;
+                    }
+                }
+            }
+        }
+        attention
     }
 
     /// Cancels a reservation ("cancel"): the money is released.

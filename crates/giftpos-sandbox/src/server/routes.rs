@@ -230,24 +230,43 @@ pub(super) async fn payer_page(
             };
             let money = |m: i64| format!("{}.{:02} {}", m / 100, m % 100, o.currency);
             let amount = money(o.amount);
-            let (wallets, _) = lock(&s.store).checkout.gift_options(&id);
-            let part: i64 = o.gift_cards.iter().map(|g| g.amount).sum();
+            let (wallets, needs_pin) = {
+                let st = lock(&s.store);
+                let pin_reading =
+                    st.readings.preloaded_pin == crate::readings::PreloadedPin::Required;
+                let card = st.checkout.session_card(&id);
+                (
+                    st.checkout.gift_options(&id).0,
+                    pin_reading && card.is_some_and(|c| !c.pin_given),
+                )
+            };
+            let part: i64 = if needs_pin {
+                0
+            } else {
+                o.gift_cards.iter().map(|g| g.amount).sum()
+            };
             let rest = money(o.amount - part);
+            let form = format!(
+                "<form method=\"post\" action=\"/checkout/{id}/gift-card\" id=\"gift-card-form\">\
+                 <label>Gift card <input name=\"token\" id=\"gift-card-token\" inputmode=\"numeric\"></label>\
+                 <label>PIN <input name=\"pin\" id=\"gift-card-pin\" type=\"password\" inputmode=\"numeric\"></label>\
+                 <button id=\"add-gift-card\">Use a gift card</button></form>"
+            );
             // A gift card on the session (preloaded by the merchant or added here),
             // or a field to add one — only where the session lets gift cards pay.
             let gift = match o.gift_cards.first() {
+                // Reading `preloaded_pin = required`: the preloaded card waits for its PIN.
+                Some(g) if state == "open" && needs_pin => format!(
+                    "<p id=\"gift-card\">Gift card {} is ready: give its number and PIN to use it</p>{form}",
+                    g.masked_card_token.as_deref().unwrap_or("****"),
+                ),
                 Some(g) if state == "open" => format!(
                     "<p id=\"gift-card\">Gift card {} pays {}</p><p id=\"rest\">To pay: {rest}</p>\
                      <form method=\"post\" action=\"/checkout/{id}/gift-card/remove\"><button id=\"remove-gift-card\">Remove the gift card</button></form>",
                     g.masked_card_token.as_deref().unwrap_or("****"),
                     money(g.amount),
                 ),
-                None if wallets && state == "open" => format!(
-                    "<form method=\"post\" action=\"/checkout/{id}/gift-card\" id=\"gift-card-form\">\
-                     <label>Gift card <input name=\"token\" id=\"gift-card-token\" inputmode=\"numeric\"></label>\
-                     <label>PIN <input name=\"pin\" id=\"gift-card-pin\" type=\"password\" inputmode=\"numeric\"></label>\
-                     <button id=\"add-gift-card\">Use a gift card</button></form>"
-                ),
+                None if wallets && state == "open" => form,
                 _ => String::new(),
             };
             let forms = if state == "open" {
@@ -264,11 +283,13 @@ pub(super) async fn payer_page(
                 "Pay",
                 &format!(
                     "<h1>{}</h1><p id=\"amount\">{amount}</p><p id=\"state\">Session {state}</p>{forms}",
-                    o.items
-                        .first()
-                        .map(|i| i.description.as_str())
-                        .filter(|d| !d.is_empty())
-                        .unwrap_or("Payment")
+                    html_text(
+                        o.items
+                            .first()
+                            .map(|i| i.description.as_str())
+                            .filter(|d| !d.is_empty())
+                            .unwrap_or("Payment")
+                    )
                 ),
             )
         }
@@ -325,6 +346,14 @@ pub(super) async fn payer_remove_card(
         page("Gift card", "<h1 id=\"result\">Gift card removed</h1>"),
     )
         .into_response()
+}
+
+/// Text as HTML shows it, whatever the merchant put in it.
+fn html_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// `application/x-www-form-urlencoded` fields, decoded.

@@ -169,6 +169,17 @@ impl Store {
                 "the transaction is not a pending drawdown",
             ));
         }
+        // Reading `void_after_partial_capture = refused`: once part is captured, the
+        // rest can only be captured.
+        if !capture
+            && parent.captured > 0
+            && self.readings.void_after_partial_capture == crate::readings::PartialVoid::Refused
+        {
+            return Err(ApiError::new(
+                codes::VALIDATION,
+                "a partly captured transaction cannot be voided",
+            ));
+        }
         let remaining = parent.tx.amount - parent.captured;
         let amount = match (capture, amount) {
             (false, _) => remaining,
