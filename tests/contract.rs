@@ -707,7 +707,13 @@ async fn a_payment_refunded_before_sync_applies_it_activates_no_card() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_split_payment_conforms_and_lets_dintero_draw_the_card_under_every_reading() {
     let c = contract();
-    for readings in giftpos_sandbox::Readings::all() {
+    // Each reading of Checkout's gift cards (the wallets' readings: tests/sync.rs).
+    let gift_cards = giftpos_sandbox::Readings::all().into_iter().filter(|r| {
+        r.void_after_partial_capture == Default::default()
+            && r.event_reference == Default::default()
+            && r.transactions_list == Default::default()
+    });
+    for readings in gift_cards {
         for (profile, total, part, rest_type) in [
             (
                 "P00000000.giftcards-manual-capture",

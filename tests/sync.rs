@@ -672,15 +672,22 @@ async fn an_entry_is_undone_once_and_history_says_what_may_be_undone() {
 }
 
 /// The money flows of a redemption under every reading the sandbox plays where the
-/// wallets reference is silent (`giftpos_sandbox::Readings`): reserve and complete
-/// partly, fully, cancel, and a partial completion whose release's answer is lost. The
+/// wallets reference is silent (`giftpos_sandbox::Readings`: a void after a partial
+/// capture, the transaction list's envelope and paging, events echoing references):
+/// reserve and complete partly, fully, cancel, and a partial completion whose release's
+/// answer is lost (found again in the card's transaction list, on whichever page). The
 /// same invariants every time: nothing left reserved, the card drawn exactly what the
 /// clerk completed, every entry finished, none waiting for a manager. Under the reading
 /// where Dintero refuses a void after a partial capture, the terminal releases the rest
 /// by capturing it and giving it back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redemptions_leave_nothing_reserved_under_every_reading() {
-    for readings in giftpos_sandbox::Readings::all() {
+    // Every reading of the wallets' silent points (the gift card readings are
+    // Checkout's: tests/contract.rs).
+    let wallets = giftpos_sandbox::Readings::all().into_iter().filter(|r| {
+        r.gift_card_drawn == Default::default() && r.preloaded_pin == Default::default()
+    });
+    for readings in wallets {
         let sb = sandbox_reading(readings).await;
         let dir = tempfile::tempdir().unwrap();
         let t = terminal(&sb, dir.path()).await;
@@ -735,4 +742,74 @@ async fn redemptions_leave_nothing_reserved_under_every_reading() {
         assert_eq!(s.needs_attention, 0, "{readings}");
         sb.stop().await;
     }
+}
+
+/// Only the requests a till needs: with nobody signed in and nothing to sync, a till
+/// running its background (sync loop, keep-warm) sends **no** request to Dintero — here
+/// over 720 sync ticks and as many keep-warm ticks, an hour's worth at the default 5 s
+/// (run at 5 ms a tick: the suite stays quick and needs no paused clock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_till_with_nobody_signed_in_sends_nothing_for_an_hour() {
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = giftpos_app::config::LoadOptions {
+        env: env_for(&sb, dir.path()).into_iter().collect(),
+        privileged: true,
+        ..Default::default()
+    };
+    let mut cfg = giftpos_app::config::load(&opts).unwrap();
+    let tick = std::time::Duration::from_millis(5);
+    cfg.keep_warm = Some(tick);
+    let t = std::sync::Arc::new(
+        giftpos_app::Terminal::open_with(
+            cfg,
+            std::sync::Arc::new(giftpos_dintero::SystemClock),
+            giftpos_app::sync::SyncPolicy {
+                probe_every: tick,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap(),
+    );
+    let before = sb.stats().requests;
+    let bg = t
+        .start_background(giftpos_app::terminal::BackgroundParts::sync_only())
+        .await;
+    tokio::time::sleep(tick * 720).await;
+    drop(bg);
+    let sent = sb.stats().requests - before;
+    assert_eq!(sent, 0, "an idle till sent {sent} requests");
+}
+
+/// Signed in and idle, the keep-warm sends nothing but what renews the access token:
+/// at most one token request per token lifetime (here: the first), whatever its
+/// interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_idle_till_only_keeps_its_token_fresh() {
+    let sb = sandbox_at("127.0.0.1:0", None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let t = std::sync::Arc::new(
+        terminal_with(&sb, dir.path(), |cfg| {
+            cfg.keep_warm = Some(std::time::Duration::from_millis(200));
+        })
+        .await,
+    );
+    let pin = Pin::parse("1111").unwrap();
+    t.add_clerk("1", "Clerk", giftpos_app::Role::Clerk, &pin, None)
+        .unwrap();
+    t.sign_in("1", &pin).unwrap();
+    let before = sb.stats();
+    let bg = t
+        .start_background(giftpos_app::terminal::BackgroundParts::sync_only())
+        .await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    drop(bg);
+    let after = sb.stats();
+    assert!(
+        after.requests - before.requests <= 1 && after.tokens_issued - before.tokens_issued <= 1,
+        "signed in and idle: {} requests, {} tokens in 3 s of keep-warm every 200 ms",
+        after.requests - before.requests,
+        after.tokens_issued - before.tokens_issued
+    );
 }

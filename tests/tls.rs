@@ -234,8 +234,9 @@ fn a_ca_file_that_is_missing_or_not_pem_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_warm_spares_the_clerk_a_handshake_after_the_server_closed_idle_connections() {
-    // The server closes connections idle 3 s; each till sits idle 4.5 s; keep-warm
-    // touches the connection every second.
+    // The server closes connections idle 3 s (no bytes from the client); each till
+    // sits idle 4.5 s; keep-warm PINGs the HTTP/2 connection every second — frames, not
+    // requests: the idle till sends no request.
     let sb = tls_sandbox(Some(Duration::from_secs(3))).await;
     let made = {
         let dir = tempfile::tempdir().unwrap();
@@ -256,7 +257,9 @@ async fn keep_warm_spares_the_clerk_a_handshake_after_the_server_closed_idle_con
     );
     let _bg = warm.start_background(BackgroundParts::sync_only()).await;
     warm.balance(&token(&warm), None).await.unwrap();
+    let requests = sb.stats().requests;
     tokio::time::sleep(Duration::from_millis(4500)).await;
+    assert_eq!(sb.stats().requests, requests, "kept warm without requests");
     let before = sb.stats().connections;
     warm.balance(&token(&warm), None).await.unwrap();
     assert_eq!(

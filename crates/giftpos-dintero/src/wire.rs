@@ -686,28 +686,47 @@ pub struct CardList {
 }
 
 /// `GET /cards/{card_id}/transactions`: Dintero does not document the envelope, so the
-/// client accepts both a bare array and `{"transactions": […]}` (the sandbox sends the
-/// latter); entries that cannot be read are dropped.
+/// client accepts a bare array and `{"transactions": […]}`, paged like the card list
+/// (`starting_after` names where the next page starts); entries that cannot be read are
+/// dropped. Any other shape is refused (read as unreadable, never as "no
+/// transactions": a lost answer is reconciled against this list).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TransactionList {
     pub transactions: Vec<Transaction>,
+    /// More follow: ask again with `?starting_after=` this.
+    pub starting_after: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for TransactionList {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let items = match serde_json::Value::deserialize(d)? {
-            serde_json::Value::Array(items) => items,
+        use serde::de::Error;
+        let (items, starting_after) = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Array(items) => (items, None),
             serde_json::Value::Object(mut o) => match o.remove("transactions") {
-                Some(serde_json::Value::Array(items)) => items,
-                _ => Vec::new(),
+                Some(serde_json::Value::Array(items)) => (
+                    items,
+                    o.remove("starting_after")
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .filter(|s| !s.is_empty()),
+                ),
+                _ => {
+                    return Err(D::Error::custom(
+                        "transactions: an object without a `transactions` list",
+                    ));
+                }
             },
-            _ => Vec::new(),
+            _ => {
+                return Err(D::Error::custom(
+                    "transactions: neither a list nor an object holding one",
+                ));
+            }
         };
         Ok(TransactionList {
             transactions: items
                 .into_iter()
                 .filter_map(|v| serde_json::from_value(v).ok())
                 .collect(),
+            starting_after,
         })
     }
 }
@@ -779,6 +798,20 @@ mod tests {
     #[test]
     fn transaction_lists_accept_both_envelopes() {
         let t = r#"{"id":"t","amount":1,"currency":"NOK","type":"fund"}"#;
+        for odd in [
+            r#"{"items":[]}"#,
+            r#""none""#,
+            "42",
+            r#"{"transactions":{}}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<TransactionList>(odd).is_err(),
+                "{odd} must not read as an empty list"
+            );
+        }
+        let paged: TransactionList =
+            serde_json::from_str(r#"{"transactions":[],"starting_after":"tx_9"}"#).unwrap();
+        assert_eq!(paged.starting_after.as_deref(), Some("tx_9"));
         let a: TransactionList = serde_json::from_str(&format!("[{t}]")).unwrap();
         let b: TransactionList =
             serde_json::from_str(&format!(r#"{{"transactions":[{t}]}}"#)).unwrap();

@@ -794,3 +794,35 @@ async fn a_malformed_answer_on_every_endpoint_is_unreadable_and_names_the_call()
     let fresh = DinteroClient::new(client_cfg(&sb), Arc::new(SystemClock)).unwrap();
     check("auth.token", fresh.ensure_token().await.unwrap_err());
 }
+
+/// The card's transaction list in each shape the sandbox can give it (its envelope and
+/// paging are not documented): every transaction comes back, on every page, whichever
+/// the shape; a shape the client does not know is unreadable, never "no transactions".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cards_transactions_are_read_in_every_envelope_and_across_pages() {
+    use giftpos_sandbox::{Readings, TransactionsList};
+    for list in [
+        TransactionsList::Envelope,
+        TransactionsList::Bare,
+        TransactionsList::Paged,
+    ] {
+        let cfg = SandboxConfig {
+            readings: Readings {
+                transactions_list: list,
+                ..Readings::default()
+            },
+            ..SandboxConfig::default()
+        };
+        let sb = sandbox_with(cfg, Arc::new(SystemClock)).await;
+        let c = client(&sb);
+        for i in 0..5 {
+            c.transaction(&fund(&format!("f-{i}"), "demo-live-500", 100))
+                .await
+                .unwrap();
+        }
+        let all = c.card_transactions("demo-live-500").await.unwrap();
+        let refs: Vec<&str> = all.iter().map(|t| t.ref_id.as_str()).collect();
+        assert_eq!(refs, ["f-0", "f-1", "f-2", "f-3", "f-4"], "{list:?}");
+        sb.stop().await;
+    }
+}

@@ -37,7 +37,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use faults::{FaultKind, FaultRule, Faults};
-pub use readings::{EventReference, GiftCardDrawn, PartialVoid, PreloadedPin, Readings};
+pub use readings::{
+    EventReference, GiftCardDrawn, PartialVoid, PreloadedPin, Readings, TransactionsList,
+};
 pub use server::{Exchange, StatsView};
 pub use store::{Balances, CardSnapshot, PinPolicy, Store};
 

@@ -60,6 +60,20 @@ pub enum EventReference {
     Absent,
 }
 
+/// How a card's transactions are listed (`GET /cards/{id}/transactions`; its envelope
+/// and paging are not documented).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionsList {
+    /// `{"transactions": […]}`, all at once.
+    #[default]
+    Envelope,
+    /// A bare array.
+    Bare,
+    /// `{"transactions": […], "starting_after": id}`, two at a time, as cards page.
+    Paged,
+}
+
 /// One reading of everything the contract leaves open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Readings {
@@ -71,6 +85,8 @@ pub struct Readings {
     pub void_after_partial_capture: PartialVoid,
     #[serde(default)]
     pub event_reference: EventReference,
+    #[serde(default)]
+    pub transactions_list: TransactionsList,
 }
 
 impl Readings {
@@ -81,12 +97,19 @@ impl Readings {
             for preloaded_pin in [PreloadedPin::NotRequired, PreloadedPin::Required] {
                 for void_after_partial_capture in [PartialVoid::Allowed, PartialVoid::Refused] {
                     for event_reference in [EventReference::Present, EventReference::Absent] {
-                        all.push(Readings {
-                            gift_card_drawn,
-                            preloaded_pin,
-                            void_after_partial_capture,
-                            event_reference,
-                        });
+                        for transactions_list in [
+                            TransactionsList::Envelope,
+                            TransactionsList::Bare,
+                            TransactionsList::Paged,
+                        ] {
+                            all.push(Readings {
+                                gift_card_drawn,
+                                preloaded_pin,
+                                void_after_partial_capture,
+                                event_reference,
+                                transactions_list,
+                            });
+                        }
                     }
                 }
             }
@@ -116,9 +139,16 @@ impl Readings {
                 }
                 Some(("event_reference", "present")) => r.event_reference = EventReference::Present,
                 Some(("event_reference", "absent")) => r.event_reference = EventReference::Absent,
+                Some(("transactions_list", "envelope")) => {
+                    r.transactions_list = TransactionsList::Envelope
+                }
+                Some(("transactions_list", "bare")) => r.transactions_list = TransactionsList::Bare,
+                Some(("transactions_list", "paged")) => {
+                    r.transactions_list = TransactionsList::Paged
+                }
                 _ => {
                     return Err(format!(
-                        "unknown reading '{pair}' (known: gift_card_drawn=authorization|capture, preloaded_pin=not_required|required, void_after_partial_capture=allowed|refused, event_reference=present|absent)"
+                        "unknown reading '{pair}' (known: gift_card_drawn=authorization|capture, preloaded_pin=not_required|required, void_after_partial_capture=allowed|refused, event_reference=present|absent, transactions_list=envelope|bare|paged)"
                     ));
                 }
             }
@@ -145,9 +175,14 @@ impl std::fmt::Display for Readings {
             EventReference::Present => "present",
             EventReference::Absent => "absent",
         };
+        let list = match self.transactions_list {
+            TransactionsList::Envelope => "envelope",
+            TransactionsList::Bare => "bare",
+            TransactionsList::Paged => "paged",
+        };
         write!(
             f,
-            "gift_card_drawn={drawn},preloaded_pin={pin},void_after_partial_capture={void},event_reference={reference}"
+            "gift_card_drawn={drawn},preloaded_pin={pin},void_after_partial_capture={void},event_reference={reference},transactions_list={list}"
         )
     }
 }

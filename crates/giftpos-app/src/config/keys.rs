@@ -109,7 +109,7 @@ pub const KEYS: &[Key] = &[
     key("dintero.connect_timeout_ms", Int, ItOnly, "milliseconds between 1 and 600000"),
     env("dintero.ca_file", "GIFTPOS_CA_FILE", Path, ItOnly, "a PEM file of certificate authorities to trust besides the system's"),
     key("dintero.proxy", Str, ItOnly, "a proxy URL such as http://proxy.store.lan:3128 (none: no proxy; HTTPS_PROXY is never read)"),
-    env("dintero.keep_warm_secs", "GIFTPOS_KEEP_WARM_SECS", Int, ItWins, "seconds between keep-warm requests, 1 to 3600 (0: off)"),
+    env("dintero.keep_warm_secs", "GIFTPOS_KEEP_WARM_SECS", Int, ItWins, "seconds between keep-warm token checks while a clerk is signed in, 1 to 3600 (0: off)"),
     env("dintero.payment_profile_id", "GIFTPOS_PAYMENT_PROFILE", Str, ItOnly, "a Checkout payment profile id"),
     key("dintero.checkout_base", Str, ItOnly, "a URL such as https://checkout.dintero.com"),
     env("dintero.checkout_client_id", "GIFTPOS_CHECKOUT_CLIENT_ID", Str, ItOnly, "the Checkout API client's id"),

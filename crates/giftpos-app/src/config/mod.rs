@@ -533,7 +533,7 @@ fn resolve(l: Layers, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
             return Err(invalid(
                 &v.src,
                 "dintero.keep_warm_secs",
-                "seconds between keep-warm requests, 1 to 3600 (0: off)",
+                "seconds between keep-warm token checks while a clerk is signed in, 1 to 3600 (0: off)",
             ));
         }
         Some(v) => Some(Duration::from_secs(v.v)),

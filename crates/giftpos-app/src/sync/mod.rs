@@ -442,12 +442,25 @@ impl Engine {
 
     /// The background loop: a round whenever woken, at least every `probe_every`; while
     /// offline, a cheap probe first. Runs until `stop` is notified.
+    ///
+    /// The probe backs off while Dintero stays away (doubling from `probe_every` to five
+    /// minutes); online with nothing due, a round reads only the journal — an idle till
+    /// sends nothing.
     pub async fn run(self: Arc<Self>, stop: Arc<Notify>) {
+        let mut failed_probes: u32 = 0;
         loop {
+            let mut wait = self.policy.probe_every;
             if !self.is_online() {
                 match self.client.probe().await {
-                    Ok(_) => self.contact(true),
-                    Err(_) => self.publish_status(),
+                    Ok(_) => {
+                        failed_probes = 0;
+                        self.contact(true)
+                    }
+                    Err(_) => {
+                        failed_probes = failed_probes.saturating_add(1);
+                        wait = probe_backoff(self.policy.probe_every, failed_probes);
+                        self.publish_status()
+                    }
                 }
             }
             if self.is_online()
@@ -458,10 +471,19 @@ impl Engine {
             tokio::select! {
                 _ = stop.notified() => return,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.policy.probe_every) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }
+}
+
+/// The wait after `failed` probes in a row: `every`, doubled each time, at most five
+/// minutes.
+fn probe_backoff(every: Duration, failed: u32) -> Duration {
+    every
+        .saturating_mul(2u32.saturating_pow(failed.saturating_sub(1).min(16)))
+        .min(Duration::from_secs(300))
+        .max(every)
 }
 
 fn chrono_of(d: Duration) -> chrono::Duration {

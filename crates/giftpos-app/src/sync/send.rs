@@ -66,7 +66,7 @@ impl Engine {
                     );
                     return self.give_up(e, reason, now);
                 }
-                let at = now + chrono_of(self.policy.probe_every);
+                let at = now + chrono_of(self.waiting_interval(now - e.created_at));
                 self.journal.retry_later(&e.id, at, why, now)?;
                 tracing::info!(entry = %e.id, "waiting: {why}");
             }
@@ -149,6 +149,18 @@ impl Engine {
             self.emit(child, EntryState::Refused, Some(reason));
         }
         Ok(())
+    }
+
+    /// How soon to look again at something Dintero has not decided (a payment pending
+    /// approval, a 202): often while the customer is likely at the till (the first five
+    /// minutes), then backing off with its age towards the spec's hourly poll for
+    /// `ON_HOLD` — a tenth of its age, at most an hour.
+    pub(super) fn waiting_interval(&self, age: chrono::Duration) -> Duration {
+        let age = age.to_std().unwrap_or_default();
+        if age < Duration::from_secs(300) {
+            return self.policy.probe_every;
+        }
+        (age / 10).clamp(self.policy.probe_every, Duration::from_secs(3600))
     }
 
     /// Exponential backoff with jitter: half the step fixed, half random, capped.

@@ -164,12 +164,16 @@ impl Terminal {
         if parts.sync
             && let Some(every) = self.cfg.keep_warm
         {
-            // Tokens renewed ahead of expiry and connections kept open, so a clerk's
-            // operation after idle pays only its own round trips.
+            // While a clerk is signed in: tokens renewed ahead of expiry (connections
+            // stay open at the transport), so a clerk's operation after idle pays only
+            // its own round trips. Nobody at the till: not a single request.
             let client = self.client.clone();
+            let signed_in = self.signed_in.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
-                    if let Err(e) = client.keep_warm().await {
+                    if signed_in.load(std::sync::atomic::Ordering::Relaxed)
+                        && let Err(e) = client.keep_warm().await
+                    {
                         tracing::debug!("keep-warm: {e}");
                     }
                     tokio::time::sleep(every).await;

@@ -150,6 +150,8 @@ pub struct Terminal {
     clerks: std::sync::OnceLock<Clerks>,
     /// Who is signed in; recorded on the entries they make.
     clerk: std::sync::Mutex<Option<Clerk>>,
+    /// Whether a clerk is signed in, for the background (keep-warm runs only then).
+    signed_in: Arc<std::sync::atomic::AtomicBool>,
     /// When the signed-in clerk last did something (idle sign-out is decided here).
     activity: std::sync::Mutex<DateTime<Utc>>,
     /// Work in flight that keeps the clerk signed in (a payment being made).
@@ -246,8 +248,10 @@ impl Terminal {
         client_cfg.connect_timeout = cfg.connect_timeout;
         client_cfg.extra_roots_pem = cfg.ca_pem.clone();
         client_cfg.proxy = cfg.proxy.clone();
+        // Connections kept open by HTTP/2 PINGs at the keep-warm interval (none when
+        // keep-warm is off), and pooled longer than that with room to spare.
+        client_cfg.http2_ping = cfg.keep_warm;
         if let Some(every) = cfg.keep_warm {
-            // Pooled connections outlive the keep-warm interval with room to spare.
             client_cfg.pool_idle_timeout = client_cfg.pool_idle_timeout.max(every * 3);
         }
         client_cfg.checkout_client = cfg
@@ -276,6 +280,7 @@ impl Terminal {
             account_id,
             clerks: std::sync::OnceLock::new(),
             clerk: std::sync::Mutex::new(None),
+            signed_in: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             activity: std::sync::Mutex::new(DateTime::<Utc>::MIN_UTC),
             working: Arc::default(),
             scans: Default::default(),

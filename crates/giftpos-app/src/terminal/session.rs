@@ -76,6 +76,8 @@ impl Terminal {
         let clerk = self.clerks()?.sign_in(number, pin, self.clock.now())?;
         tracing::info!(clerk = %clerk.number, role = clerk.role.as_str(), "signed in");
         *self.session() = Some(clerk.clone());
+        self.signed_in
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         *self.activity() = self.clock.now();
         Ok(clerk)
     }
@@ -102,6 +104,8 @@ impl Terminal {
     }
 
     pub fn sign_out(&self) {
+        self.signed_in
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         if let Some(c) = self.session().take() {
             tracing::info!(clerk = %c.number, "signed out");
         }
@@ -126,6 +130,8 @@ impl Terminal {
             let idle = self.clock.now() - *self.activity();
             if idle.to_std().is_ok_and(|idle| idle >= limit) {
                 *session = None;
+                self.signed_in
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
                 tracing::info!(clerk = %c.number, idle_secs = limit.as_secs(), "signed out: idle");
                 return Err(AppError::new(
                     ErrorCode::NotSignedIn,

@@ -69,6 +69,9 @@ pub struct ClientConfig {
     /// ([`DinteroClient::keep_warm`]) more often than this spares a clerk the TCP and
     /// TLS handshakes.
     pub pool_idle_timeout: Duration,
+    /// How often an idle HTTP/2 connection is PINGed to stay open (transport frames,
+    /// not requests). None: never.
+    pub http2_ping: Option<Duration>,
     /// The HTTP(S) proxy to reach Dintero through (`dintero.proxy`, IT's). None: no
     /// proxy at all — the process environment (`HTTPS_PROXY`, the session user's) is
     /// never used to route the till's money.
@@ -115,6 +118,7 @@ impl ClientConfig {
             checkout_client: None,
             extra_roots_pem: None,
             pool_idle_timeout: Duration::from_secs(90),
+            http2_ping: Some(Duration::from_secs(30)),
             proxy: None,
             answers: None,
         }
@@ -191,6 +195,15 @@ impl DinteroClient {
             ),
             None => reqwest::Client::builder().no_proxy(),
         };
+        // An HTTP/2 connection (ALPN over TLS) stays open between a clerk's operations
+        // by PING frames, not by requests.
+        let builder = match cfg.http2_ping {
+            Some(every) => builder
+                .http2_keep_alive_interval(every)
+                .http2_keep_alive_timeout(Duration::from_secs(10))
+                .http2_keep_alive_while_idle(true),
+            None => builder,
+        };
         let http = builder
             .tls_certs_merge(roots)
             .pool_idle_timeout(cfg.pool_idle_timeout)
@@ -226,17 +239,17 @@ impl DinteroClient {
     }
 
     /// Checks that Dintero's host answers at all (any HTTP status counts), without
-    /// credentials. Cheap enough to run periodically while offline. Returns the round
-    /// trip and the server's clock (its `Date` header) for a skew check.
+    /// credentials: a documented call (`GET …/wallets/cards?limit=1`), sent without a
+    /// token, so it moves nothing and mints nothing (Dintero answers 401). Cheap enough
+    /// to run, with backoff, while offline. Returns the round trip and the server's
+    /// clock (its `Date` header) for a skew check.
     pub async fn probe(&self) -> Result<Probe, DinteroError> {
         let started = Instant::now();
-        let resp = self
-            .inner
-            .http
-            .head(format!("{}/", self.inner.base))
-            .send()
-            .await
-            .map_err(classify)?;
+        let url = format!(
+            "{}/v1/accounts/{}/wallets/cards?limit=1",
+            self.inner.base, self.inner.cfg.account_id
+        );
+        let resp = self.inner.http.get(url).send().await.map_err(classify)?;
         let server_time = resp
             .headers()
             .get(reqwest::header::DATE)
@@ -250,24 +263,13 @@ impl DinteroClient {
     }
 
     /// Keeps what a clerk's next operation needs ready, so that it costs only its own
-    /// round trips: the access tokens are renewed when due (ahead of expiry), and one
-    /// request to each host keeps a pooled connection (TCP and TLS done) from idling
-    /// out. Cheap when nothing is due: one HEAD per host. Run it periodically, more
-    /// often than [`ClientConfig::pool_idle_timeout`] and the server's idle limit.
+    /// round trips: the access tokens are renewed when due (ahead of expiry) — nothing
+    /// else is sent. Pooled connections are kept open at the transport (TCP keepalive,
+    /// HTTP/2 PING while idle), never by requests. No request at all when nothing is due.
     pub async fn keep_warm(&self) -> Result<(), DinteroError> {
         self.ensure_token().await?;
         if self.inner.cfg.checkout_client.is_some() {
             self.ensure_checkout_token().await?;
-        }
-        self.probe().await?;
-        let checkout = self.inner.cfg.checkout_base.trim_end_matches('/');
-        if checkout != self.inner.base {
-            self.inner
-                .http
-                .head(format!("{checkout}/"))
-                .send()
-                .await
-                .map_err(classify)?;
         }
         Ok(())
     }

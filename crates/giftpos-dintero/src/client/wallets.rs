@@ -92,12 +92,35 @@ impl DinteroClient {
             .await
     }
 
-    /// `GET /cards/{card_id}/transactions`.
+    /// `GET /cards/{card_id}/transactions`, every page (`starting_after`, as the card
+    /// list pages), in either envelope (see [`TransactionList`]).
     pub async fn card_transactions(&self, card_id: &str) -> Result<Vec<Transaction>, DinteroError> {
-        let path = format!("/cards/{}/transactions", segment(card_id));
-        let list: TransactionList = self
-            .call("cards.transactions", Call::BY_ID, Method::GET, &path, None)
-            .await?;
-        Ok(list.into_vec())
+        /// A card with more pages than this is read no further (and said so).
+        const MAX_PAGES: usize = 200;
+        let base = format!("/cards/{}/transactions", segment(card_id));
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let path = match &after {
+                None => base.clone(),
+                Some(a) => format!("{base}?starting_after={}", segment(a)),
+            };
+            let list: TransactionList = self
+                .call("cards.transactions", Call::BY_ID, Method::GET, &path, None)
+                .await?;
+            let empty = list.transactions.is_empty();
+            all.extend(list.transactions);
+            match list.starting_after {
+                Some(next) if !empty && after.as_deref() != Some(next.as_str()) => {
+                    after = Some(next)
+                }
+                _ => return Ok(all),
+            }
+        }
+        tracing::warn!(
+            card_id,
+            "card transactions: read {MAX_PAGES} pages, stopped"
+        );
+        Ok(all)
     }
 }

@@ -42,14 +42,35 @@ pub(super) async fn get_card(
     s.read(|st| st.card(&id))
 }
 
+/// A card's transactions, shaped as the reading says (`readings.rs`:
+/// `transactions_list`).
 pub(super) async fn card_transactions(
     State(s): State<Arc<Shared>>,
     Path(p): Path<HashMap<String, String>>,
+    Query(q): Query<ListQuery>,
 ) -> Response {
+    use crate::readings::TransactionsList;
     let id = p.get("card_id").cloned().unwrap_or_default();
     s.read(|st| {
         st.card_transactions(&id)
-            .map(|transactions| serde_json::json!({ "transactions": transactions }))
+            .map(|all| match st.readings.transactions_list {
+                TransactionsList::Envelope => serde_json::json!({ "transactions": all }),
+                TransactionsList::Bare => serde_json::json!(all),
+                TransactionsList::Paged => {
+                    let start = q
+                        .starting_after
+                        .as_deref()
+                        .and_then(|a| all.iter().position(|t| t.id == a).map(|i| i + 1))
+                        .unwrap_or(0);
+                    let page: Vec<_> = all.iter().skip(start).take(2).cloned().collect();
+                    let more = start + page.len() < all.len();
+                    let mut v = serde_json::json!({ "transactions": page });
+                    if more && let Some(last) = page.last() {
+                        v["starting_after"] = serde_json::json!(last.id);
+                    }
+                    v
+                }
+            })
     })
 }
 
