@@ -59,63 +59,13 @@ pub const COMMANDS: &[&str] = &[
 /// The events the UI listens to.
 pub const EVENTS: &[&str] = &["scan", "sync", "scanner", "customer"];
 
-/// What the customer's screen shows (`[terminal] customer_display`), sent to its window
-/// as a `customer` event.
-#[derive(Debug, Clone, Serialize)]
-pub struct CustomerView {
-    /// `idle` (the store's name), `pay` (the amount and the payment's QR code) or
-    /// `thanks` (the amount and the card's balance).
-    pub state: &'static str,
-    pub amount: Option<giftpos_core::Money>,
-    pub qr_svg: Option<String>,
-    pub balance: Option<giftpos_core::Money>,
-    /// Pay the rest: what the customer's gift card pays of the total (`amount` is then
-    /// what is left for the customer to pay).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gift_card: Option<giftpos_core::Money>,
-}
-
-impl CustomerView {
-    fn idle() -> CustomerView {
-        CustomerView {
-            state: "idle",
-            amount: None,
-            qr_svg: None,
-            balance: None,
-            gift_card: None,
-        }
-    }
-
-    fn thanks(r: &OperationResult) -> CustomerView {
-        CustomerView {
-            state: "thanks",
-            amount: Some(r.amount),
-            qr_svg: None,
-            balance: r.available_after,
-            gift_card: r.gift_card_part,
-        }
-    }
-}
-
-/// Tells the customer's screen, when there is one.
-fn to_customer<R: Runtime>(app: &AppHandle<R>, view: CustomerView) {
-    if app.get_webview_window("customer").is_some()
-        && let Err(e) = app.emit_to("customer", "customer", view)
-    {
-        tracing::warn!("customer display not updated: {e}");
-    }
-}
-
-/// Shows the customer what a finished operation did.
-fn thank_customer<R: Runtime>(app: &AppHandle<R>, r: Res<OperationResult>) -> Res<OperationResult> {
-    match &r {
-        Ok(done) => to_customer(app, CustomerView::thanks(done)),
-        Err(_) => to_customer(app, CustomerView::idle()),
-    }
-    r
-}
-
 type Res<T> = Result<T, AppError>;
+
+mod windows;
+pub use windows::CustomerView;
+use windows::{
+    open_customer_display, restart_when_replaced, software_drawing, thank_customer, to_customer,
+};
 
 /// What the shell holds: the terminal, or why it could not open (shown by the UI), and
 /// its background (sync loop, serial reader, update check, metrics).
@@ -537,81 +487,6 @@ fn forward_events<R: Runtime>(app: AppHandle<R>, bg: &Background) {
     });
 }
 
-/// The customer's screen: a second window, on the second monitor when there is one
-/// (full screen there), else beside the clerk's.
-fn open_customer_display<R: Runtime>(app: &AppHandle<R>) {
-    let built = tauri::WebviewWindowBuilder::new(
-        app,
-        "customer",
-        tauri::WebviewUrl::App("customer.html".into()),
-    )
-    .title("giftpos — customer")
-    .inner_size(800.0, 600.0)
-    .build();
-    match built {
-        Ok(w) => {
-            if let Ok(monitors) = w.available_monitors()
-                && let Some(m) = monitors.get(1)
-            {
-                let _ = w.set_position(*m.position());
-                let _ = w.set_size(*m.size());
-                let _ = w.set_fullscreen(true);
-            }
-            tracing::info!("customer display open");
-        }
-        Err(e) => tracing::error!("customer display not opened: {e}"),
-    }
-}
-
-/// After the staged-update service installed a new version under the running app, the
-/// app restarts into it at the first moment no clerk is signed in (checked every minute;
-/// an operation in flight keeps its clerk signed in, so it is never cut short).
-fn restart_when_replaced<R: Runtime>(app: AppHandle<R>) {
-    tauri::async_runtime::spawn(async move {
-        loop {
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-            if !binary_replaced(std::fs::read_link("/proc/self/exe").ok().as_deref()) {
-                continue;
-            }
-            let state = app.state::<AppState>();
-            let idle = state
-                .terminal
-                .as_ref()
-                .map_or(true, |t| t.signed_in().is_err());
-            if idle {
-                tracing::info!(
-                    "a new version was installed: restarting while no clerk is signed in"
-                );
-                app.restart();
-            }
-        }
-    });
-}
-
-/// Has the window's web view draw with the CPU, without accelerated compositing (which
-/// would load a GL stack, emulated on the CPU where a till has no GPU): the page is
-/// forms and text, and the web process needs about 70 MiB less. `[terminal] gpu = true`
-/// keeps WebKit's default.
-fn software_drawing<R: Runtime>(w: &tauri::WebviewWindow<R>) {
-    #[cfg(target_os = "linux")]
-    let done = w.with_webview(|pw| {
-        use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
-        if let Some(settings) = WebViewExt::settings(&pw.inner()) {
-            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-        }
-    });
-    #[cfg(not(target_os = "linux"))]
-    let done: tauri::Result<()> = Ok(());
-    if let Err(e) = done {
-        tracing::warn!("the web view keeps drawing with the GPU: {e}");
-    }
-}
-
-/// Whether the running binary was replaced on disk (Linux marks the old one deleted).
-fn binary_replaced(exe: Option<&std::path::Path>) -> bool {
-    exe.is_some_and(|p| p.to_string_lossy().ends_with(" (deleted)"))
-}
-
 /// Builds and runs the app.
 pub fn run() {
     let builder = tauri::Builder::default()
@@ -751,21 +626,4 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tau
                 }
             }
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::binary_replaced;
-    use std::path::Path;
-
-    #[test]
-    fn a_replaced_binary_is_noticed() {
-        assert!(binary_replaced(Some(Path::new(
-            "/usr/bin/giftpos-terminal (deleted)"
-        ))));
-        assert!(!binary_replaced(Some(Path::new(
-            "/usr/bin/giftpos-terminal"
-        ))));
-        assert!(!binary_replaced(None));
-    }
 }

@@ -32,6 +32,7 @@ use tokio::task::JoinSet;
 use crate::error::{AppError, ErrorCode};
 
 mod payment;
+mod release;
 pub use payment::{GIVE_BACK, PURCHASE};
 mod send;
 

@@ -1,13 +1,10 @@
-//! The HTTP client for Dintero's auth and wallets endpoints.
+//! The HTTP client for Dintero: transport and auth here, one file per API
+//! (`wallets.rs`, `checkout.rs`).
 //!
 //! One access token is cached per client and refreshed ahead of its expiry; concurrent
 //! callers wait on the same refresh instead of each fetching their own. A 401 on a call
 //! drops the token, fetches a new one, and retries that call once.
 
-use crate::checkout::{
-    CaptureBody, PaymentAnswer, PaymentTransaction, RefundBody, Session, SessionCreated,
-    SessionProfileRequest,
-};
 use std::error::Error as _;
 use std::fmt;
 use std::sync::Arc;
@@ -31,6 +28,7 @@ use crate::wire::{
     TransactionList, TransactionRequest, VoidRequest,
 };
 
+mod checkout;
 mod wallets;
 
 /// Told of every answer the client reads: the operation (`wallets.info`, …) and, when
@@ -492,84 +490,6 @@ impl DinteroClient {
             .map_err(|e| DinteroError::Validation(format!("request not encodable: {e}")))?;
         self.call(op, ctx, Method::POST, path, Some(bytes)).await
     }
-
-    /// Checkout `POST /v1/sessions-profile`: a payment session from a session profile.
-    pub async fn create_session(
-        &self,
-        req: &SessionProfileRequest,
-    ) -> Result<SessionCreated, DinteroError> {
-        self.checkout(
-            "sessions.create",
-            Method::POST,
-            "/sessions-profile",
-            Some(req),
-        )
-        .await
-    }
-
-    /// Checkout `GET /v1/sessions/{id}`.
-    pub async fn session(&self, session_id: &str) -> Result<Session, DinteroError> {
-        let path = format!("/sessions/{}", segment(session_id));
-        self.checkout::<_, ()>("sessions.get", Method::GET, &path, None)
-            .await
-    }
-
-    /// Checkout `POST /v1/sessions/{id}/cancel`: the merchant gives up an unpaid session.
-    pub async fn cancel_session(&self, session_id: &str) -> Result<Session, DinteroError> {
-        let path = format!("/sessions/{}/cancel", segment(session_id));
-        self.checkout::<_, ()>("sessions.cancel", Method::POST, &path, None)
-            .await
-    }
-
-    /// Payments `GET /v1/transactions/{id}`.
-    pub async fn payment(&self, transaction_id: &str) -> Result<PaymentTransaction, DinteroError> {
-        let path = format!("/transactions/{}", segment(transaction_id));
-        self.checkout::<_, ()>("payments.get", Method::GET, &path, None)
-            .await
-    }
-
-    /// Payments `POST /v1/transactions/{id}/capture`. A `202 Accepted` is not done yet:
-    /// see [`PaymentAnswer::accepted`].
-    pub async fn capture_payment(
-        &self,
-        transaction_id: &str,
-        body: &CaptureBody,
-    ) -> Result<PaymentAnswer, DinteroError> {
-        let path = format!("/transactions/{}/capture", segment(transaction_id));
-        self.payment_operation("payments.capture", &path, body)
-            .await
-    }
-
-    /// Payments `POST /v1/transactions/{id}/refund`. A `202 Accepted` is not done yet.
-    pub async fn refund_payment(
-        &self,
-        transaction_id: &str,
-        body: &RefundBody,
-    ) -> Result<PaymentAnswer, DinteroError> {
-        let path = format!("/transactions/{}/refund", segment(transaction_id));
-        self.payment_operation("payments.refund", &path, body).await
-    }
-
-    async fn payment_operation<B: Serialize>(
-        &self,
-        op: &'static str,
-        path: &str,
-        body: &B,
-    ) -> Result<PaymentAnswer, DinteroError> {
-        let url = format!(
-            "{}/v1{path}",
-            self.inner.cfg.checkout_base.trim_end_matches('/')
-        );
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| DinteroError::Validation(format!("request not encodable: {e}")))?;
-        let a: Answer<PaymentTransaction> = self
-            .exchange(op, Call::Payments, Method::POST, url, Some(bytes))
-            .await?;
-        Ok(PaymentAnswer {
-            transaction: a.body,
-            accepted: (a.status == 202).then(|| a.event_request_id.unwrap_or_default()),
-        })
-    }
 }
 
 /// A decoded 2xx answer with what the headers said.
@@ -723,47 +643,4 @@ fn find_rustls(e: &(dyn std::error::Error + 'static)) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unreadable_bodies_name_the_field_not_the_value() {
-        let e = read_body::<Card>(br#"{"status":"unused"}"#).unwrap_err();
-        assert_eq!(e, "field `card_id` is missing");
-        let e = read_body::<Card>(br#"{"card_id":9578000000001001}"#).unwrap_err();
-        assert_eq!(e, "field `card_id` has a value of the wrong kind");
-        assert!(!e.contains("9578"));
-        let e = read_body::<crate::wire::BatchResponse>(br#"{"cards":[{"card_id":"a"},{}]}"#)
-            .unwrap_err();
-        assert_eq!(e, "field `cards[1].card_id` is missing");
-        let e = read_body::<Card>(b"<html>").unwrap_err();
-        assert!(e.starts_with("not JSON (Syntax"), "{e}");
-    }
-
-    #[test]
-    fn path_segments_are_encoded() {
-        assert_eq!(segment("card-01"), "card-01");
-        assert_eq!(segment("a/b c"), "a%2Fb%20c");
-        assert_eq!(segment("DINCARD:x"), "DINCARD%3Ax");
-    }
-
-    #[test]
-    fn retry_after_reads_seconds() {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h), None);
-    }
-
-    #[test]
-    fn config_debug_hides_the_secret() {
-        let c = ClientConfig::new(
-            "http://x",
-            AccountId::parse("T12345678").unwrap(),
-            "id",
-            Secret::new("s3cr3t"),
-        );
-        assert!(!format!("{c:?}").contains("s3cr3t"));
-    }
-}
+mod tests;

@@ -1,5 +1,5 @@
 //! The Wallets API's endpoints (cards, batches, transactions, capture, void), each one
-//! call through the shared request path in `mod.rs`. Checkout's are in `crate::checkout`.
+//! call through the shared request path in `mod.rs`. Checkout's are in `checkout.rs`.
 
 use super::*;
 
