@@ -1,6 +1,9 @@
 //! The command line's arguments (clap).
 
-use super::*;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
 #[command(

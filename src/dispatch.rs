@@ -1,9 +1,17 @@
 //! Each command onto the application API (`Terminal`).
 
-use super::*;
+use std::io::BufRead;
+use std::sync::Arc;
+
 use giftpos_app::approval::{Approval, ManagerAction};
 use giftpos_app::tender::Payment;
 use giftpos_app::terminal::BackgroundParts;
+use giftpos_app::{Activation, AppError, ErrorCode, Terminal};
+use giftpos_core::{Currency, Money, Pin};
+
+use super::wait_for_stop;
+use crate::args::{BatchCommand, ClerkCommand, Command, JournalCommand, PinArgs, ReportCommand};
+use crate::output::{Output, SyncReport};
 
 pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Output, AppError> {
     let cfg = till.config();

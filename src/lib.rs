@@ -7,25 +7,19 @@ mod dispatch;
 mod output;
 mod tools;
 
-use std::io::BufRead;
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use args::{Cli, Command, UpdateCommand};
+use dispatch::execute;
+use output::{Output, print_err, print_ok};
+use tools::{run_sandbox, run_scanner};
+
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
 use giftpos_app::config::{self, LoadOptions};
-use giftpos_app::doctor::{self, CheckStatus};
-use giftpos_app::{Activation, AppError, BalanceView, ErrorCode, OperationResult, Terminal};
-use giftpos_core::{Currency, Locale, Money, Pin};
+use giftpos_app::doctor::{self};
+use giftpos_app::{AppError, ErrorCode, Terminal};
 use giftpos_dintero::SystemClock;
-use giftpos_sandbox::{Faults, Sandbox, SandboxConfig};
-use serde::Serialize;
-
-use args::*;
-use dispatch::*;
-use output::*;
-use tools::*;
 
 /// Runs the CLI with the process's arguments.
 pub fn main() -> ExitCode {

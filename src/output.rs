@@ -1,7 +1,12 @@
 //! What a command prints: one JSON object with `--json`, else lines for people; and the
 //! exit code.
 
-use super::*;
+use std::process::ExitCode;
+
+use giftpos_app::doctor::CheckStatus;
+use giftpos_app::{AppError, BalanceView, ErrorCode, OperationResult, doctor};
+use giftpos_core::{Locale, Money};
+use serde::Serialize;
 
 /// What a command prints on success.
 pub(crate) enum Output {

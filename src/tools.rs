@@ -1,6 +1,15 @@
 //! The commands that run without a terminal: the sandbox and the scanner tools.
 
-use super::*;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use giftpos_app::{AppError, ErrorCode, config};
+use giftpos_dintero::SystemClock;
+use giftpos_sandbox::{Faults, Sandbox, SandboxConfig};
+
+use super::wait_for_stop;
+use crate::args::{SandboxArgs, ScannerCommand};
+use crate::output::{print_err, print_json};
 
 pub(crate) async fn run_sandbox(
     args: SandboxArgs,

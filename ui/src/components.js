@@ -7,6 +7,7 @@ import { h } from "./dom.js";
 import { errorText, formatAge } from "./i18n.js";
 import { $, S, money, t } from "./app.js";
 import { showScreen } from "./router.js";
+import { refreshStatus } from "./status.js";
 
 export function errorBox() {
   const box = h("div", { id: "error", class: "error-box", role: "alert", hidden: true });
@@ -327,6 +328,8 @@ export function acceptsCard(ctl, card, next, scan) {
 }
 
 export function showResult(ctl, res, doneKey) {
+  // What waits to sync may have changed: the status bar asks the core now.
+  refreshStatus().catch(() => {});
   ctl.form.hidden = true;
   const r = resultView(res, doneKey);
   r.next.onclick = () => showScreen(ctl.name);

@@ -14,7 +14,7 @@ import { errorText, translator } from "./i18n.js";
 import { $, S, t } from "./app.js";
 import { handleWedge, onKeyDown, routeScan, watchIdle, wedge } from "./input.js";
 import { renderChrome, showScreen } from "./router.js";
-import { refreshStatus } from "./status.js";
+import { refreshStatus, renderStatus } from "./status.js";
 
 function showFatal(err) {
   const e = errorText(S.locale, err);
@@ -70,7 +70,10 @@ async function start() {
     state = showFatal(err);
   }
   const status = await refreshStatus();
-  setInterval(refreshStatus, 1000);
+  // The bar is redrawn every second from what the core last said; the core is asked
+  // again on its events (above), after each action, and at most every 15 s otherwise.
+  setInterval(renderStatus, 1000);
+  setInterval(refreshStatus, 15_000);
   document.body.dataset.ready = "true";
   await invoke("ui_ready", { uiState: `${state} | ${status}` });
 }

@@ -5,19 +5,36 @@ import { h } from "./dom.js";
 import { formatAge } from "./i18n.js";
 import { $, S, t } from "./app.js";
 
+// What the core last said, and when (the age of what waits is counted on locally).
+const last = { sync: null, scanner: null, at: 0 };
+
+/**
+ * Asks the core for the sync and scanner state (two IPC calls), then draws the bar.
+ * Called when the core says something changed (sync and scanner events), after a
+ * clerk's action, and on a slow fallback timer — never twice a second.
+ */
 export async function refreshStatus() {
+  last.sync = await invoke("sync_status").catch(() => null);
+  last.scanner = await invoke("scanner_state").catch(() => null);
+  last.at = performance.now();
+  return renderStatus();
+}
+
+/** Draws the bar from what the core last said (no IPC): run every second. */
+export function renderStatus() {
   const parts = [];
-  try {
-    const s = await invoke("sync_status");
+  const s = last.sync;
+  if (s) {
     parts.push(h("span", { id: "net", class: s.online ? "ok" : "bad", dataset: { online: String(s.online) } }, s.online ? t("status.online") : t("status.offline")));
-    const oldest = s.oldest_pending_age_secs == null ? "" : ` (${t("status.oldest", { age: formatAge(s.oldest_pending_age_secs, S.locale) })})`;
+    const since = Math.floor((performance.now() - last.at) / 1000);
+    const oldest = s.oldest_pending_age_secs == null ? "" : ` (${t("status.oldest", { age: formatAge(s.oldest_pending_age_secs + since, S.locale) })})`;
     parts.push(h("span", { id: "pending", dataset: { pending: String(s.pending) } }, t("status.pending", { n: s.pending }) + oldest));
     if (s.needs_attention > 0) parts.push(h("span", { id: "attention", class: "bad" }, t("status.attention", { n: s.needs_attention })));
     if (s.unreadable) parts.push(h("span", { id: "unreadable", class: "bad", title: s.unreadable }, t("status.unreadable")));
-  } catch (_) {
+  } else {
     parts.push(h("span", { id: "net", class: "bad" }, "—"));
   }
-  const sc = await invoke("scanner_state").catch(() => null);
+  const sc = last.scanner;
   if (sc) parts.push(h("span", { id: "scanner", class: sc.connected ? "ok" : "bad", title: sc.port, dataset: { connected: String(sc.connected) } }, sc.connected ? t("status.scanner_ok") : t("status.scanner_lost")));
   else parts.push(h("span", { id: "scanner" }, t("status.scanner_keyboard")));
   parts.push(h("span", { id: "clerk" }, S.clerk ? t("status.clerk", { name: `${S.clerk.name} (${S.clerk.number})` }) : t("status.not_signed_in")));

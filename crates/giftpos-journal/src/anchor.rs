@@ -8,10 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::*;
+use super::Journal;
 use crate::archive::Line;
+use crate::types::JournalError;
 
 /// One anchor: the hash the chain had at `seq`, and where it was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

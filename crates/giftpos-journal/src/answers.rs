@@ -1,7 +1,11 @@
 //! Dintero's answers that could not be read, remembered per operation until a readable
 //! one clears them (`unreadable_answers`): what the doctor and the metrics name.
 
-use super::*;
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::{Journal, ts};
+use crate::types::JournalError;
 
 /// An operation whose last answer could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -9,9 +9,13 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use super::*;
+use super::{Journal, ts};
+use crate::chain::Content;
+use crate::types::JournalError;
 
 /// The archive file's format name (its first line says it).
 pub const ARCHIVE_FORMAT: &str = "giftpos-journal-archive/1";

@@ -1,7 +1,11 @@
 //! The hash chain: what each entry's hash covers, and `verify`, which finds an edited,
 //! removed or reordered entry.
 
-use super::*;
+use rusqlite::OptionalExtension;
+use sha2::{Digest, Sha256};
+
+use super::{GENESIS, Journal};
+use crate::types::{JournalError, VerifyReport};
 
 impl Journal {
     /// Checks the hash chain: finds an edited, removed or reordered entry.

@@ -2,7 +2,11 @@
 //! sent, confirmed, refused, needing attention, waiting to retry; the counts for the
 //! status bar; the card cache for offline balances.
 
-use super::*;
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Journal, parse_ts, ts};
+use crate::types::{CachedCard, Counts, JournalError};
 
 impl Journal {
     fn set_state(

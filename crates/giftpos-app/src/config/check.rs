@@ -2,7 +2,13 @@
 //! plain http to this machine only), the secret files, the serial reader's settings, the
 //! terminal id and data directory when none is set.
 
-use super::*;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use giftpos_core::Secret;
+
+use super::keys::Layers;
+use super::{ConfigError, Source, invalid, keys};
 
 pub(super) fn resolve_scanner(
     l: &Layers,

@@ -3,7 +3,12 @@
 //! live; anything between is an error naming what is missing. A separate Checkout client
 //! is both-or-neither, and live only.
 
-use super::*;
+use giftpos_core::Secret;
+use giftpos_dintero::wire::AccountId;
+
+use super::check::{check_api_base, read_secret_file};
+use super::keys::{Layers, Val};
+use super::{CheckoutClient, ConfigError, Mode, Source, invalid};
 
 pub(super) fn resolve(l: &Layers) -> Result<(Mode, Option<CheckoutClient>), ConfigError> {
     let api_base_v = l.str("dintero.api_base");

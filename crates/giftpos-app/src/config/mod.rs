@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use giftpos_core::{Currency, Locale, Money, Secret, TokenFormat};
@@ -20,7 +20,7 @@ mod files;
 mod keys;
 mod payments;
 
-use check::{check_api_base, default_data_dir, default_terminal_id, read_secret_file};
+use check::{check_api_base, default_data_dir, default_terminal_id};
 pub use check::{is_loopback, is_loopback_http};
 pub use files::kiosk_fail_closed;
 use files::{check_trusted, drop_ins, read_ca_file, read_file};

@@ -17,14 +17,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use giftpos_core::{OperationKind, Pin};
 use giftpos_dintero::checkout::PaymentTransaction;
-use giftpos_dintero::wire::{
-    ActivateRequest, CaptureRequest, Card, META_OPERATION_ID, META_PAYMENT_ON_CARD,
-    META_PAYMENT_ON_TRANSACTION, META_TERMINAL_ID, Metadata, TransactionKind, TransactionRequest,
-    VoidRequest,
-};
+use giftpos_dintero::wire::{Card, META_OPERATION_ID};
 use giftpos_dintero::{Clock, DinteroClient, DinteroError};
-use giftpos_journal::{Entry, EntryState, Journal, PlanItem};
-use rand::Rng;
+use giftpos_journal::{EntryState, Journal, PlanItem};
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinSet;

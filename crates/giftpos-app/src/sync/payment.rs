@@ -2,7 +2,13 @@
 //! partial capture released, the card's activation recorded once, and the payment
 //! verified before a card is activated on it.
 
-use super::*;
+use giftpos_core::OperationKind;
+use giftpos_dintero::DinteroError;
+use giftpos_dintero::checkout::PaymentTransaction;
+use giftpos_journal::{Entry, EntryState};
+
+use super::{Engine, Outcome, PREFETCH_FRESH, lock};
+use crate::error::{AppError, ErrorCode};
 
 /// What a Checkout payment entry pays for when it loads no card: a purchase the
 /// customer's gift card paid part of (`_loads`).

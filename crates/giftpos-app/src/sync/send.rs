@@ -1,7 +1,21 @@
 //! Sending one entry: the attempt counted durably first, the call, the answer read
 //! into an outcome; after a lost answer, reconciling by reading what Dintero has.
 
-use super::*;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use giftpos_core::{OperationKind, Pin};
+use giftpos_dintero::DinteroError;
+use giftpos_dintero::wire::{
+    ActivateRequest, CaptureRequest, META_OPERATION_ID, META_PAYMENT_ON_CARD,
+    META_PAYMENT_ON_TRANSACTION, META_TERMINAL_ID, Metadata, TransactionKind, TransactionRequest,
+    VoidRequest,
+};
+use giftpos_journal::{Entry, EntryState};
+use rand::Rng;
+
+use super::{Engine, Outcome, SyncEvent, carries, chrono_of};
+use crate::error::{AppError, ErrorCode};
 
 impl Engine {
     pub(super) fn emit(&self, e: &Entry, state: EntryState, reason: Option<String>) {

@@ -1,6 +1,14 @@
 //! History, the needs-attention resolution, receipts and the end-of-day report.
 
-use super::*;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use giftpos_core::{Money, OperationKind};
+use giftpos_journal::{Entry, EntryState};
+use serde::Serialize;
+
+use super::Terminal;
+use crate::error::{AppError, ErrorCode};
 
 /// One line of the History screen.
 #[derive(Debug, Clone, Serialize)]

@@ -27,14 +27,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use giftpos_core::{CardStatus, CardToken, Money, OperationKind, Pin};
+use giftpos_core::{CardToken, Money, OperationKind, Pin};
 use giftpos_dintero::wire::Card;
 use giftpos_dintero::{ClientConfig, Clock, DinteroClient};
 use giftpos_journal::{CachedCard, Entry, EntryState, Journal, NewEntry};
-use serde::Serialize;
 use uuid::Uuid;
 
-use crate::clerks::{Clerk, Clerks, Role};
+use crate::clerks::{Clerk, Clerks};
 use crate::config::{Config, Mode};
 use crate::error::{AppError, ErrorCode};
 use crate::sync::{Engine, Outcome, SyncPolicy, SyncStatus};

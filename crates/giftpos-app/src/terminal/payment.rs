@@ -1,6 +1,16 @@
 //! Selling a card paid through Dintero Checkout, following the payment, and returns.
 
-use super::*;
+use std::time::Duration;
+
+use giftpos_core::{CardStatus, CardToken, Money, OperationKind};
+use giftpos_journal::{EntryState, NewEntry};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::Terminal;
+use super::views::OperationResult;
+use crate::error::{AppError, ErrorCode};
+use crate::sync::Outcome;
 
 /// A Dintero Checkout payment waiting for the customer.
 #[derive(Debug, Clone, Serialize)]

@@ -1,7 +1,14 @@
 //! Redeeming: a reservation (a pending drawdown), then its completion (capture, with
 //! the rest released) or cancellation (void); offline within the configured caps.
 
-use super::*;
+use giftpos_core::{CardToken, Money, OperationKind, Pin};
+use giftpos_journal::{Entry, EntryState, NewEntry};
+use uuid::Uuid;
+
+use super::Terminal;
+use super::views::{OperationResult, Reservation};
+use crate::error::{AppError, ErrorCode};
+use crate::sync::Outcome;
 
 impl Terminal {
     /// A reservation made earlier (by [`Terminal::reserve`]), from the journal.

@@ -1,6 +1,12 @@
 //! Selling a card (activation with the payment's id), topping it up, and balances.
 
-use super::*;
+use chrono::Utc;
+use giftpos_core::{CardStatus, CardToken, Money, OperationKind, Pin};
+use giftpos_journal::EntryState;
+
+use super::views::{Activation, BalanceView, OperationResult};
+use super::{Terminal, check_transaction_id};
+use crate::error::{AppError, ErrorCode};
 use crate::tender::{Payment, Tender};
 
 impl Terminal {

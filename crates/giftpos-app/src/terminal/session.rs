@@ -1,7 +1,16 @@
 //! Who is at the till: clerks signing in and out, a manager's approval, and scans.
 
-use super::*;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use giftpos_core::{CardToken, Pin};
+use uuid::Uuid;
+
+use super::views::ScanResult;
+use super::{SCANS_KEPT, Terminal};
 use crate::approval::{Approval, ManagerAction};
+use crate::clerks::{Clerk, Clerks, Role};
+use crate::error::{AppError, ErrorCode};
 
 impl Terminal {
     /// The terminal's clerk list, opened on first use.

@@ -5,8 +5,11 @@
 //! does. The payment is followed exactly as a card sale's (`payment.rs`, and
 //! `sync/payment.rs` once it is taken).
 
-use super::payment::Order;
-use super::*;
+use giftpos_core::{CardToken, Money, Pin};
+
+use super::Terminal;
+use super::payment::{Order, PaymentSession};
+use crate::error::{AppError, ErrorCode};
 use crate::sync::PURCHASE;
 
 impl Terminal {

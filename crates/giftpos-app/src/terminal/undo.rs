@@ -1,7 +1,14 @@
 //! Undoing a confirmed entry behind a manager's approval: a void or the compensating
 //! operation.
 
-use super::*;
+use giftpos_core::OperationKind;
+use giftpos_journal::{Entry, EntryState, NewEntry};
+use uuid::Uuid;
+
+use super::Terminal;
+use super::views::{OperationResult, Reservation};
+use crate::error::{AppError, ErrorCode};
+use crate::sync::Outcome;
 
 /// What the journal says about an entry's later life: settled by a capture or void of
 /// its own (a reservation), undone by a manager, returned (a Checkout sale).
@@ -151,8 +158,8 @@ impl Terminal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use EntryState::*;
-    use OperationKind::*;
+    use giftpos_core::OperationKind::*;
+    use giftpos_journal::EntryState::*;
 
     fn after(settled: bool, undone: bool, returned: bool) -> Afterwards {
         Afterwards {

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use giftpos_core::{CardToken, Pin, Secret};
+use giftpos_core::Secret;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use serde::Serialize;
@@ -22,11 +22,7 @@ use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::error::{Call, DinteroError};
-use crate::wire::{
-    AccountId, ActivateRequest, BatchRequest, BatchResponse, CaptureRequest, Card, CardList,
-    CreateCardRequest, ErrorBody, InfoRequest, TokenRequest, TokenResponse, Transaction,
-    TransactionList, TransactionRequest, VoidRequest,
-};
+use crate::wire::{AccountId, ErrorBody, TokenRequest, TokenResponse};
 
 mod checkout;
 mod wallets;

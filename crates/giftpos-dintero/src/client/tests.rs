@@ -1,4 +1,5 @@
 use super::*;
+use crate::wire::Card;
 
 #[test]
 fn unreadable_bodies_name_the_field_not_the_value() {

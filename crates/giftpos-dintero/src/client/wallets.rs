@@ -1,7 +1,15 @@
 //! The Wallets API's endpoints (cards, batches, transactions, capture, void), each one
 //! call through the shared request path in `mod.rs`. Checkout's are in `checkout.rs`.
 
-use super::*;
+use giftpos_core::{CardToken, Pin};
+use reqwest::Method;
+
+use super::{DinteroClient, segment};
+use crate::error::{Call, DinteroError};
+use crate::wire::{
+    ActivateRequest, BatchRequest, BatchResponse, CaptureRequest, Card, CardList,
+    CreateCardRequest, InfoRequest, Transaction, TransactionList, TransactionRequest, VoidRequest,
+};
 
 impl DinteroClient {
     /// `POST /cards/batch`: printed stock, inactive, tokens and PINs shown once.

@@ -11,17 +11,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use giftpos_dintero::Clock;
-use giftpos_dintero::wire::{
-    ActivateRequest, BatchRequest, BatchResponse, CaptureRequest, CreateCardRequest, ErrorBody,
-    InfoRequest, TokenRequest, TokenResponse, TransactionRequest, VoidRequest, codes,
-};
+use giftpos_dintero::wire::{ErrorBody, TokenRequest, TokenResponse, codes};
 use hyper_util::rt::TokioIo;
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -37,7 +34,6 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::SandboxConfig;
-use crate::checkout::PayerAction;
 use crate::error::{ApiError, ApiResult};
 use crate::faults::{FaultKind, Faults};
 use crate::store::Store;

@@ -2,7 +2,23 @@
 //! capture and void), Checkout (sessions, payments, capture, refund), the payer's page,
 //! and the `/_sandbox` control endpoints. Each hands the request to the store's rules.
 
-use super::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use giftpos_dintero::wire::{
+    ActivateRequest, BatchRequest, BatchResponse, CaptureRequest, CreateCardRequest, InfoRequest,
+    TransactionRequest, VoidRequest, codes,
+};
+use serde::Deserialize;
+
+use super::{Shared, error_response, lock, parse};
+use crate::checkout::PayerAction;
+use crate::error::ApiError;
+use crate::faults::Faults;
 
 pub(super) async fn create_batch(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     match parse::<BatchRequest>(&body) {

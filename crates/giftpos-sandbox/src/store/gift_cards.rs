@@ -14,13 +14,18 @@
 //! `readings.rs`): when the card is drawn — a pending drawdown at authorization,
 //! captured with the payment (default), or a drawdown at each capture.
 
+use chrono::{DateTime, Utc};
 use giftpos_dintero::checkout::{
     CaptureBody, Giftcard, PaymentTransaction, RefundBody, Session, SessionCreated,
     SessionProfileRequest, WALLETS, event as ev,
 };
+use giftpos_dintero::wire::{
+    CaptureRequest, Metadata, TransactionKind, TransactionRequest, VoidRequest, codes,
+};
 
-use super::*;
+use super::{Store, balances, check_usable};
 use crate::checkout::{Operation, PayerAction, SessionCard};
+use crate::error::{ApiError, ApiResult};
 use crate::readings::GiftCardDrawn;
 
 impl Store {

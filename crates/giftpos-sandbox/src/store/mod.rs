@@ -31,9 +31,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use giftpos_core::{CardStatus, Currency, TokenFormat};
 use giftpos_dintero::wire::{
-    ActivateRequest, BatchRequest, CaptureRequest, Card, CardList, CardTokenField,
-    CreateCardRequest, Metadata, PinField, ShownOnce, TokenInfo, Transaction, TransactionKind,
-    TransactionRequest, TransactionType, VoidRequest, codes,
+    ActivateRequest, BatchRequest, Card, CardList, CreateCardRequest, Metadata, PinField,
+    TokenInfo, Transaction, codes,
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,9 @@
 use super::*;
 use chrono::TimeZone;
 use giftpos_dintero::wire;
+use giftpos_dintero::wire::{
+    CaptureRequest, TransactionKind, TransactionRequest, TransactionType, VoidRequest,
+};
 use rand::SeedableRng;
 
 fn t0() -> DateTime<Utc> {

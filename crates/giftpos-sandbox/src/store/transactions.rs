@@ -2,7 +2,19 @@
 //! pending drawdown, and the `ref_id` replay that makes a retried request answer the first
 //! result. Documented or ours as marked in `mod.rs` and `docs/dintero-decisions.md`.
 
-use super::*;
+use chrono::{DateTime, Utc};
+use giftpos_core::TokenFormat;
+use giftpos_dintero::wire::{
+    CaptureRequest, Card, CardTokenField, Metadata, PinField, ShownOnce, Transaction,
+    TransactionKind, TransactionRequest, TransactionType, VoidRequest, codes,
+};
+use rand::Rng;
+
+use super::{
+    IdemRec, Store, TxRec, balances, check_amount, check_ref_id, check_usable, fingerprint,
+    generate, idem_key,
+};
+use crate::error::{ApiError, ApiResult};
 
 impl Store {
     /// `POST /transactions`.
