@@ -13,11 +13,13 @@
 pub mod card;
 pub mod money;
 pub mod operation;
+pub mod receipt;
 pub mod secret;
 pub mod token;
 
 pub use card::CardStatus;
 pub use money::{Currency, Locale, Money, MoneyError};
 pub use operation::OperationKind;
+pub use receipt::{RECEIPT_PREFIX, receipt_payload};
 pub use secret::{Pin, PinError, Secret};
 pub use token::{CardToken, TokenError, TokenFormat};

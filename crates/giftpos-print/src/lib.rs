@@ -151,7 +151,7 @@ fn operation_name(k: OperationKind, l: Locale) -> &'static str {
 
 /// The QR payload on a receipt: scanning it opens the journal entry.
 pub fn receipt_qr_payload(entry_id: &str) -> String {
-    giftpos_scanner::receipt_payload(entry_id)
+    giftpos_core::receipt_payload(entry_id)
 }
 
 /// Renders a receipt for an 80 mm roll (72 mm printable), as tall as it needs.

@@ -1,15 +1,8 @@
 //! What a scan means: a gift card, one of our own receipts, or nothing of ours.
 
 use giftpos_core::{CardToken, TokenError, TokenFormat};
+pub use giftpos_core::{RECEIPT_PREFIX, receipt_payload};
 use serde::Serialize;
-
-/// The payload of the QR code on our receipts: this prefix and the journal entry's id.
-pub const RECEIPT_PREFIX: &str = "giftpos:entry:";
-
-/// The QR payload naming a journal entry.
-pub fn receipt_payload(entry_id: &str) -> String {
-    format!("{RECEIPT_PREFIX}{entry_id}")
-}
 
 /// A classified scan. Never carries a whole card number outside [`Scan::Card`].
 #[derive(Debug, Clone, PartialEq, Eq)]

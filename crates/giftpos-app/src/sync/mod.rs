@@ -28,6 +28,7 @@ use crate::error::{AppError, ErrorCode};
 
 mod payment;
 mod release;
+mod request;
 pub use payment::{GIVE_BACK, PURCHASE};
 mod send;
 

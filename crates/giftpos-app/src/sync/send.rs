@@ -6,15 +6,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use giftpos_core::{OperationKind, Pin};
 use giftpos_dintero::DinteroError;
-use giftpos_dintero::wire::{
-    ActivateRequest, CaptureRequest, META_OPERATION_ID, META_PAYMENT_ON_CARD,
-    META_PAYMENT_ON_TRANSACTION, META_TERMINAL_ID, Metadata, TransactionKind, TransactionRequest,
-    VoidRequest,
-};
 use giftpos_journal::{Entry, EntryState};
 use rand::Rng;
 
-use super::{Engine, Outcome, SyncEvent, carries, chrono_of};
+use super::{Engine, Outcome, SyncEvent, carries, chrono_of, request};
 use crate::error::{AppError, ErrorCode};
 
 impl Engine {
@@ -190,21 +185,6 @@ impl Engine {
         half + Duration::from_millis(jitter)
     }
 
-    pub(super) fn metadata(&self, e: &Entry) -> Metadata {
-        let mut m: Metadata = e.metadata.to_dintero().into_iter().collect();
-        // Dintero reserves `dintero_*` in metadata and documents `dintero_transaction_id`
-        // on a card's activation only: on a transaction (a top-up's fund) the payment
-        // goes under our own key.
-        if e.kind != OperationKind::Activate
-            && let Some(id) = m.remove(META_PAYMENT_ON_CARD)
-        {
-            m.insert(META_PAYMENT_ON_TRANSACTION.into(), id);
-        }
-        m.insert(META_OPERATION_ID.into(), e.id.clone().into());
-        m.insert(META_TERMINAL_ID.into(), e.terminal_id.clone().into());
-        m
-    }
-
     /// The card's Dintero id: known already, or looked up by its printed token.
     pub(super) async fn card_id(&self, e: &Entry) -> Result<Result<String, Outcome>, DinteroError> {
         if let Some(id) = &e.card_id {
@@ -281,21 +261,7 @@ impl Engine {
                 if let Some(stop) = self.verify_payment(e).await? {
                     return Ok(stop);
                 }
-                let req = ActivateRequest {
-                    amount: e.amount.minor(),
-                    currency: e.amount.currency().code().to_string(),
-                    customer_id: e.metadata.customer_id.clone(),
-                    name: None,
-                    originated_by: Some(e.terminal_id.clone()),
-                    active_from: None,
-                    expires_at: e
-                        .metadata
-                        .expires_at
-                        .clone()
-                        .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-                        .map(|d| d.with_timezone(&Utc)),
-                    metadata: self.metadata(e),
-                };
+                let req = request::activation(e);
                 match self.client.activate(&card_id, &req).await {
                     Ok(card) => Ok(Outcome::Confirmed {
                         transaction_id: None,
@@ -320,26 +286,8 @@ impl Engine {
                 {
                     return Ok(stop);
                 }
-                let redeem = e.kind == OperationKind::Redeem;
-                // By card id, always: the PIN was checked by the look-up before the
-                // reservation was recorded, so the first request and any resend are the
-                // same request (the same `ref_id` never comes with another body).
-                let req = TransactionRequest {
-                    ref_id: e.ref_id.clone().unwrap_or_else(|| e.id.clone()),
-                    amount: e.amount.minor(),
-                    currency: e.amount.currency().code().to_string(),
-                    kind: if redeem {
-                        TransactionKind::Drawdown
-                    } else {
-                        TransactionKind::Fund
-                    },
-                    token: None,
-                    card_id: Some(card_id.clone()),
-                    pending: redeem.then_some(true),
-                    pin: None,
-                    metadata: self.metadata(e),
-                    originated_by: Some(e.terminal_id.clone()),
-                };
+                // By card id, always (see `request.rs`): a resend is the same request.
+                let req = request::transaction(e, &card_id);
                 match self.client.transaction(&req).await {
                     Ok(tx) => Ok(Outcome::Confirmed {
                         transaction_id: Some(tx.id),
@@ -378,28 +326,10 @@ impl Engine {
                         "the release of the rest could not be recorded yet".into(),
                     ));
                 }
-                let ref_id = e.ref_id.clone().unwrap_or_else(|| e.id.clone());
                 let result = if e.kind == OperationKind::Capture {
-                    self.client
-                        .capture(
-                            &parent_tx,
-                            &CaptureRequest {
-                                ref_id,
-                                amount: Some(e.amount.minor()),
-                                metadata: self.metadata(e),
-                            },
-                        )
-                        .await
+                    self.client.capture(&parent_tx, &request::capture(e)).await
                 } else {
-                    self.client
-                        .void(
-                            &parent_tx,
-                            &VoidRequest {
-                                ref_id,
-                                metadata: self.metadata(e),
-                            },
-                        )
-                        .await
+                    self.client.void(&parent_tx, &request::void(e)).await
                 };
                 match result {
                     Ok(tx) => Ok(Outcome::Confirmed {
