@@ -18,3 +18,14 @@ export const S = {
 export const t = (k, p) => S.t(k, p);
 export const money = (m) => formatMoney(m, S.locale, S.info?.currency_exponent ?? 2);
 export const $ = (id) => document.getElementById(id);
+
+// Navigation, as the router registers it (router.js): screens and components go
+// through these, so nothing below the router imports it (no import circles).
+export const SCREENS = ["sell", "balance", "redeem", "topup", "history", "settings"];
+const nav = { show: null, chrome: null };
+export function registerNavigation(show, chrome) {
+  nav.show = show;
+  nav.chrome = chrome;
+}
+export const showScreen = (name, arg) => nav.show(name, arg);
+export const renderChrome = () => nav.chrome();

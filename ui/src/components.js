@@ -5,8 +5,7 @@
 import { invoke } from "./api.js";
 import { h } from "./dom.js";
 import { errorText, formatAge } from "./i18n.js";
-import { $, S, money, t } from "./app.js";
-import { showScreen } from "./router.js";
+import { $, S, money, showScreen, t } from "./app.js";
 import { refreshStatus } from "./status.js";
 
 export function errorBox() {

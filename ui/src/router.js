@@ -2,7 +2,7 @@
 
 import { invoke } from "./api.js";
 import { h } from "./dom.js";
-import { $, S, t } from "./app.js";
+import { $, S, SCREENS, registerNavigation, t } from "./app.js";
 import { refreshStatus } from "./status.js";
 import { balanceScreen } from "./screens/balance.js";
 import { historyScreen } from "./screens/history.js";
@@ -13,7 +13,7 @@ import { settingsScreen } from "./screens/settings.js";
 import { signInScreen } from "./screens/signin.js";
 import { topUpScreen } from "./screens/topup.js";
 
-export const SCREENS = ["sell", "balance", "redeem", "topup", "history", "settings"];
+export { SCREENS };
 
 export function showScreen(name, arg) {
   S.watch.clear();
@@ -57,3 +57,6 @@ export function renderChrome() {
     ),
   );
 }
+
+// Screens and components navigate through app.js, which calls these.
+registerNavigation(showScreen, renderChrome);

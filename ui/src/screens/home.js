@@ -1,8 +1,7 @@
 // The menu: one tile per screen, 1–6 on the keyboard.
 
 import { h } from "../dom.js";
-import { t } from "../app.js";
-import { SCREENS, showScreen } from "../router.js";
+import { SCREENS, showScreen, t } from "../app.js";
 
 export function homeScreen() {
   const el = h(

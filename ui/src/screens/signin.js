@@ -2,9 +2,8 @@
 
 import { invoke } from "../api.js";
 import { h } from "../dom.js";
-import { S, t } from "../app.js";
+import { S, renderChrome, showScreen, t } from "../app.js";
 import { busy, errorBox, field, pinField, screenFrame } from "../components.js";
-import { renderChrome, showScreen } from "../router.js";
 import { refreshStatus } from "../status.js";
 
 export function signInScreen() {
