@@ -674,8 +674,9 @@ async fn an_entry_is_undone_once_and_history_says_what_may_be_undone() {
 /// The money flows of a redemption under every reading the sandbox plays where the
 /// wallets reference is silent (`giftpos_sandbox::Readings`: a void after a partial
 /// capture, the transaction list's envelope and paging, events echoing references):
-/// reserve and complete partly, fully, cancel, and a partial completion whose release's
-/// answer is lost (found again in the card's transaction list, on whichever page). The
+/// reserve and complete partly, fully, cancel, a partial completion whose release's
+/// answer is lost (found again in the card's transaction list, on whichever page), and a
+/// card sold and topped up in cash with their answers lost. The
 /// same invariants every time: nothing left reserved, the card drawn exactly what the
 /// clerk completed, every entry finished, none waiting for a manager. Under the reading
 /// where Dintero refuses a void after a partial capture, the terminal releases the rest
@@ -690,7 +691,10 @@ async fn redemptions_leave_nothing_reserved_under_every_reading() {
     for readings in wallets {
         let sb = sandbox_reading(readings).await;
         let dir = tempfile::tempdir().unwrap();
-        let t = terminal(&sb, dir.path()).await;
+        let t = terminal_with(&sb, dir.path(), |cfg| {
+            cfg.tenders.allowed = giftpos_app::tender::Tender::ALL.to_vec();
+        })
+        .await;
         let card = t.parse_token("9578000000002001").unwrap();
         let pin = Pin::parse("6001").unwrap();
         let amount = |s: &str| t.parse_amount(s).unwrap();
@@ -720,6 +724,30 @@ async fn redemptions_leave_nothing_reserved_under_every_reading() {
             t.engine().drain(true).await.unwrap();
         }
 
+        // A card sold and topped up in cash, each answer lost once: found again (the
+        // card read back, the fund in the card's transaction list on whichever page),
+        // never applied twice.
+        let stock = stock(&t, "mx", 1).await;
+        let sold = t.parse_token(&stock[0].0).unwrap();
+        let cash = giftpos_app::tender::Payment::Cash;
+        sb.set_faults(faults(&["drop-after:count=1:path=/activate"]));
+        let _ = t.sell_paid(&sold, amount("200"), cash.clone()).await;
+        sb.set_faults(faults(&["drop-after:count=1:path=/transactions"]));
+        for _ in 0..3 {
+            t.engine().drain(true).await.unwrap();
+        }
+        let _ = t.top_up(&sold, amount("50"), cash).await;
+        sb.set_faults(Faults::default());
+        for _ in 0..3 {
+            t.engine().drain(true).await.unwrap();
+        }
+        let sold_card = sb.snapshot("mx-0000").unwrap();
+        assert_eq!(sold_card.activations, 1, "{readings}: activated once");
+        assert_eq!(
+            sold_card.balances.available, 25_000,
+            "{readings}: 200.00 sold + 50.00 topped up, each once"
+        );
+
         let b = sb.snapshot("demo-live-500").unwrap().balances;
         assert_eq!(b.pending, 0, "{readings}: nothing left reserved");
         assert_eq!(
@@ -740,6 +768,11 @@ async fn redemptions_leave_nothing_reserved_under_every_reading() {
         }
         let s = t.engine().status().unwrap();
         assert_eq!(s.needs_attention, 0, "{readings}");
+        assert!(
+            sb.stats().faults >= 3,
+            "{readings}: the answers were lost ({:?})",
+            sb.stats()
+        );
         sb.stop().await;
     }
 }
