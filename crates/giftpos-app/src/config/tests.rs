@@ -327,6 +327,14 @@ fn a_user_file_cannot_loosen_what_it_set_in_the_system_file() {
             "offline.max_redeem",
         ),
         ("[payments]\nverify = \"off\"\n", "payments.verify"),
+        (
+            "[payments]\ngift_card_buys_gift_card = true\n",
+            "payments.gift_card_buys_gift_card",
+        ),
+        (
+            "[payments]\ntenders = [\"dintero\", \"cash\"]\n",
+            "payments.tenders",
+        ),
         ("[terminal]\nkiosk = false\n", "terminal.kiosk"),
         (
             "[terminal]\nidle_sign_out_secs = 0\n",
