@@ -524,7 +524,14 @@ pub(crate) fn create_private(path: &std::path::Path) -> Result<std::fs::File, Ap
 pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), AppError> {
     use std::io::Write;
     let mut f = create_private(path)?;
+    // Synced, and its name with it (a power cut must not take a file the clerk was
+    // told is saved).
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
+        .and_then(|_| std::fs::File::open(dir)?.sync_all())
         .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))
 }

@@ -7,6 +7,8 @@
 //! balance is what the journal implies.
 
 mod common;
+#[path = "crash/powercut.rs"]
+mod powercut;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -201,24 +203,8 @@ async fn killed_at_random_points_everything_is_applied_exactly_once() {
     for url in payments {
         press(&url, "pay");
     }
-    // Sales killed before they printed their page: the customer pays those too (the
-    // journal holds the session), or they would wait for the session to expire.
-    for e in t.journal().open_entries().unwrap() {
-        if e.kind == giftpos_core::OperationKind::Payment
-            && let Some(session) = e.metadata.session_id.as_deref()
-        {
-            press(&format!("{}/checkout/{session}", sb.base_url()), "pay");
-        }
-    }
-
     // Restart once more and sync everything.
-    for _ in 0..50 {
-        t.engine().drain(true).await.unwrap();
-        if t.journal().counts().unwrap().pending == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    pay_open_sessions_and_drain(&t, &sb).await;
     let stuck: Vec<String> = t
         .journal()
         .list(None, None)

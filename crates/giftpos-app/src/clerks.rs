@@ -159,7 +159,7 @@ impl Clerks {
     /// Opens (creating) the clerk list at `path`.
     pub fn open(path: &Path) -> Result<Clerks, AppError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            giftpos_journal::durable::create_dir_all(dir, 0o700).map_err(|e| {
                 AppError::new(
                     ErrorCode::Internal,
                     format!("cannot create {}: {e}", dir.display()),

@@ -51,14 +51,16 @@ pub fn init(log_dir: &Path, file_level: &str, stderr_level: &str) -> LogGuard {
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_filter(stderr_filter);
-    let file = std::fs::create_dir_all(log_dir).ok().and_then(|_| {
-        tracing_appender::rolling::Builder::new()
-            .rotation(tracing_appender::rolling::Rotation::DAILY)
-            .filename_prefix("giftpos.log")
-            .max_log_files(14)
-            .build(log_dir)
-            .ok()
-    });
+    let file = giftpos_journal::durable::create_dir_all(log_dir, 0o700)
+        .ok()
+        .and_then(|_| {
+            tracing_appender::rolling::Builder::new()
+                .rotation(tracing_appender::rolling::Rotation::DAILY)
+                .filename_prefix("giftpos.log")
+                .max_log_files(14)
+                .build(log_dir)
+                .ok()
+        });
     match file {
         Some(appender) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);

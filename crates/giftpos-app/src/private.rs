@@ -65,10 +65,8 @@ impl Private {
     pub fn secure(&self) -> std::io::Result<()> {
         for (i, d) in self.dirs.iter().enumerate() {
             if i < self.made && !d.exists() {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode_0700()
-                    .create(d)?;
+                // Made durably: a power cut must not take the data dir with the journal.
+                giftpos_journal::durable::create_dir_all(d, 0o700)?;
             }
             tighten(d, 0o700);
         }
@@ -100,16 +98,6 @@ impl Private {
             }
         }
         v
-    }
-}
-
-trait DirBuilderPrivate {
-    fn mode_0700(&mut self) -> &mut Self;
-}
-
-impl DirBuilderPrivate for std::fs::DirBuilder {
-    fn mode_0700(&mut self) -> &mut Self {
-        std::os::unix::fs::DirBuilderExt::mode(self, 0o700)
     }
 }
 

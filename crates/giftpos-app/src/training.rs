@@ -48,7 +48,8 @@ impl TrainingBackend {
         readings: giftpos_sandbox::Readings,
     ) -> Result<TrainingBackend, AppError> {
         let dir = data_dir.join("training");
-        std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, "create the folder", e))?;
+        giftpos_journal::durable::create_dir_all(&dir, 0o700)
+            .map_err(|e| io_err(&dir, "create the folder", e))?;
         let lock_path = dir.join("sandbox.lock");
         let addr_path = dir.join("sandbox.addr");
         let file = File::options()
@@ -137,7 +138,5 @@ async fn read_addr(path: &PathBuf) -> Result<String, AppError> {
 }
 
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(tmp, path)
+    giftpos_journal::durable::replace(path, text.as_bytes(), 0o600)
 }

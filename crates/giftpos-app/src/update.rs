@@ -367,6 +367,14 @@ fn write_new_private(file: &Path, data: &[u8]) -> Result<(), AppError> {
             )
         })?;
     let _ = f.flush();
+    if let Some(dir) = file.parent() {
+        giftpos_journal::durable::sync_dir(dir).map_err(|e| {
+            AppError::new(
+                ErrorCode::Internal,
+                format!("cannot sync {}: {e}", dir.display()),
+            )
+        })?;
+    }
     Ok(())
 }
 

@@ -61,6 +61,45 @@ pub(crate) struct Line {
 }
 
 impl Line {
+    fn entry(self) -> crate::Entry {
+        use giftpos_core::{Currency, Money};
+        let cur = Currency::parse(&self.currency)
+            .unwrap_or_else(|_| Currency::parse("NOK").unwrap_or_else(|_| unreachable!()));
+        let money = |m: i64| Money::from_minor(m.max(0), cur).unwrap_or_else(|_| Money::zero(cur));
+        let created_at = crate::parse_ts(&self.created_at);
+        crate::Entry {
+            seq: self.seq,
+            kind: crate::parse_kind(&self.kind),
+            card_key: self.card_key,
+            card: self.card_masked,
+            card_token: None,
+            card_id: self.card_id,
+            amount: money(self.amount),
+            clerk: self.clerk,
+            metadata: crate::EntryMeta::from_stored(&self.metadata),
+            ref_id: self.ref_id,
+            parent_id: self.parent_id,
+            created_at,
+            hash: self.hash,
+            prev_hash: self.prev_hash,
+            state: crate::EntryState::parse(&self.state),
+            reason: self.reason,
+            attempts: 0,
+            next_attempt_at: None,
+            server_transaction_id: self.server_transaction_id,
+            balance_after: self.balance_after.map(money),
+            last_error: None,
+            updated_at: created_at,
+            failures: 0,
+            first_failure_at: None,
+            gift_card_part: self.gift_card_part.map(money),
+            paid_with: self.paid_with,
+            accepted_request: None,
+            id: self.id,
+            terminal_id: self.terminal_id,
+        }
+    }
+
     fn content(&self) -> Content<'_> {
         Content {
             seq: self.seq,
@@ -152,7 +191,8 @@ impl Journal {
         if last < first {
             return Ok(None);
         }
-        std::fs::create_dir_all(dir).map_err(|e| io("cannot create the archive folder", e))?;
+        crate::durable::create_dir_all(dir, 0o700)
+            .map_err(|e| io("cannot create the archive folder", e))?;
         let file = dir.join(format!(
             "journal-{}-{first:010}-{last:010}.jsonl.gz",
             self.terminal_id
@@ -236,9 +276,8 @@ impl Journal {
             f.sync_all().map_err(|e| io("cannot sync the archive", e))?;
         }
         std::fs::rename(&tmp, &file).map_err(|e| io("cannot name the archive", e))?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
+        // The archive's name must be on the disk before any row leaves the journal.
+        crate::durable::sync_dir(dir).map_err(|e| io("cannot sync the archive folder", e))?;
         tx.execute(
             "INSERT INTO archives(first_seq, last_seq, first_prev_hash, last_hash, file, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -283,6 +322,32 @@ impl Journal {
             first_seq: first,
             last_seq: last,
         }))
+    }
+
+    /// Every entry the listed archives hold, oldest first, as it ended (confirmed or
+    /// refused). What only the live journal tracks (attempts, the last error) is empty.
+    /// `verify` is what checks the archives; an archive that cannot be read is an error
+    /// naming its file.
+    pub fn archived_entries(&self) -> Result<Vec<crate::Entry>, JournalError> {
+        let listed = self.listed_archives(&self.db())?;
+        let mut out = Vec::new();
+        for a in listed {
+            let bad = |detail: String| JournalError::Corrupt {
+                path: a.file.clone(),
+                detail,
+            };
+            let f =
+                std::fs::File::open(&a.file).map_err(|e| bad(format!("cannot be read: {e}")))?;
+            let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(f));
+            for (n, l) in reader.lines().enumerate().skip(1) {
+                let line: Line = l
+                    .map_err(|e| e.to_string())
+                    .and_then(|l| serde_json::from_str(&l).map_err(|e| e.to_string()))
+                    .map_err(|e| bad(format!("line {} cannot be read: {e}", n + 1)))?;
+                out.push(line.entry());
+            }
+        }
+        Ok(out)
     }
 
     /// The archives this journal lists, oldest first.

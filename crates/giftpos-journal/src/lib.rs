@@ -13,6 +13,7 @@ mod anchor;
 mod answers;
 mod archive;
 mod chain;
+pub mod durable;
 mod meta;
 pub mod plan;
 mod state;
@@ -90,7 +91,7 @@ impl Journal {
             detail: e.to_string(),
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| JournalError::Io {
+            durable::create_dir_all(dir, 0o700).map_err(|e| JournalError::Io {
                 path: path.to_path_buf(),
                 detail: e.to_string(),
             })?;

@@ -297,6 +297,15 @@ fn archived_entries_keep_the_chain_verifiable_across_the_boundary() {
         j.get("e0").unwrap().is_none(),
         "archived entries leave the live journal"
     );
+    // …and can still be read, as they ended.
+    let archived = j.archived_entries().unwrap();
+    assert_eq!(
+        archived.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["e0", "e1", "e2", "e3", "e4"]
+    );
+    assert!(archived.iter().all(|e| e.state == EntryState::Confirmed
+        && e.amount.minor() == 1_000
+        && e.kind == OperationKind::TopUp));
     let v = j.verify().unwrap();
     assert!(v.ok, "{:?}", v.problems);
     assert_eq!(

@@ -402,14 +402,15 @@ impl Terminal {
     pub fn print_receipt(&self, entry_id: &str) -> Result<Printed, AppError> {
         let pdf = giftpos_print::render_receipt(&self.receipt(entry_id)?);
         let dir = &self.cfg.receipts_dir;
-        std::fs::create_dir_all(dir).map_err(|e| {
+        giftpos_journal::durable::create_dir_all(dir, 0o700).map_err(|e| {
             AppError::new(
                 ErrorCode::Internal,
                 format!("cannot create {}: {e}", dir.display()),
             )
         })?;
         let path = dir.join(format!("receipt-{entry_id}.pdf"));
-        std::fs::write(&path, &pdf).map_err(|e| {
+        // Saved means saved: on the disk, under its name, before the clerk is told.
+        giftpos_journal::durable::replace(&path, &pdf, 0o600).map_err(|e| {
             AppError::new(
                 ErrorCode::Internal,
                 format!("cannot save {}: {e}", path.display()),

@@ -179,7 +179,8 @@ impl Shared {
     }
 }
 
-/// Writes the store atomically: a temporary file, fsync, rename.
+/// Writes the store atomically and durably: a temporary file, fsync, rename, fsync of
+/// the folder (the training sandbox's state must survive a power cut like the journal).
 pub(crate) fn persist(store: &Store, path: Option<&std::path::Path>) -> std::io::Result<()> {
     let Some(path) = path else { return Ok(()) };
     let tmp = path.with_extension("tmp");
@@ -190,7 +191,12 @@ pub(crate) fn persist(store: &Store, path: Option<&std::path::Path>) -> std::io:
         f.write_all(&bytes)?;
         f.sync_all()?;
     }
-    std::fs::rename(&tmp, path)
+    std::fs::rename(&tmp, path)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::File::open(dir)?.sync_all()
 }
 
 fn respond<T: Serialize>(r: ApiResult<T>) -> Response {
