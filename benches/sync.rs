@@ -5,7 +5,11 @@
 //!    the same kind of run sent one at a time (`BENCH_SEQ_OPS`, 500, to keep it short;
 //!    the rate is what is compared). Goal: ≥ 10× faster.
 //! 2. Durable appends per second against a raw write+fsync loop in the same directory,
-//!    in the same run. Goal: ≥ 0.8×.
+//!    in the same run. Goal: ≥ 0.85×.
+//! 3. fsyncs per clerk action in a running terminal (sell, top up, redeem, balance),
+//!    counted by the filesystem itself: the data dir on `giftpos-lazyfs` (FUSE; needs
+//!    root), the sandbox outside. Goal: ≤ 2 per Dintero call that moves money, 0 for a
+//!    balance check.
 //!
 //! `cargo bench --bench sync` (or `scripts/bench`).
 
@@ -55,6 +59,20 @@ async fn terminal(sb: &Sandbox, data: &std::path::Path, concurrency: usize) -> T
     .expect("terminal")
 }
 
+/// A sandbox without demo cards on a free loopback port.
+async fn sandbox() -> Sandbox {
+    Sandbox::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        SandboxConfig {
+            seed_demo: false,
+            ..SandboxConfig::default()
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("sandbox")
+}
+
 fn queue(t: &Terminal, prefix: &str, cards: usize, ops: usize) {
     let nok = Currency::parse("NOK").expect("NOK");
     for i in 0..ops {
@@ -97,16 +115,7 @@ async fn drain_bench() {
     let cards = var("BENCH_DRAIN_CARDS", 1_000);
     let seq_ops = var("BENCH_SEQ_OPS", 500);
     let concurrency = var("BENCH_CONCURRENCY", 64);
-    let sb = Sandbox::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        SandboxConfig {
-            seed_demo: false,
-            ..SandboxConfig::default()
-        },
-        Arc::new(SystemClock),
-    )
-    .await
-    .expect("sandbox");
+    let sb = sandbox().await;
     let dir = tempfile::tempdir().expect("tmp");
 
     let conc = terminal(&sb, &dir.path().join("conc"), concurrency).await;
@@ -210,7 +219,7 @@ fn append_bench() {
         "appends    raw write+fsync: {r}/s; journal (WAL, synchronous=FULL): {jr}/s (median of {rounds} alternating rounds of {per_round}, after one)"
     );
     println!(
-        "append ratio: {}.{:02}x of raw (goal >= 0.8x); per round, in %: {}",
+        "append ratio: {}.{:02}x of raw (goal >= 0.85x); per round, in %: {}",
         jr / r.max(1),
         (jr * 100 / r.max(1)) % 100,
         each.join(" ")
@@ -221,11 +230,106 @@ fn append_bench() {
     );
 }
 
+/// Counts what a running terminal syncs per clerk action, on a filesystem that counts.
+async fn fsync_bench() {
+    let n = var("BENCH_FSYNC_OPS", 20);
+    let disk = tempfile::tempdir().expect("tmp");
+    let at = tempfile::tempdir().expect("tmp");
+    let fs = match giftpos_lazyfs::mount(disk.path(), at.path()) {
+        Ok(fs) => fs,
+        Err(e) => {
+            println!("fsyncs per action: not measured ({e})");
+            return;
+        }
+    };
+    let sb = sandbox().await;
+    let t = terminal(&sb, &at.path().join("giftpos"), 8).await;
+    let made = t
+        .client()
+        .create_batch(&giftpos_dintero::wire::BatchRequest {
+            cards: (0..n)
+                .map(|i| giftpos_dintero::wire::BatchCard {
+                    card_id: format!("f-{i:04}"),
+                    card_type: "gift_card".into(),
+                })
+                .collect(),
+            options: Default::default(),
+        })
+        .await
+        .expect("stock");
+    let cards: Vec<(giftpos_core::CardToken, giftpos_core::Pin)> = made
+        .cards
+        .into_iter()
+        .map(|c| {
+            let token = c.card_token.and_then(|t| t.token).expect("token").value;
+            let pin = c.pin.and_then(|p| p.pin).expect("pin").value;
+            (
+                t.parse_token(&token).expect("token"),
+                giftpos_core::Pin::parse(&pin).expect("pin"),
+            )
+        })
+        .collect();
+    let syncs = || {
+        let c = fs.counts();
+        c.file_syncs + c.dir_syncs
+    };
+    // One of each first: the first write of a start creates the log (and syncs its
+    // folder), which a running terminal has done long before.
+    let mut report = Vec::new();
+    for (what, calls) in [("sell", 1), ("top up", 1), ("redeem", 2), ("balance", 0)] {
+        let before = syncs();
+        for (i, (token, pin)) in cards.iter().enumerate() {
+            let amount = t.parse_amount("10").expect("amount");
+            match what {
+                "sell" => t
+                    .activate(giftpos_app::Activation {
+                        token: token.clone(),
+                        amount: t.parse_amount("500").expect("amount"),
+                        transaction_id: format!("T12345678.f{i}"),
+                        customer_id: None,
+                        expires_at: None,
+                    })
+                    .await
+                    .map(|_| ()),
+                "top up" => t
+                    .top_up(
+                        token,
+                        amount,
+                        giftpos_app::tender::Payment::Dintero(format!("T12345678.u{i}")),
+                    )
+                    .await
+                    .map(|_| ()),
+                "redeem" => t.redeem(token, amount, pin).await.map(|_| ()),
+                _ => t.balance(token, Some(pin)).await.map(|_| ()),
+            }
+            .expect(what);
+        }
+        let per = (syncs() - before) * 100 / n as u64;
+        report.push(format!(
+            "{what} {}.{:02} ({} Dintero call{} that move{} money)",
+            per / 100,
+            per % 100,
+            calls,
+            if calls == 1 { "" } else { "s" },
+            if calls == 1 { "s" } else { "" }
+        ));
+    }
+    println!(
+        "fsyncs per action in a running terminal ({n} each): {}",
+        report.join("; ")
+    );
+    println!("fsync goal: <= 2 per money-moving Dintero call, 0 for a balance check");
+    drop(t);
+    sb.stop().await;
+    let _ = fs.unmount();
+}
+
 fn main() {
     append_bench();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
+    rt.block_on(fsync_bench());
     rt.block_on(drain_bench());
 }

@@ -19,24 +19,23 @@ pub struct UnreadableAnswer {
 
 impl Journal {
     /// Remembers that `op`'s answer could not be read (`what`), or forgets it once one
-    /// could (`None`). Only a change is written.
+    /// could (`None`). Only a change is written, and not synced (a diagnosis, noted
+    /// again at the next unreadable answer).
     pub fn note_answer(
         &self,
         op: &str,
         what: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), JournalError> {
-        let db = self.db();
-        match what {
+        self.lazily(|db| match what {
             Some(w) => db.execute(
                 "INSERT INTO unreadable_answers(op, what, at) VALUES (?1, ?2, ?3)
                  ON CONFLICT(op) DO UPDATE SET what = excluded.what, at = excluded.at",
                 params![op, w, ts(now)],
             ),
             None => db.execute("DELETE FROM unreadable_answers WHERE op = ?1", params![op]),
-        }
+        })
         .map(|_| ())
-        .map_err(|e| self.err(e))
     }
 
     /// The operations whose last answer could not be read, by operation.

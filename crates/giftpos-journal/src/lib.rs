@@ -11,9 +11,11 @@
 
 mod anchor;
 mod answers;
+mod append;
 mod archive;
 mod chain;
 pub mod durable;
+mod group;
 mod meta;
 pub mod plan;
 mod state;
@@ -35,7 +37,7 @@ pub use meta::EntryMeta;
 pub use plan::{PlanItem, plan};
 pub use types::{CachedCard, Counts, Entry, EntryState, JournalError, NewEntry, VerifyReport};
 
-use chain::{Content, hex};
+use chain::hex;
 
 /// Forward-only migrations, applied in order; `PRAGMA user_version` records the last.
 const MIGRATIONS: &[&str] = &[
@@ -58,6 +60,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// The journal. One per terminal; safe to share between threads.
 pub struct Journal {
     conn: Mutex<Connection>,
+    group: group::GroupSync,
     path: PathBuf,
     terminal_id: String,
     key: Vec<u8>,
@@ -157,6 +160,7 @@ impl Journal {
             .map_err(corrupt)?;
         let mut j = Journal {
             conn: Mutex::new(conn),
+            group: group::GroupSync::new(path),
             path: path.to_path_buf(),
             terminal_id: terminal_id.to_string(),
             key: Vec::new(),
@@ -188,6 +192,40 @@ impl Journal {
 
     fn db(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` with commits that are not synced (`synchronous=NORMAL`), then goes back
+    /// to synced commits. For writes that only refresh a cache, or that a synced commit
+    /// is sure to follow before anything depends on them: the write-ahead log is one
+    /// sequential file, so the next synced commit makes every earlier one durable. A
+    /// power cut may lose these writes; it never corrupts the journal.
+    fn lazily<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, JournalError> {
+        let mut db = self.db();
+        db.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| self.err(e))?;
+        let r = f(&mut db);
+        // Back to synced commits whatever happened: every other write relies on it.
+        db.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| self.err(e))?;
+        r.map_err(|e| self.err(e))
+    }
+
+    /// Runs `f` (one transaction) and returns once its commit is durable, sharing the
+    /// fsync with whatever else committed meanwhile (group commit, `group.rs`).
+    fn durably<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, JournalError> {
+        let r = self.lazily(f)?;
+        let n = self.group.written();
+        self.group.wait(n).map_err(|e| JournalError::Io {
+            path: self.path.clone(),
+            detail: format!("cannot sync the journal: {e}"),
+        })?;
+        Ok(r)
     }
 
     fn err(&self, e: rusqlite::Error) -> JournalError {
@@ -274,50 +312,6 @@ impl Journal {
             .then(|| format!("{}:{}", self.terminal_id, entry_id))
     }
 
-    /// Appends an entry durably (one fsync'd transaction). Returns it with its sequence
-    /// number and hash.
-    pub fn append(&self, e: NewEntry, now: DateTime<Utc>) -> Result<Entry, JournalError> {
-        let mut db = self.db();
-        let tx = db
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let head = self.head(&tx)?;
-        let (seq, hash, ref_id, created, prev_hash) = self.insert(&tx, head, &e, now)?;
-        self.set_head(&tx, seq, &hash)?;
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(Entry {
-            seq,
-            id: e.id,
-            terminal_id: self.terminal_id.clone(),
-            kind: e.kind,
-            card_key: e.card_key,
-            card: e.card_masked,
-            card_token: e.card_token,
-            card_id: e.card_id,
-            amount: e.amount,
-            clerk: e.clerk,
-            metadata: e.metadata,
-            ref_id,
-            parent_id: e.parent_id,
-            created_at: parse_ts(&created),
-            hash,
-            prev_hash,
-            state: EntryState::Recorded,
-            reason: None,
-            attempts: 0,
-            next_attempt_at: None,
-            server_transaction_id: None,
-            balance_after: None,
-            last_error: None,
-            updated_at: parse_ts(&created),
-            failures: 0,
-            first_failure_at: None,
-            gift_card_part: None,
-            paid_with: None,
-            accepted_request: None,
-        })
-    }
-
     const SELECT: &'static str =
         "SELECT e.seq, e.id, e.terminal_id, e.kind, e.card_key, e.card_masked,
         e.card_token, s.card_id, e.amount, e.currency, e.clerk, e.metadata, e.ref_id, e.parent_id,
@@ -380,126 +374,6 @@ impl Journal {
         )
         .optional()
         .map_err(|e| self.err(e))
-    }
-
-    /// Appends many entries in one transaction (one fsync), chained as one by one:
-    /// imports and the scale benchmark. Returns how many.
-    pub fn append_batch(
-        &self,
-        entries: Vec<(NewEntry, DateTime<Utc>)>,
-    ) -> Result<usize, JournalError> {
-        let mut db = self.db();
-        let tx = db
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let mut head = self.head(&tx)?;
-        let n = entries.len();
-        for (e, at) in &entries {
-            let (seq, hash, ..) = self.insert(&tx, head.clone(), e, *at)?;
-            head = (seq, hash);
-        }
-        self.set_head(&tx, head.0, &head.1)?;
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(n)
-    }
-
-    /// The chain's head: the last sequence number and hash (the last archive's when
-    /// every entry was archived).
-    fn head(&self, tx: &rusqlite::Transaction<'_>) -> Result<(i64, String), JournalError> {
-        let live = tx
-            .prepare_cached("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1")
-            .and_then(|mut st| st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-            .map_err(|e| self.err(e))?;
-        if let Some(h) = live {
-            return Ok(h);
-        }
-        Ok(tx
-            .prepare_cached(
-                "SELECT last_seq, last_hash FROM archives ORDER BY last_seq DESC LIMIT 1",
-            )
-            .and_then(|mut st| st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-            .map_err(|e| self.err(e))?
-            .unwrap_or((0, GENESIS.to_string())))
-    }
-
-    fn set_head(
-        &self,
-        tx: &rusqlite::Transaction<'_>,
-        seq: i64,
-        hash: &str,
-    ) -> Result<(), JournalError> {
-        tx.prepare_cached(
-            "INSERT INTO meta(key, value) VALUES ('head', ?1)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        )
-        .and_then(|mut st| st.execute(params![format!("{seq}:{hash}")]))
-        .map_err(|e| self.err(e))?;
-        Ok(())
-    }
-
-    /// Inserts one entry after `head`; returns its sequence, hash, ref_id, time and the
-    /// hash before it.
-    #[allow(clippy::type_complexity)]
-    fn insert(
-        &self,
-        tx: &rusqlite::Transaction<'_>,
-        (prev_seq, prev_hash): (i64, String),
-        e: &NewEntry,
-        now: DateTime<Utc>,
-    ) -> Result<(i64, String, Option<String>, String, String), JournalError> {
-        let seq = prev_seq + 1;
-        let ref_id = self.ref_id_for(e.kind, &e.id);
-        let metadata = e.metadata.to_stored();
-        let created = ts(now);
-        let currency = e.amount.currency();
-        let content = Content {
-            seq,
-            id: &e.id,
-            terminal_id: &self.terminal_id,
-            kind: e.kind.as_str(),
-            card_key: &e.card_key,
-            card_masked: &e.card_masked,
-            amount: e.amount.minor(),
-            currency: currency.code(),
-            clerk: e.clerk.as_deref(),
-            metadata: &metadata,
-            ref_id: ref_id.as_deref(),
-            parent_id: e.parent_id.as_deref(),
-            created_at: &created,
-        };
-        let hash = content.hash(&prev_hash);
-        tx.prepare_cached(
-            "INSERT INTO entries(seq, id, terminal_id, kind, card_key, card_masked, card_token,
-                amount, currency, clerk, metadata, ref_id, parent_id, created_at, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        )
-        .and_then(|mut st| {
-            st.execute(params![
-                seq,
-                e.id,
-                self.terminal_id,
-                e.kind.as_str(),
-                e.card_key,
-                e.card_masked,
-                e.card_token,
-                e.amount.minor(),
-                currency.code(),
-                e.clerk,
-                metadata,
-                ref_id,
-                e.parent_id,
-                created,
-                prev_hash,
-                hash
-            ])
-        })
-        .map_err(|e| self.err(e))?;
-        tx.prepare_cached(
-            "INSERT INTO entry_state(entry_id, state, card_id, updated_at) VALUES (?1, 'recorded', ?2, ?3)",
-        )
-        .and_then(|mut st| st.execute(params![e.id, e.card_id, created]))
-        .map_err(|e| self.err(e))?;
-        Ok((seq, hash, ref_id, created, prev_hash))
     }
 
     /// Every entry in journal order, one at a time (constant memory: `journal export`).

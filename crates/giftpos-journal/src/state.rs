@@ -23,28 +23,29 @@ impl Journal {
         Ok(())
     }
 
-    /// About to send: counts the attempt (durably, before the request leaves).
+    /// About to send: counts the attempt (durably, before the request leaves; with the
+    /// entry itself when it was appended with `append_to_send`).
     pub fn mark_sent(&self, id: &str, now: DateTime<Utc>) -> Result<(), JournalError> {
-        let db = self.db();
-        let n = db
-            .prepare_cached(
+        let n = self.durably(|db| {
+            db.prepare_cached(
                 "UPDATE entry_state SET state = 'sent', attempts = attempts + 1, updated_at = ?2
                  WHERE entry_id = ?1 AND state IN ('recorded', 'sent')",
             )
             .and_then(|mut st| st.execute(params![id, ts(now)]))
-            .map_err(|e| self.err(e))?;
+        })?;
         if n == 0 {
             return Err(JournalError::WrongState(id.to_string()));
         }
         Ok(())
     }
 
-    /// The card's available balance after the entry, as read back from Dintero.
+    /// The card's available balance after the entry, as read back from Dintero. Not
+    /// synced: a receipt's balance line, read again from Dintero if a power cut takes it.
     pub fn set_balance_after(&self, id: &str, minor: i64) -> Result<(), JournalError> {
-        self.set_state(
+        self.set_lazily(
             id,
             "UPDATE entry_state SET balance_after = ?2 WHERE entry_id = ?1",
-            &[&id, &minor],
+            &minor,
         )
     }
 
@@ -73,13 +74,27 @@ impl Journal {
         )
     }
 
-    /// The card's Dintero id, once known.
+    /// The card's Dintero id, once known. Not synced by itself: it is read while an
+    /// entry is reconciled, and the entry's own outcome (a synced commit) follows.
     pub fn set_card_id(&self, id: &str, card_id: &str) -> Result<(), JournalError> {
-        self.set_state(
+        self.set_lazily(
             id,
             "UPDATE entry_state SET card_id = ?2 WHERE entry_id = ?1",
-            &[&id, &card_id],
+            &card_id,
         )
+    }
+
+    /// One unsynced update of an entry's state (`?1` its id, `?2` the value).
+    fn set_lazily(
+        &self,
+        id: &str,
+        sql: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<(), JournalError> {
+        if self.lazily(|db| db.execute(sql, params![id, value]))? == 0 {
+            return Err(JournalError::NotFound(id.to_string()));
+        }
+        Ok(())
     }
 
     /// Dintero applied it. The printed token is scrubbed from the entry.
@@ -138,17 +153,23 @@ impl Journal {
         id: &str,
         update: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<usize>,
     ) -> Result<(), JournalError> {
-        let mut db = self.db();
-        let tx = db.transaction().map_err(|e| self.err(e))?;
-        if update(&tx).map_err(|e| self.err(e))? == 0 {
+        // Durable (group commit): answers arriving together share one fsync.
+        let changed = self.durably(|db| {
+            let tx = db.transaction()?;
+            if update(&tx)? == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                "UPDATE entries SET card_token = NULL WHERE id = ?1",
+                params![id],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })?;
+        if !changed {
             return Err(JournalError::WrongState(id.to_string()));
         }
-        tx.execute(
-            "UPDATE entries SET card_token = NULL WHERE id = ?1",
-            params![id],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))
+        Ok(())
     }
 
     /// Not applied yet (or not known to be): try again at `at`.
@@ -248,10 +269,10 @@ impl Journal {
         .map_err(|e| self.err(e))
     }
 
-    /// Remembers a card's balance as last seen.
+    /// Remembers a card's balance as last seen. Not synced: a cache (a power cut may
+    /// take its last update; the balance shown offline says how old it is).
     pub fn cache_card(&self, card_key: &str, c: &CachedCard) -> Result<(), JournalError> {
-        let db = self.db();
-        db.execute(
+        self.lazily(|db| db.execute(
             "INSERT INTO card_cache(card_key, card_id, card_masked, status, available, currency, fetched_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT(card_key) DO UPDATE SET card_id = excluded.card_id,
@@ -259,8 +280,7 @@ impl Journal {
                 available = excluded.available, currency = excluded.currency,
                 fetched_at = excluded.fetched_at",
             params![card_key, c.card_id, c.card, c.status, c.available, c.currency, ts(c.fetched_at)],
-        )
-        .map_err(|e| self.err(e))?;
+        ))?;
         Ok(())
     }
 

@@ -457,12 +457,27 @@ impl Terminal {
         }
     }
 
-    /// Writes an entry, refusing before anything is sent if the disk is full.
+    /// Writes an entry durably, refusing before anything is sent if the disk is full.
+    /// For an entry saved to sync later (the clerk is told it is saved).
     fn record(&self, e: NewEntry) -> Result<Entry, AppError> {
-        let entry = self
-            .journal()
-            .append(e, self.clock.now())
-            .map_err(AppError::from)?;
+        self.record_as(e, false)
+    }
+
+    /// Writes an entry that is sent at once: the sync that marks it sent, before its
+    /// request leaves, makes it durable too (one fsync for both; see
+    /// `Journal::append_to_send`).
+    fn record_to_send(&self, e: NewEntry) -> Result<Entry, AppError> {
+        self.record_as(e, true)
+    }
+
+    fn record_as(&self, e: NewEntry, to_send: bool) -> Result<Entry, AppError> {
+        let now = self.clock.now();
+        let entry = if to_send {
+            self.journal().append_to_send(e, now)
+        } else {
+            self.journal().append(e, now)
+        }
+        .map_err(AppError::from)?;
         if entry.seq % crate::anchor::EVERY == 0 {
             let _ = self.anchor_head("entries");
         }

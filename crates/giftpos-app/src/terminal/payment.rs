@@ -426,7 +426,7 @@ impl Terminal {
             undoes: Some(sale.id.clone()),
             ..Default::default()
         };
-        let entry = self.record(NewEntry {
+        let entry = self.record_to_send(NewEntry {
             id: Uuid::new_v4().to_string(),
             kind: OperationKind::PaymentRefund,
             card_token: None,

@@ -61,7 +61,7 @@ impl Terminal {
             amount,
             false,
         );
-        let entry = self.record(e)?;
+        let entry = self.record_to_send(e)?;
         match self.engine.send_now(&entry.id, Some(pin)).await? {
             Outcome::Confirmed { transaction_id, .. } => Ok(Reservation {
                 training: self.is_training(),
@@ -167,6 +167,7 @@ impl Terminal {
         r: &Reservation,
         kind: OperationKind,
         amount: Money,
+        send: bool,
     ) -> Result<Entry, AppError> {
         let parent = self
             .journal()
@@ -196,7 +197,7 @@ impl Terminal {
             offline: parent.recorded_offline(),
             ..Default::default()
         };
-        self.record(NewEntry {
+        let e = NewEntry {
             id: Uuid::new_v4().to_string(),
             kind,
             card_token: None,
@@ -207,7 +208,12 @@ impl Terminal {
             clerk: self.clerk_number(),
             metadata,
             parent_id: Some(parent.id),
-        })
+        };
+        if send {
+            self.record_to_send(e)
+        } else {
+            self.record(e)
+        }
     }
 
     /// Completes a reservation ("complete sale"), for all of it or less.
@@ -223,7 +229,7 @@ impl Terminal {
                 format!("at most {} was reserved", r.amount.display(self.cfg.locale)),
             ));
         }
-        let entry = self.settle_entry(r, OperationKind::Capture, amount)?;
+        let entry = self.settle_entry(r, OperationKind::Capture, amount, !r.queued)?;
         if r.queued {
             return self.submit(&entry, None, false).await;
         }
@@ -279,7 +285,7 @@ impl Terminal {
 
     /// Cancels a reservation ("cancel"): the money is released.
     pub async fn cancel(&self, r: &Reservation) -> Result<OperationResult, AppError> {
-        let entry = self.settle_entry(r, OperationKind::Void, r.amount)?;
+        let entry = self.settle_entry(r, OperationKind::Void, r.amount, !r.queued)?;
         self.submit(&entry, None, !r.queued).await
     }
 

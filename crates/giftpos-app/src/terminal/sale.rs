@@ -235,7 +235,7 @@ impl Terminal {
                 e.metadata.override_reason = Some(reason);
             }
         }
-        let entry = self.record(e)?;
+        let entry = self.record_to_send(e)?;
         self.submit(&entry, None, true).await
     }
 }

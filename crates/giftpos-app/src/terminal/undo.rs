@@ -122,7 +122,7 @@ impl Terminal {
             approved_by: Some(approved_by.to_string()),
             ..Default::default()
         };
-        let entry = self.record(NewEntry {
+        let entry = self.record_to_send(NewEntry {
             id: Uuid::new_v4().to_string(),
             kind,
             card_token: None,
@@ -146,7 +146,7 @@ impl Terminal {
                 amount: e.amount,
                 queued: false,
             };
-            let cap = self.settle_entry(&r, OperationKind::Capture, e.amount)?;
+            let cap = self.settle_entry(&r, OperationKind::Capture, e.amount, true)?;
             outcome = self.engine.send_now(&cap.id, None).await?;
         }
         let mut res = self.result(&entry, &outcome)?;

@@ -1,0 +1,100 @@
+//! Group commit. A commit that must be durable is written without a sync of its own
+//! (`synchronous=NORMAL`) and then waits for an fsync of the write-ahead log that
+//! started after it: one such fsync makes every commit written before it durable (the
+//! log is one sequential file), so the commits of 64 answers arriving together cost one
+//! fsync, not 64 — and a single commit still costs exactly one. Nothing returns before
+//! its own commit is on the disk: the write-ahead rule holds for every entry.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+#[derive(Debug)]
+pub(crate) struct GroupSync {
+    wal: PathBuf,
+    dir: PathBuf,
+    /// Commits written so far (numbered from 1).
+    written: AtomicU64,
+    state: Mutex<State>,
+    done: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Every commit up to this number is durable.
+    synced: u64,
+    /// An fsync is under way (the others wait for it, then maybe start the next).
+    running: bool,
+    /// The log file last synced: a new one (made after the last connection closed) needs
+    /// its folder synced too, or its name could be lost.
+    wal_ino: Option<u64>,
+}
+
+impl GroupSync {
+    pub(crate) fn new(journal: &Path) -> GroupSync {
+        let mut wal = journal.as_os_str().to_owned();
+        wal.push("-wal");
+        GroupSync {
+            wal: PathBuf::from(wal),
+            dir: journal
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
+            written: AtomicU64::new(0),
+            state: Mutex::new(State::default()),
+            done: Condvar::new(),
+        }
+    }
+
+    /// A commit was written (call after it returns): its number, for [`GroupSync::wait`].
+    pub(crate) fn written(&self) -> u64 {
+        self.written.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Returns once commit `n` is durable: after an fsync of the log that started after
+    /// it was written — this thread's, or one another thread started.
+    pub(crate) fn wait(&self, n: u64) -> std::io::Result<()> {
+        let mut s = self.state();
+        loop {
+            if s.synced >= n {
+                return Ok(());
+            }
+            if !s.running {
+                s.running = true;
+                // Every commit numbered up to here was written before this fsync starts.
+                let target = self.written.load(Ordering::SeqCst);
+                let known = s.wal_ino;
+                drop(s);
+                let r = self.sync(known);
+                s = self.state();
+                s.running = false;
+                self.done.notify_all();
+                match r {
+                    Ok(ino) => {
+                        s.synced = s.synced.max(target);
+                        s.wal_ino = Some(ino);
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                s = self.done.wait(s).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+    }
+
+    fn sync(&self, known: Option<u64>) -> std::io::Result<u64> {
+        let f = std::fs::File::open(&self.wal)?;
+        f.sync_data()?;
+        let ino = f.metadata()?.ino();
+        if known != Some(ino) {
+            crate::durable::sync_dir(&self.dir)?;
+        }
+        Ok(ino)
+    }
+}
