@@ -18,38 +18,51 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 pub use giftpos_app::terminal::SettingsView;
 
-/// The commands the UI may call (the same list as `ui/src/contract.json`).
-pub const COMMANDS: &[&str] = &[
-    "app_info",
-    "ui_ready",
-    "sync_status",
-    "scanner_state",
-    "sign_in",
-    "sign_out",
-    "whoami",
-    "activity",
-    "scan",
-    "balance",
-    "sell",
-    "sell_override",
-    "top_up",
-    "top_up_override",
-    "reserve",
-    "complete",
-    "cancel",
-    "undo",
-    "history",
-    "history_entry",
-    "print_receipt",
-    "settings",
-    "start_payment",
-    "start_pay_rest",
-    "finish_payment",
-    "cancel_payment",
-    "return_sale",
-    "leave_kiosk",
-    "ui_error",
-];
+/// The commands the UI may call, named once: this makes both `COMMANDS` and the
+/// handler the app registers, and the contract test holds `COMMANDS` to
+/// `ui/src/contract.json` (from which the build script grants them to the page).
+macro_rules! commands {
+    ($($name:ident),* $(,)?) => {
+        /// The commands the UI may call (the same list as `ui/src/contract.json`).
+        pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+
+        fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$(commands::$name),*]
+        }
+    };
+}
+
+commands!(
+    app_info,
+    ui_ready,
+    sync_status,
+    scanner_state,
+    sign_in,
+    sign_out,
+    whoami,
+    activity,
+    scan,
+    balance,
+    sell,
+    sell_override,
+    top_up,
+    top_up_override,
+    reserve,
+    complete,
+    cancel,
+    undo,
+    history,
+    history_entry,
+    print_receipt,
+    settings,
+    start_payment,
+    start_pay_rest,
+    finish_payment,
+    cancel_payment,
+    return_sale,
+    leave_kiosk,
+    ui_error,
+);
 
 /// The events the UI listens to.
 pub const EVENTS: &[&str] = &["scan", "sync", "scanner", "customer"];
@@ -219,37 +232,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>, config: LoadOptions) -> tau
             restart_when_replaced(app.handle().clone());
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::leave_kiosk,
-            commands::app_info,
-            commands::sync_status,
-            commands::scanner_state,
-            commands::sign_in,
-            commands::sign_out,
-            commands::whoami,
-            commands::activity,
-            commands::scan,
-            commands::balance,
-            commands::sell,
-            commands::sell_override,
-            commands::top_up,
-            commands::top_up_override,
-            commands::reserve,
-            commands::complete,
-            commands::cancel,
-            commands::undo,
-            commands::history,
-            commands::history_entry,
-            commands::print_receipt,
-            commands::start_payment,
-            commands::start_pay_rest,
-            commands::finish_payment,
-            commands::cancel_payment,
-            commands::return_sale,
-            commands::settings,
-            commands::ui_error,
-            commands::ui_ready
-        ])
+        .invoke_handler(handler())
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::CloseRequested { api, .. } = event {
                 let state = window.state::<AppState>();

@@ -57,6 +57,9 @@ impl Journal {
     /// The chain's head now: the last entry's sequence number and hash (live, or the
     /// last archived), or `None` for an empty journal.
     pub fn head_anchor(&self) -> Result<Option<(i64, String)>, JournalError> {
+        // An anchor names only what is on the disk: an entry appended to be sent (not
+        // yet synced) must not be anchored and then lost to a power cut.
+        self.make_durable()?;
         let mut db = self.db();
         let tx = db.transaction().map_err(|e| self.err(e))?;
         let (seq, hash) = self.head(&tx)?;

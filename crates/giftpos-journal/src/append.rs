@@ -17,6 +17,7 @@ impl Journal {
     /// Appends an entry durably (one fsync'd transaction). Returns it with its sequence
     /// number and hash.
     pub fn append(&self, e: NewEntry, now: DateTime<Utc>) -> Result<Entry, JournalError> {
+        self.not_failed()?;
         let row = self.insert_chained(&mut self.db(), &e, now)?;
         Ok(appended(e, row, &self.terminal_id))
     }

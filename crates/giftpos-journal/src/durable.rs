@@ -12,7 +12,8 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// `create_dir_all` whose new directories (made with `mode`, less the umask) survive a
-/// power cut: each one created is recorded durably in its parent.
+/// power cut: each one created is recorded durably in its parent. A folder that already
+/// exists is taken as made by whoever made it (every maker in giftpos syncs its own).
 pub fn create_dir_all(dir: &Path, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.as_os_str().is_empty() || dir.is_dir() {
@@ -44,8 +45,15 @@ pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // A name of its own: two processes saving the same file never share a half-written
+    // temporary one.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(".part");
+    name.push(format!(
+        ".{}-{}.part",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let tmp = dir.join(name);
     {
         let mut f = std::fs::OpenOptions::new()

@@ -4,6 +4,11 @@
 //! log is one sequential file), so the commits of 64 answers arriving together cost one
 //! fsync, not 64 — and a single commit still costs exactly one. Nothing returns before
 //! its own commit is on the disk: the write-ahead rule holds for every entry.
+//!
+//! A failed fsync is final for this journal: Linux reports a write-back error once (the
+//! pages it could not write are dropped, not retried), so a later fsync that succeeds
+//! proves nothing about earlier commits. After one, every durable write fails, naming the
+//! first error, until the journal is opened again (and SQLite recovers the log).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -29,10 +34,15 @@ struct State {
     /// The log file last synced: a new one (made after the last connection closed) needs
     /// its folder synced too, or its name could be lost.
     wal_ino: Option<u64>,
+    /// The first sync that failed: nothing is durable after it.
+    failed: Option<String>,
 }
 
 impl GroupSync {
     pub(crate) fn new(journal: &Path) -> GroupSync {
+        // SQLite names the log after the file a link points to.
+        let journal = std::fs::canonicalize(journal).unwrap_or_else(|_| journal.to_path_buf());
+        let journal = journal.as_path();
         let mut wal = journal.as_os_str().to_owned();
         wal.push("-wal");
         GroupSync {
@@ -62,6 +72,11 @@ impl GroupSync {
     pub(crate) fn wait(&self, n: u64) -> std::io::Result<()> {
         let mut s = self.state();
         loop {
+            if let Some(e) = &s.failed {
+                return Err(std::io::Error::other(format!(
+                    "an earlier sync of the journal failed ({e}); nothing more is durable until it is opened again"
+                )));
+            }
             if s.synced >= n {
                 return Ok(());
             }
@@ -80,11 +95,31 @@ impl GroupSync {
                         s.synced = s.synced.max(target);
                         s.wal_ino = Some(ino);
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        s.failed = Some(e.to_string());
+                        return Err(e);
+                    }
                 }
             } else {
                 s = self.done.wait(s).unwrap_or_else(|p| p.into_inner());
             }
+        }
+    }
+
+    /// Marks the journal as not durable from now on (a setting that could not be put
+    /// back, say): every durable write fails, naming `why`.
+    pub(crate) fn fail(&self, why: String) {
+        let mut s = self.state();
+        s.failed.get_or_insert(why);
+    }
+
+    /// `Err` once a sync failed (see [`GroupSync::fail`]).
+    pub(crate) fn check(&self) -> std::io::Result<()> {
+        match &self.state().failed {
+            Some(e) => Err(std::io::Error::other(format!(
+                "an earlier sync of the journal failed ({e}); nothing more is durable until it is opened again"
+            ))),
+            None => Ok(()),
         }
     }
 
@@ -96,5 +131,46 @@ impl GroupSync {
             crate::durable::sync_dir(&self.dir)?;
         }
         Ok(ino)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GroupSync;
+
+    #[test]
+    fn a_failed_sync_is_final() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("journal.db");
+        std::fs::write(&db, b"").unwrap();
+        let g = GroupSync::new(&db);
+        // No log to sync: the sync fails…
+        let n = g.written();
+        assert!(g.wait(n).is_err());
+        // …and a later one that could succeed does not make up for it.
+        std::fs::write(dir.path().join("journal.db-wal"), b"frames").unwrap();
+        let n = g.written();
+        let e = g.wait(n).unwrap_err().to_string();
+        assert!(e.contains("an earlier sync of the journal failed"), "{e}");
+    }
+
+    #[test]
+    fn commits_from_many_threads_all_become_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("journal.db");
+        std::fs::write(&db, b"").unwrap();
+        std::fs::write(dir.path().join("journal.db-wal"), b"frames").unwrap();
+        let g = GroupSync::new(&db);
+        std::thread::scope(|s| {
+            for _ in 0..16 {
+                s.spawn(|| {
+                    for _ in 0..20 {
+                        let n = g.written();
+                        g.wait(n).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(g.state().synced, 16 * 20);
     }
 }

@@ -203,14 +203,51 @@ impl Journal {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, JournalError> {
-        let mut db = self.db();
-        db.pragma_update(None, "synchronous", "NORMAL")
+        /// Back to synced commits whatever happens (an error, a panic): every other
+        /// write relies on it. If that fails, nothing is called durable any more.
+        struct Lazy<'a> {
+            journal: &'a Journal,
+            db: MutexGuard<'a, Connection>,
+        }
+        impl Drop for Lazy<'_> {
+            fn drop(&mut self) {
+                if let Err(e) = self.db.pragma_update(None, "synchronous", "FULL") {
+                    self.journal
+                        .group
+                        .fail(format!("cannot turn synchronous commits back on: {e}"));
+                }
+            }
+        }
+        self.not_failed()?;
+        let mut lazy = Lazy {
+            journal: self,
+            db: self.db(),
+        };
+        lazy.db
+            .pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| self.err(e))?;
-        let r = f(&mut db);
-        // Back to synced commits whatever happened: every other write relies on it.
-        db.pragma_update(None, "synchronous", "FULL")
-            .map_err(|e| self.err(e))?;
+        let r = f(&mut lazy.db);
+        drop(lazy);
         r.map_err(|e| self.err(e))
+    }
+
+    /// `Err` once a sync of the journal failed: nothing written after it is durable
+    /// (see `group.rs`), so nothing more is written until it is opened again.
+    fn not_failed(&self) -> Result<(), JournalError> {
+        self.group.check().map_err(|e| JournalError::Io {
+            path: self.path.clone(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Returns once every commit made so far is on the disk (one shared fsync): before
+    /// the chain's head leaves the journal as an anchor, say.
+    pub fn make_durable(&self) -> Result<(), JournalError> {
+        let n = self.group.written();
+        self.group.wait(n).map_err(|e| JournalError::Io {
+            path: self.path.clone(),
+            detail: format!("cannot sync the journal: {e}"),
+        })
     }
 
     /// Runs `f` (one transaction) and returns once its commit is durable, sharing the
@@ -220,11 +257,7 @@ impl Journal {
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, JournalError> {
         let r = self.lazily(f)?;
-        let n = self.group.written();
-        self.group.wait(n).map_err(|e| JournalError::Io {
-            path: self.path.clone(),
-            detail: format!("cannot sync the journal: {e}"),
-        })?;
+        self.make_durable()?;
         Ok(r)
     }
 
