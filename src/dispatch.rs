@@ -7,7 +7,7 @@ use giftpos_app::approval::{Approval, ManagerAction};
 use giftpos_app::tender::Payment;
 use giftpos_app::terminal::BackgroundParts;
 use giftpos_app::{Activation, AppError, ErrorCode, Terminal};
-use giftpos_core::{Currency, Money, Pin};
+use giftpos_app::{Currency, Money, Pin};
 
 use super::wait_for_stop;
 use crate::args::{BatchCommand, ClerkCommand, Command, JournalCommand, PinArgs, ReportCommand};
@@ -252,7 +252,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             }
             let mut said = Vec::new();
             if let Some(path) = out {
-                let pdf = giftpos_print::render_receipt(&till.receipt(&entry_id)?);
+                let pdf = till.receipt_pdf(&entry_id)?;
                 write_private(&path, &pdf)?;
                 said.push(format!("receipt written to {}", path.display()));
             }
@@ -278,7 +278,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             let date = report_date(date)?;
             let mut report = till.day_report(date)?;
             till.check_report_payments(&mut report).await;
-            let csv = giftpos_print::payments_csv(&report);
+            let csv = till.payments_csv(&report);
             match out {
                 Some(path) => {
                     write_private(&path, csv.as_bytes())?;
@@ -292,7 +292,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
         }
         Command::Report(ReportCommand::Tenders { date, out }) => {
             let date = report_date(date)?;
-            let csv = giftpos_print::tenders_csv(&till.day_report(date)?);
+            let csv = till.tenders_csv(&till.day_report(date)?);
             match out {
                 Some(path) => {
                     write_private(&path, csv.as_bytes())?;
@@ -309,7 +309,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             let mut report = till.day_report(date)?;
             till.check_report_payments(&mut report).await;
             let n = report.entries.len();
-            write_private(&out, &giftpos_print::render_day_report(&report))?;
+            write_private(&out, &till.day_report_pdf(&report))?;
             Ok(Output::Exported(format!(
                 "end-of-day report for {date} ({n} entries) written to {}",
                 out.display()
@@ -438,7 +438,7 @@ async fn pay_at(
     wait: Option<u64>,
 ) -> Result<Output, AppError> {
     if let (Some(part), Some(rest)) = (p.gift_card_part, p.rest) {
-        let loc = giftpos_core::Locale::En;
+        let loc = giftpos_app::Locale::En;
         eprintln!(
             "total {}: gift card {} pays {}, the customer pays {}",
             p.amount.display(loc),
@@ -448,7 +448,7 @@ async fn pay_at(
         );
     }
     eprintln!("pay at: {}", p.url);
-    eprintln!("{}", giftpos_print::qr_text(&p.url));
+    eprintln!("{}", p.qr_text());
     match wait {
         Some(secs) => Ok(Output::Operation(
             till.finish_payment(&p.operation_id, std::time::Duration::from_secs(secs))

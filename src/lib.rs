@@ -16,10 +16,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
+use giftpos_app::SystemClock;
 use giftpos_app::config::{self, LoadOptions};
 use giftpos_app::doctor::{self};
 use giftpos_app::{AppError, ErrorCode, Terminal};
-use giftpos_dintero::SystemClock;
 
 /// Runs the CLI with the process's arguments.
 pub fn main() -> ExitCode {

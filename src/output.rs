@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use giftpos_app::doctor::CheckStatus;
 use giftpos_app::{AppError, BalanceView, ErrorCode, OperationResult, doctor};
-use giftpos_core::{Locale, Money};
+use giftpos_app::{Locale, Money};
 use serde::Serialize;
 
 /// What a command prints on success.
@@ -16,9 +16,9 @@ pub(crate) enum Output {
     Doctor(doctor::DoctorReport),
     Info(giftpos_app::TerminalInfo),
     Sync(SyncReport),
-    Entries(Vec<giftpos_journal::Entry>),
-    Entry(Box<giftpos_journal::Entry>),
-    Verify(giftpos_journal::VerifyReport),
+    Entries(Vec<giftpos_app::Entry>),
+    Entry(Box<giftpos_app::Entry>),
+    Verify(giftpos_app::VerifyReport),
     Update(giftpos_app::update::UpdateOutcome),
     Payment(giftpos_app::terminal::PaymentSession),
     Exported(String),
@@ -132,11 +132,11 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
         }
         Output::Operation(o) => {
             let verb = match o.kind {
-                giftpos_core::OperationKind::Activate => "Activated",
-                giftpos_core::OperationKind::Redeem => "Redeemed",
-                giftpos_core::OperationKind::TopUp => "Topped up",
-                giftpos_core::OperationKind::Void => "Cancelled",
-                giftpos_core::OperationKind::Payment => "Paid, with gift card",
+                giftpos_app::OperationKind::Activate => "Activated",
+                giftpos_app::OperationKind::Redeem => "Redeemed",
+                giftpos_app::OperationKind::TopUp => "Topped up",
+                giftpos_app::OperationKind::Void => "Cancelled",
+                giftpos_app::OperationKind::Payment => "Paid, with gift card",
                 _ => "Done",
             };
             println!("{verb} {}", o.card);
@@ -309,7 +309,7 @@ pub(crate) fn print_ok(json: bool, training: bool, out: &Output) {
     }
 }
 
-pub(crate) fn print_entry_line(e: &giftpos_journal::Entry, loc: Locale) {
+pub(crate) fn print_entry_line(e: &giftpos_app::Entry, loc: Locale) {
     println!(
         "{:>5}  {}  {:<8} {:<16} {:>14}  {:<15} {}",
         e.seq,

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use giftpos_app::SystemClock;
 use giftpos_app::{AppError, ErrorCode, config};
-use giftpos_dintero::SystemClock;
 use giftpos_sandbox::{Faults, Sandbox, SandboxConfig};
 
 use super::wait_for_stop;
@@ -120,7 +120,7 @@ pub(crate) async fn run_scanner(
 ) -> ExitCode {
     let port = match cmd {
         ScannerCommand::List => {
-            let ports = giftpos_scanner::list_ports();
+            let ports = giftpos_app::scanner::list_ports();
             if json {
                 print_json(&serde_json::json!({"ok": true, "ports": ports}));
             } else if ports.is_empty() {
@@ -138,22 +138,9 @@ pub(crate) async fn run_scanner(
         Ok(c) => c,
         Err(e) => return print_err(json, None, &e.into()),
     };
-    let mut serial = cfg.scanner.clone();
-    if let Some(p) = port {
-        serial.port = p;
-    } else if !cfg.scanner_configured {
-        return print_err(
-            json,
-            None,
-            &AppError::new(
-                ErrorCode::Config,
-                "no scanner port: give --port or set [scanner] port",
-            ),
-        );
-    }
-    let reader = match giftpos_scanner::Reader::start(serial) {
-        Ok(r) => r,
-        Err(e) => return print_err(json, None, &AppError::new(ErrorCode::Config, e.to_string())),
+    let listener = match giftpos_app::scanner::listen(&cfg, port) {
+        Ok(l) => l,
+        Err(e) => return print_err(json, None, &e),
     };
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
@@ -163,28 +150,10 @@ pub(crate) async fn run_scanner(
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
         });
     }
-    let formats = cfg.token_formats.clone();
     let _ = tokio::task::spawn_blocking(move || {
-        use giftpos_scanner::ScannerEvent as E;
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            let Ok(ev) = reader
-                .events()
-                .recv_timeout(std::time::Duration::from_millis(100))
-            else {
+            let Some(line) = listener.next(std::time::Duration::from_millis(100)) else {
                 continue;
-            };
-            let line = match ev {
-                E::Connected { port } => serde_json::json!({"event": "connected", "port": port}),
-                E::Disconnected { port, reason } => {
-                    serde_json::json!({"event": "disconnected", "port": port, "reason": reason})
-                }
-                E::Frame { frame, .. } => {
-                    let scan = giftpos_scanner::classify(&frame.text, &formats).view();
-                    serde_json::json!({"event": "scan", "symbology": frame.symbology, "scan": scan})
-                }
-                E::Discarded { reason, bytes } => {
-                    serde_json::json!({"event": "discarded", "reason": reason, "bytes": bytes})
-                }
             };
             if json {
                 println!("{line}");

@@ -2,13 +2,13 @@
 //! page's raw input and makes one call into `Terminal`, with what the customer's screen
 //! should show.
 
+use giftpos_app::Pin;
 use giftpos_app::approval::ManagerAction;
 use giftpos_app::tender::Payment;
 use giftpos_app::terminal::{Background, Printed, ScanResult, SettingsView};
 use giftpos_app::{
     BalanceView, Clerk, HistoryItem, OperationResult, Reservation, Terminal, TerminalInfo,
 };
-use giftpos_core::Pin;
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 
@@ -48,7 +48,7 @@ pub(crate) fn sync_status(state: State<'_, AppState>) -> Res<giftpos_app::sync::
 }
 
 #[tauri::command]
-pub(crate) fn scanner_state(state: State<'_, AppState>) -> Option<giftpos_scanner::ReaderState> {
+pub(crate) fn scanner_state(state: State<'_, AppState>) -> Option<giftpos_app::ReaderState> {
     state
         .background
         .as_ref()
@@ -118,7 +118,7 @@ fn paid(
     tender: Option<String>,
     transaction_id: Option<String>,
     reference: Option<String>,
-) -> Res<(giftpos_core::CardToken, giftpos_core::Money, Payment)> {
+) -> Res<(giftpos_app::CardToken, giftpos_app::Money, Payment)> {
     let (token, amount) = (t.card_input(card)?, t.parse_amount(amount)?);
     let payment = Payment::from_input(
         tender.as_deref(),
@@ -286,7 +286,7 @@ fn show_payment<R: Runtime>(
     payment: giftpos_app::terminal::PaymentSession,
 ) -> PaymentView {
     let view = PaymentView {
-        qr_svg: giftpos_print::qr_svg(&payment.url),
+        qr_svg: payment.qr_svg(),
         payment,
     };
     to_customer(

@@ -9,11 +9,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use giftpos_app::SystemClock;
 use giftpos_app::approval::{Approval, ManagerAction};
 use giftpos_app::config::{self, LoadOptions};
 use giftpos_app::terminal::{Background, BackgroundEvent, BackgroundParts};
 use giftpos_app::{AppError, Terminal};
-use giftpos_dintero::SystemClock;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 pub use giftpos_app::terminal::SettingsView;

@@ -16,13 +16,13 @@ pub struct CustomerView {
     /// `idle` (the store's name), `pay` (the amount and the payment's QR code) or
     /// `thanks` (the amount and the card's balance).
     pub state: &'static str,
-    pub amount: Option<giftpos_core::Money>,
+    pub amount: Option<giftpos_app::Money>,
     pub qr_svg: Option<String>,
-    pub balance: Option<giftpos_core::Money>,
+    pub balance: Option<giftpos_app::Money>,
     /// Pay the rest: what the customer's gift card pays of the total (`amount` is then
     /// what is left for the customer to pay).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gift_card: Option<giftpos_core::Money>,
+    pub gift_card: Option<giftpos_app::Money>,
 }
 
 impl CustomerView {

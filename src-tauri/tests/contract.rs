@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
+use giftpos_app::Pin;
+use giftpos_app::SystemClock;
 use giftpos_app::config::{self, LoadOptions};
 use giftpos_app::{Activation, ErrorCode, Terminal};
-use giftpos_core::Pin;
-use giftpos_dintero::SystemClock;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -126,7 +126,7 @@ async fn every_value_the_commands_return_has_the_contract_shape() {
     check(
         &c,
         "ReaderState",
-        &giftpos_scanner::ReaderState {
+        &giftpos_app::ReaderState {
             port: "/dev/ttyACM0".into(),
             connected: true,
             last_error: None,
@@ -180,7 +180,7 @@ async fn every_value_the_commands_return_has_the_contract_shape() {
         &c,
         "PaymentView",
         &giftpos_terminal::PaymentView {
-            qr_svg: giftpos_print::qr_svg(&payment.url),
+            qr_svg: payment.qr_svg(),
             payment,
         },
     );
@@ -197,7 +197,7 @@ async fn every_value_the_commands_return_has_the_contract_shape() {
         &c,
         "PaymentView",
         &giftpos_terminal::PaymentView {
-            qr_svg: giftpos_print::qr_svg(&split.url),
+            qr_svg: split.qr_svg(),
             payment: split,
         },
     );

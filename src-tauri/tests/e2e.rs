@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element, key::Key};
+use giftpos_app::Pin;
+use giftpos_app::SystemClock;
 use giftpos_app::clerks::{Clerks, Role};
-use giftpos_core::Pin;
-use giftpos_dintero::SystemClock;
 use giftpos_sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
 

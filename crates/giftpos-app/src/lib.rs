@@ -26,6 +26,7 @@ pub mod logging;
 pub mod metrics;
 pub mod payments;
 pub mod private;
+pub mod scanner;
 pub mod sync;
 pub mod tender;
 pub mod terminal;
@@ -37,3 +38,11 @@ pub use error::{AppError, ErrorClass, ErrorCode};
 pub use terminal::{
     Activation, BalanceView, HistoryItem, OperationResult, Reservation, Terminal, TerminalInfo,
 };
+
+// The values the adapters (the CLI, the shell) hand to `Terminal` and get back: they
+// depend on this crate alone.
+pub use giftpos_core::{CardToken, Currency, Locale, Money, OperationKind, Pin};
+pub use giftpos_dintero::SystemClock;
+pub use giftpos_journal::{Entry, VerifyReport};
+pub use giftpos_print::DayReport;
+pub use giftpos_scanner::ReaderState;

@@ -280,6 +280,26 @@ impl Terminal {
         self.entry(entry_id)
     }
 
+    /// An entry's receipt as an 80 mm PDF.
+    pub fn receipt_pdf(&self, entry_id: &str) -> Result<Vec<u8>, AppError> {
+        Ok(giftpos_print::render_receipt(&self.receipt(entry_id)?))
+    }
+
+    /// A day's Z-report as an A4 PDF.
+    pub fn day_report_pdf(&self, report: &giftpos_print::DayReport) -> Vec<u8> {
+        giftpos_print::render_day_report(report)
+    }
+
+    /// A day's payments, one CSV line each (with what Dintero says of each, when asked).
+    pub fn payments_csv(&self, report: &giftpos_print::DayReport) -> String {
+        giftpos_print::payments_csv(report)
+    }
+
+    /// A day's tenders (cash, card terminal, Dintero, overrides) as CSV.
+    pub fn tenders_csv(&self, report: &giftpos_print::DayReport) -> String {
+        giftpos_print::tenders_csv(report)
+    }
+
     /// A journal entry's receipt.
     pub fn receipt(&self, entry_id: &str) -> Result<giftpos_print::Receipt, AppError> {
         let e = self.entry(entry_id)?;

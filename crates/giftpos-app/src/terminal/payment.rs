@@ -32,6 +32,18 @@ pub struct PaymentSession {
     pub rest: Option<Money>,
 }
 
+impl PaymentSession {
+    /// The payer page's QR code for a terminal (text blocks).
+    pub fn qr_text(&self) -> String {
+        giftpos_print::qr_text(&self.url)
+    }
+
+    /// The payer page's QR code for a screen (SVG).
+    pub fn qr_svg(&self) -> String {
+        giftpos_print::qr_svg(&self.url)
+    }
+}
+
 /// One order line of a Checkout session the terminal makes.
 pub(super) struct Order<'a> {
     pub id: &'a str,
