@@ -3,7 +3,7 @@
 //! events. Nothing here decides anything about gift cards.
 //!
 //! The commands and the shapes they return are listed in `ui/src/contract.json`; the
-//! build script grants exactly those commands, and `tests/contract.rs` checks the Rust
+//! build script grants exactly those commands, and `src-tauri/tests/contract.rs` checks the Rust
 //! types against it.
 
 use std::sync::Arc;

@@ -70,7 +70,7 @@ pub fn env_for(sb: &Sandbox, data: &Path) -> Vec<(String, String)> {
             ("GIFTPOS_DATA_DIR", data.display().to_string()),
             ("GIFTPOS_TERMINAL_ID", TERMINAL.into()),
             // These tests sell against made-up payment references; verifying them is
-            // tested on its own (tests/payments.rs).
+            // tested on its own (tests/cli/payments.rs).
             ("GIFTPOS_PAYMENTS_VERIFY", "off".into()),
         ])
         .map(|(k, v)| (k.to_string(), v))

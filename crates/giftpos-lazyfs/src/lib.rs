@@ -6,7 +6,7 @@
 //! write optionally torn at a sector boundary), the backing folder holds exactly what a
 //! disk would, and every further operation fails until it is mounted again.
 //!
-//! The same failure Jepsen's LazyFS simulates; here it drives `tests/crash.rs`'s
+//! The same failure Jepsen's LazyFS simulates; here it drives `tests/crash/main.rs`'s
 //! power-cut test. Needs `/dev/fuse` and the right to mount (root).
 
 mod model;

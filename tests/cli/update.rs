@@ -6,7 +6,7 @@
 //! signed package, or a signed one that is not giftpos, is refused, logged, and nothing
 //! is left behind. (Installing with dpkg is `tests/package.sh`'s, as root.)
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -297,7 +297,7 @@ fn root_installs_only_a_verified_copy_of_its_own_download() {
 #[test]
 fn a_retired_update_key_is_accepted_from_its_files_and_named_by_the_doctor() {
     // Root (IT's own CLI) may name an endpoint anywhere; a clerk's process may not
-    // (`config::tests` and tests/security.rs run it as a second user).
+    // (`config::tests` and tests/cli/security.rs run it as a second user).
     let home = tempfile::tempdir().unwrap();
     let user = home.path().join("user.toml");
     std::fs::write(

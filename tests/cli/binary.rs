@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::clean;
 
 const BIN: &str = env!("CARGO_BIN_EXE_giftpos");
@@ -53,7 +53,7 @@ fn start_sandbox(home: &Path, extra: &[&str]) -> SandboxProc {
 fn giftpos(home: &Path, env: &[(String, String)], args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(BIN);
     clean(&mut cmd, home);
-    // Made-up payment references: verification is tested in tests/payments.rs.
+    // Made-up payment references: verification is tested in tests/cli/payments.rs.
     cmd.env("GIFTPOS_PAYMENTS_VERIFY", "off")
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .args(args)

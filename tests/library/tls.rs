@@ -4,7 +4,7 @@
 //! `benches/clerk_path.rs`), all on one kept connection; keep-warm spares the clerk a
 //! handshake after the server closed an idle connection.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -2,9 +2,8 @@
 //! and answers the status bar, History, one card's entries, the last entries and
 //! `journal verify` correctly. Correctness only: the figures are `scripts/bench`'s.
 
-mod common;
-#[path = "common/scale.rs"]
-mod scale;
+#[path = "../common/scale.rs"]
+mod synth;
 
 use std::sync::Arc;
 
@@ -33,7 +32,7 @@ async fn a_journal_of_100k_entries_opens_and_answers_correctly() {
     let path = cfg.journal_path();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let n = 100_000;
-    let synth = scale::synthesize(&path, &cfg.terminal_id, n, chrono::Utc::now());
+    let synth = synth::synthesize(&path, &cfg.terminal_id, n, chrono::Utc::now());
     let t = Terminal::open(cfg, Arc::new(SystemClock)).await.unwrap();
 
     let status = t.sync_status().unwrap();

@@ -3,7 +3,7 @@
 //! second local user (made with `useradd` when the test runs as root, as CI does); the
 //! rest runs the real binary or `Terminal` in training mode.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@
 //! `ON_HOLD` and then authorized activates its card once; a refund whose answer was lost
 //! is neither sent twice nor journaled as refused; 202 Accepted is followed to its event.
 
-mod common;
+use crate::common;
 
 use giftpos_app::approval::ManagerAction;
 use std::collections::BTreeSet;
@@ -707,7 +707,7 @@ async fn a_payment_refunded_before_sync_applies_it_activates_no_card() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_split_payment_conforms_and_lets_dintero_draw_the_card_under_every_reading() {
     let c = contract();
-    // Each reading of Checkout's gift cards (the wallets' readings: tests/sync.rs).
+    // Each reading of Checkout's gift cards (the wallets' readings: tests/library/sync.rs).
     let gift_cards = giftpos_sandbox::Readings::all().into_iter().filter(|r| {
         r.void_after_partial_capture == Default::default()
             && r.event_reference == Default::default()

@@ -3,7 +3,7 @@
 //! session's payer page (the URL the terminal prints and shows as a QR code) and presses
 //! Pay or Cancel.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;

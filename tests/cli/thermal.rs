@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::clean;
 
 const BIN: &str = env!("CARGO_BIN_EXE_giftpos");

@@ -3,7 +3,7 @@
 //! and the values are read back. The alert rules shipped for IT pass `promtool check
 //! rules` and `promtool test rules`.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::path::Path;

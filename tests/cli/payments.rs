@@ -2,7 +2,7 @@
 //! sandbox over loopback, with `[payments] verify = "required"` (the default). The sandbox
 //! is told about payments taken elsewhere (`POST /_sandbox/payments`), in each status.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

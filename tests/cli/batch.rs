@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-mod common;
+use crate::common;
 use common::clean;
 
 const BIN: &str = env!("CARGO_BIN_EXE_giftpos");

@@ -6,8 +6,8 @@
 //! exactly once, nothing is applied that the journal does not hold, and every card's
 //! balance is what the journal implies.
 
+#[path = "../common/mod.rs"]
 mod common;
-#[path = "crash/powercut.rs"]
 mod powercut;
 
 use std::process::{Command, Stdio};
