@@ -18,7 +18,6 @@ use std::sync::Arc;
 use clap::Parser;
 use giftpos_app::SystemClock;
 use giftpos_app::config::{self, LoadOptions};
-use giftpos_app::doctor::{self};
 use giftpos_app::{AppError, ErrorCode, Terminal};
 
 /// Runs the CLI with the process's arguments.
@@ -132,7 +131,7 @@ async fn run(cli: Cli, json: bool) -> ExitCode {
         };
     }
     if let Command::Doctor = cli.command {
-        let report = doctor::run(loaded, clock).await;
+        let report = Terminal::diagnose(loaded, clock).await;
         let ok = report.ok;
         let training = report.training;
         print_ok(json, training, &Output::Doctor(report));

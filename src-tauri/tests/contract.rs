@@ -210,7 +210,7 @@ async fn every_value_the_commands_return_has_the_contract_shape() {
     for s in t.settings() {
         check(&c, "Setting", &s);
     }
-    let report = giftpos_app::doctor::run(Ok(cfg), Arc::new(SystemClock)).await;
+    let report = giftpos_app::Terminal::diagnose(Ok(cfg), Arc::new(SystemClock)).await;
     for ch in &report.checks {
         check(&c, "Check", ch);
     }

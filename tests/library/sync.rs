@@ -606,7 +606,7 @@ async fn an_unreadable_answer_is_not_offline_is_reconciled_and_never_waits_for_e
         ..Default::default()
     };
     sb.set_faults(faults(&["malformed:path=/wallets/cards"]));
-    let report = giftpos_app::doctor::run(
+    let report = giftpos_app::Terminal::diagnose(
         giftpos_app::config::load(&opts),
         std::sync::Arc::new(giftpos_dintero::SystemClock),
     )

@@ -1,13 +1,10 @@
 //! `giftpos doctor`: checks what a till needs, each with a fix when it fails.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use giftpos_dintero::Clock;
 use serde::Serialize;
 
 use crate::config::{Config, ConfigError, Mode};
-use crate::terminal::Terminal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,7 +26,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn ok(name: &'static str, detail: impl Into<String>) -> Check {
+    pub(crate) fn ok(name: &'static str, detail: impl Into<String>) -> Check {
         Check {
             name,
             status: CheckStatus::Ok,
@@ -38,7 +35,11 @@ impl Check {
         }
     }
 
-    fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    pub(crate) fn warn(
+        name: &'static str,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
         Check {
             name,
             status: CheckStatus::Warn,
@@ -47,7 +48,11 @@ impl Check {
         }
     }
 
-    fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    pub(crate) fn fail(
+        name: &'static str,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
         Check {
             name,
             status: CheckStatus::Fail,
@@ -56,7 +61,7 @@ impl Check {
         }
     }
 
-    fn skipped(name: &'static str, why: &str) -> Check {
+    pub(crate) fn skipped(name: &'static str, why: &str) -> Check {
         Check {
             name,
             status: CheckStatus::Skipped,
@@ -78,17 +83,28 @@ pub struct DoctorReport {
 const MIN_FREE: u64 = 16 << 20;
 const WARN_FREE: u64 = 256 << 20;
 /// Clock skew against Dintero that warns, and that fails.
-const WARN_SKEW_SECS: i64 = 30;
-const MAX_SKEW_SECS: i64 = 300;
+pub(crate) const WARN_SKEW_SECS: i64 = 30;
+pub(crate) const MAX_SKEW_SECS: i64 = 300;
 
 /// The journal's hash chain: edited, removed or reordered entries.
-fn check_journal(cfg: &Config) -> Check {
+pub(crate) fn check_journal(cfg: &Config) -> Check {
     let path = cfg.journal_path();
     if !path.exists() {
         return Check::ok("journal", format!("{} (not created yet)", path.display()));
     }
+    journal_verified(
+        &path,
+        giftpos_journal::Journal::open(&path, &cfg.terminal_id).and_then(|j| j.verify()),
+    )
+}
+
+/// The journal check from a verification (of the open journal, or of the file).
+pub(crate) fn journal_verified(
+    path: &Path,
+    verified: Result<giftpos_journal::VerifyReport, giftpos_journal::JournalError>,
+) -> Check {
     let fix = "Do not delete or edit the journal: keep a copy and call support (`giftpos journal verify` shows the problems).";
-    match giftpos_journal::Journal::open(&path, &cfg.terminal_id).and_then(|j| j.verify()) {
+    match verified {
         Ok(r) if r.ok => Check::ok(
             "journal",
             format!(
@@ -116,36 +132,37 @@ fn check_journal(cfg: &Config) -> Check {
     }
 }
 
-/// Runs every check. Takes the configuration *result* so a broken configuration is
-/// reported, not fatal.
-pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> DoctorReport {
+/// The report when the configuration cannot be read: that, and every other check
+/// skipped.
+pub(crate) fn config_failed(e: &ConfigError) -> DoctorReport {
+    let mut checks = vec![Check::fail(
+        "config",
+        e.to_string(),
+        "Correct the file or variable named; `giftpos --help` lists the keys.",
+    )];
+    for name in [
+        "credentials",
+        "data_dir",
+        "journal",
+        "scanner",
+        "printer",
+        "api_reachable",
+        "token",
+        "checkout_token",
+        "dintero_answers",
+        "payments",
+        "clock",
+    ] {
+        checks.push(Check::skipped(name, "the configuration could not be read"));
+    }
+    finish(false, checks)
+}
+
+/// The checks that need no Dintero: the configuration, the credentials, the data dir,
+/// the journal (`journal`: from the open journal, or from the file when the terminal
+/// could not open), the scanner and the printer.
+pub(crate) fn local_checks(cfg: &Config, journal: Check) -> Vec<Check> {
     let mut checks = Vec::new();
-    let cfg = match config {
-        Ok(c) => c,
-        Err(e) => {
-            checks.push(Check::fail(
-                "config",
-                e.to_string(),
-                "Correct the file or variable named; `giftpos --help` lists the keys.",
-            ));
-            for name in [
-                "credentials",
-                "data_dir",
-                "journal",
-                "scanner",
-                "printer",
-                "api_reachable",
-                "token",
-                "checkout_token",
-                "dintero_answers",
-                "payments",
-                "clock",
-            ] {
-                checks.push(Check::skipped(name, "the configuration could not be read"));
-            }
-            return finish(false, checks);
-        }
-    };
     let files = if cfg.files.is_empty() {
         "no config file; defaults and environment".to_string()
     } else {
@@ -195,213 +212,14 @@ pub async fn run(config: Result<Config, ConfigError>, clock: Arc<dyn Clock>) -> 
             "Set GIFTPOS_API_BASE, GIFTPOS_ACCOUNT_ID, GIFTPOS_CLIENT_ID and GIFTPOS_CLIENT_SECRET_FILE (or the [dintero] keys) to go live.",
         ),
     });
-    checks.push(check_data_dir(&cfg));
-    checks.push(check_journal(&cfg));
-    checks.push(check_scanner(&cfg));
-    checks.push(check_printer(&cfg));
-    let training = cfg.is_training();
-    let terminal = match Terminal::open(cfg, clock.clone()).await {
-        Ok(t) => t,
-        Err(e) => {
-            checks.push(Check::fail("api_reachable", e.to_string(), e.hint()));
-            for name in [
-                "token",
-                "checkout_token",
-                "dintero_answers",
-                "payments",
-                "clock",
-            ] {
-                checks.push(Check::skipped(name, "the terminal could not start"));
-            }
-            return finish(training, checks);
-        }
-    };
-    let api = terminal.info().api_base;
-    match terminal.client().probe().await {
-        Ok(p) => {
-            checks.push(Check::ok(
-                "api_reachable",
-                format!("{api} answered in {} ms", p.round_trip.as_millis()),
-            ));
-            checks.push(match p.server_time {
-                Some(server) => {
-                    let skew = (clock.now() - server).num_seconds();
-                    let detail = format!("{skew:+} s against Dintero's clock");
-                    if skew.abs() > MAX_SKEW_SECS {
-                        Check::fail(
-                            "clock",
-                            detail,
-                            "Enable time sync (e.g. `timedatectl set-ntp true`).",
-                        )
-                    } else if skew.abs() > WARN_SKEW_SECS {
-                        Check::warn(
-                            "clock",
-                            detail,
-                            "Enable time sync (e.g. `timedatectl set-ntp true`).",
-                        )
-                    } else {
-                        Check::ok("clock", detail)
-                    }
-                }
-                None => Check::skipped("clock", "the server sent no Date header"),
-            });
-        }
-        Err(e) => {
-            checks.push(Check::fail(
-                "api_reachable",
-                format!("{api}: {e}"),
-                "Check the network, proxy and firewall for HTTPS to the API base.",
-            ));
-            checks.push(Check::skipped("clock", "the API could not be reached"));
-        }
-    }
-    let token_check = match terminal.client().ensure_token().await {
-        Ok(()) => Check::ok("token", "an access token was obtained"),
-        Err(e) => Check::fail(
-            "token",
-            e.to_string(),
-            "Check the client id and secret, and that the API client is enabled for this account.",
-        ),
-    };
-    let token_ok = token_check.status == CheckStatus::Ok;
-    let checkout_check = if terminal.config().checkout_client.is_none() {
-        Check::skipped(
-            "checkout_token",
-            "one API client for Wallets and Checkout (set checkout_client_id for a separate one)",
-        )
-    } else {
-        match terminal.client().ensure_checkout_token().await {
-            Ok(()) => Check::ok(
-                "checkout_token",
-                "the separate Checkout API client obtained an access token",
-            ),
-            Err(e) => Check::fail(
-                "checkout_token",
-                e.to_string(),
-                "Check checkout_client_id and its secret, and that the Checkout client is enabled for this account.",
-            ),
-        }
-    };
-    let answers = if token_ok {
-        check_answers(&terminal).await
-    } else {
-        Check::skipped("dintero_answers", "no access token")
-    };
-    let payments = check_payments(&terminal).await;
-    // Keep the checks in a fixed order: the tokens and answers before clock.
-    let clock_idx = checks
-        .iter()
-        .position(|c| c.name == "clock")
-        .unwrap_or(checks.len());
-    for (i, c) in [token_check, checkout_check, answers, payments]
-        .into_iter()
-        .enumerate()
-    {
-        checks.insert(clock_idx + i, c);
-    }
-    finish(training, checks)
+    checks.push(check_data_dir(cfg));
+    checks.push(journal);
+    checks.push(check_scanner(cfg));
+    checks.push(check_printer(cfg));
+    checks
 }
 
-/// Verifying sold cards' payments needs the Checkout API's read grant: a payment that does
-/// not exist must answer 404, not 403.
-async fn check_payments(terminal: &Terminal) -> Check {
-    use giftpos_dintero::DinteroError as D;
-    const NAME: &str = "payments";
-    let mode = terminal.config().payments_verify;
-    if mode == crate::payments::VerifyMode::Off {
-        return Check::skipped(
-            NAME,
-            "[payments] verify = \"off\": payments are not verified",
-        );
-    }
-    match terminal.client().payment("giftpos-doctor-probe").await {
-        Ok(_) | Err(D::NotFound) => Check::ok(
-            NAME,
-            format!(
-                "payments are verified ({}); the Checkout API answers GET /v1/transactions",
-                mode.as_str()
-            ),
-        ),
-        Err(e @ (D::Forbidden | D::Unauthorized)) => Check::fail(
-            NAME,
-            format!("the API client may not read payments: {e}"),
-            "Grant the Checkout API client read:checkout (or admin:checkout), or set [payments] verify = \"warn\" until it is.",
-        ),
-        Err(e) => Check::warn(
-            NAME,
-            format!("GET /v1/transactions could not be tried: {e}"),
-            "Check the network and the Checkout base URL (checkout_base).",
-        ),
-    }
-}
-
-/// Can Dintero's answers be read? Actively (one card list read, which changes nothing)
-/// and from the journal (entries whose last attempt got an unreadable answer). Names the
-/// endpoint and the field.
-async fn check_answers(terminal: &Terminal) -> Check {
-    const NAME: &str = "dintero_answers";
-    const FIX: &str = "Dintero's answers have a shape this version cannot read: tell support the endpoint and field named here, and update giftpos. Entries are kept and checked at Dintero before anything is resent.";
-    let stuck: Vec<String> = terminal
-        .journal()
-        .open_entries()
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|e| {
-            e.last_error
-                .filter(|m| m.starts_with("Dintero's answer to"))
-                .map(|m| format!("entry {}: {m}", e.id))
-        })
-        .collect();
-    if let Some(first) = stuck.first() {
-        return Check::fail(
-            NAME,
-            format!("{} entries got unreadable answers; {first}", stuck.len()),
-            FIX,
-        );
-    }
-    // What the terminal remembers (a look-up the clerk saw fail, in any process), until
-    // a readable answer to the same operation clears it.
-    let remembered = terminal.unreadable_answers().unwrap_or_default();
-    if !remembered.is_empty() {
-        let named: Vec<String> = remembered
-            .iter()
-            .map(|a| {
-                format!(
-                    "{}: {} (last at {})",
-                    a.op,
-                    a.what,
-                    a.at.format("%Y-%m-%d %H:%M:%S UTC")
-                )
-            })
-            .collect();
-        return Check::fail(
-            NAME,
-            format!(
-                "Dintero's last answer could not be read for {}",
-                named.join("; ")
-            ),
-            FIX,
-        );
-    }
-    match terminal.client().list_cards(1, None).await {
-        Ok(_) => Check::ok(NAME, "Wallets answers are readable (GET /cards)"),
-        Err(e @ giftpos_dintero::DinteroError::Unreadable { .. }) => {
-            Check::fail(NAME, e.to_string(), FIX)
-        }
-        Err(giftpos_dintero::DinteroError::NotFound) => Check::warn(
-            NAME,
-            "GET /cards answered 404 Not Found",
-            "Check [dintero] api_base and account_id: a wrong base URL or account answers 404 (a missing grant answers 403).",
-        ),
-        Err(e) => Check::warn(
-            NAME,
-            format!("GET /cards could not be tried: {e}"),
-            "Grant the API client read:wallets (or admin:wallets) so the doctor can check Dintero's answers.",
-        ),
-    }
-}
-
-fn finish(training: bool, checks: Vec<Check>) -> DoctorReport {
+pub(crate) fn finish(training: bool, checks: Vec<Check>) -> DoctorReport {
     let ok = !checks.iter().any(|c| c.status == CheckStatus::Fail);
     DoctorReport {
         training,

@@ -5,8 +5,6 @@ use giftpos_core::{MoneyError, PinError, TokenError};
 use giftpos_dintero::DinteroError;
 use serde::Serialize;
 
-use crate::config::ConfigError;
-
 /// What kind of failure, for exit codes and for whether anything was recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -328,12 +326,6 @@ impl From<TokenError> for AppError {
 impl From<PinError> for AppError {
     fn from(e: PinError) -> Self {
         AppError::new(ErrorCode::InvalidPinEntry, e.to_string())
-    }
-}
-
-impl From<ConfigError> for AppError {
-    fn from(e: ConfigError) -> Self {
-        AppError::new(ErrorCode::Config, e.to_string())
     }
 }
 

@@ -18,7 +18,6 @@ use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 
 use crate::error::{AppError, ErrorCode};
-use crate::terminal::Terminal;
 
 /// What the shell or the CLI knows beside the terminal.
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,19 +34,35 @@ fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
     registry.register(name, help, g);
 }
 
+/// What the metrics say, taken from the terminal (`Terminal::metrics_snapshot`): this
+/// module knows the format, not the terminal.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub training: bool,
+    pub terminal_id: String,
+    pub status: crate::sync::SyncStatus,
+    /// Minor units waiting to sync, per currency code.
+    pub pending_by_currency: BTreeMap<String, i64>,
+    pub unreadable_answers: usize,
+    pub printer_configured: bool,
+    pub clerk_signed_in: bool,
+    pub extra: Extra,
+}
+
 /// The metrics now, as text.
-pub fn render(t: &Terminal, extra: Extra) -> Result<String, AppError> {
+pub fn render(s: &Snapshot) -> Result<String, AppError> {
     let mut r = Registry::default();
-    let status = t.sync_status()?;
+    let status = &s.status;
+    let extra = s.extra;
     let now = chrono::Utc::now();
     let info = Family::<Labels, Gauge>::default();
     info.get_or_create(&vec![
         ("version".into(), env!("CARGO_PKG_VERSION").into()),
         (
             "mode".into(),
-            if t.is_training() { "training" } else { "live" }.into(),
+            if s.training { "training" } else { "live" }.into(),
         ),
-        ("terminal".into(), t.config().terminal_id.clone()),
+        ("terminal".into(), s.terminal_id.clone()),
     ])
     .set(1);
     r.register(
@@ -68,18 +83,10 @@ pub fn render(t: &Terminal, extra: Extra) -> Result<String, AppError> {
         status.oldest_pending_age_secs.unwrap_or(0),
     );
     let amounts = Family::<Labels, Gauge>::default();
-    let mut by_currency: BTreeMap<String, i64> = BTreeMap::new();
-    for e in t.journal().open_entries()? {
-        if e.state.is_open() {
-            *by_currency
-                .entry(e.amount.currency().code().to_string())
-                .or_default() += e.amount.minor();
-        }
-    }
-    for (currency, minor) in by_currency {
+    for (currency, minor) in &s.pending_by_currency {
         amounts
-            .get_or_create(&vec![("currency".into(), currency)])
-            .set(minor);
+            .get_or_create(&vec![("currency".into(), currency.clone())])
+            .set(*minor);
     }
     r.register(
         "giftpos_sync_pending_amount_minor",
@@ -108,10 +115,7 @@ pub fn render(t: &Terminal, extra: Extra) -> Result<String, AppError> {
         &mut r,
         "giftpos_dintero_unreadable_answers",
         "Operations whose last answer from Dintero could not be read (call IT; a readable answer clears each)",
-        t.unreadable_answers()
-            .map(|a| a.len() as i64)
-            .unwrap_or(0)
-            .max(i64::from(status.unreadable.is_some())),
+        (s.unreadable_answers as i64).max(i64::from(status.unreadable.is_some())),
     );
     gauge(
         &mut r,
@@ -129,13 +133,13 @@ pub fn render(t: &Terminal, extra: Extra) -> Result<String, AppError> {
         &mut r,
         "giftpos_printer_configured",
         "1 when a receipt printer is configured (receipts are always saved as PDF)",
-        i64::from(t.config().printer.is_some()),
+        i64::from(s.printer_configured),
     );
     gauge(
         &mut r,
         "giftpos_clerk_signed_in",
         "1 while a clerk is signed in",
-        i64::from(t.signed_in().is_ok()),
+        i64::from(s.clerk_signed_in),
     );
     gauge(
         &mut r,

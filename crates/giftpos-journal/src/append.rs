@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Journal, parse_ts, ts};
 use crate::GENESIS;
-use crate::chain::Content;
+use crate::hash::Content;
 use crate::types::{Entry, EntryState, JournalError, NewEntry};
 
 /// What an insert made: sequence number, hash, `ref_id`, creation time, previous hash.

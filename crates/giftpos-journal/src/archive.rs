@@ -14,7 +14,7 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::{Journal, ts};
-use crate::chain::Content;
+use crate::hash::Content;
 use crate::types::JournalError;
 
 /// The archive file's format name (its first line says it).

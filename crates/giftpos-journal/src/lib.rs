@@ -16,6 +16,7 @@ mod archive;
 mod chain;
 pub mod durable;
 mod group;
+mod hash;
 mod meta;
 pub mod plan;
 mod state;
@@ -37,7 +38,7 @@ pub use meta::EntryMeta;
 pub use plan::{PlanItem, plan};
 pub use types::{CachedCard, Counts, Entry, EntryState, JournalError, NewEntry, VerifyReport};
 
-use chain::hex;
+use hash::hex;
 
 /// Forward-only migrations, applied in order; `PRAGMA user_version` records the last.
 const MIGRATIONS: &[&str] = &[

@@ -633,5 +633,12 @@ fn resolve(l: Layers, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
     })
 }
 
+/// A configuration that cannot be read is the `config` error (exit code and hint).
+impl From<ConfigError> for crate::error::AppError {
+    fn from(e: ConfigError) -> Self {
+        crate::error::AppError::new(crate::error::ErrorCode::Config, e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@
 //! Dintero confirmed it, and *saved — will sync* when it is queued.
 
 mod background;
+mod diagnose;
 mod history;
 mod payment;
 mod redemption;
@@ -172,6 +173,31 @@ impl Terminal {
         Ok(t)
     }
 
+    /// What the metrics say now (`metrics.rs` renders it).
+    pub fn metrics_snapshot(
+        &self,
+        extra: crate::metrics::Extra,
+    ) -> Result<crate::metrics::Snapshot, AppError> {
+        let mut pending_by_currency = std::collections::BTreeMap::new();
+        for e in self.journal().open_entries()? {
+            if e.state.is_open() {
+                *pending_by_currency
+                    .entry(e.amount.currency().code().to_string())
+                    .or_default() += e.amount.minor();
+            }
+        }
+        Ok(crate::metrics::Snapshot {
+            training: self.is_training(),
+            terminal_id: self.cfg.terminal_id.clone(),
+            status: self.sync_status()?,
+            pending_by_currency,
+            unreadable_answers: self.unreadable_answers().map(|a| a.len()).unwrap_or(0),
+            printer_configured: self.cfg.printer.is_some(),
+            clerk_signed_in: self.signed_in().is_ok(),
+            extra,
+        })
+    }
+
     /// Starts what `[metrics]` asks for: `GET /metrics` on its loopback address and/or
     /// the textfile every 15 s, until `stop` is notified. `extra` tells what only the
     /// caller knows (the scanner). Returns the address served on, if any.
@@ -181,7 +207,8 @@ impl Terminal {
         stop: Arc<tokio::sync::Notify>,
     ) -> Result<Option<std::net::SocketAddr>, AppError> {
         let me = self.clone();
-        let source: crate::metrics::Source = Arc::new(move || crate::metrics::render(&me, extra()));
+        let source: crate::metrics::Source =
+            Arc::new(move || crate::metrics::render(&me.metrics_snapshot(extra())?));
         let m = self.cfg.metrics.clone();
         if let Some(dir) = m.textfile_dir {
             tokio::spawn(crate::metrics::textfile_loop(
@@ -209,7 +236,7 @@ impl Terminal {
 
     /// The Settings view: the effective settings and the doctor's checks.
     pub async fn settings_view(&self) -> SettingsView {
-        let doctor = crate::doctor::run(Ok(self.cfg.clone()), self.clock.clone()).await;
+        let doctor = self.doctor().await;
         SettingsView {
             settings: self.settings(),
             doctor,
