@@ -63,6 +63,11 @@ impl GroupSync {
         self.written.fetch_add(1, Ordering::SeqCst) + 1
     }
 
+    /// Commits written so far: waiting for this number makes all of them durable.
+    pub(crate) fn current(&self) -> u64 {
+        self.written.load(Ordering::SeqCst)
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }

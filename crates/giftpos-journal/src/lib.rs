@@ -229,6 +229,8 @@ impl Journal {
             .map_err(|e| self.err(e))?;
         let r = f(&mut lazy.db);
         drop(lazy);
+        // Written (if it committed anything), not yet synced: counted for the next sync.
+        self.group.written();
         r.map_err(|e| self.err(e))
     }
 
@@ -244,7 +246,8 @@ impl Journal {
     /// Returns once every commit made so far is on the disk (one shared fsync): before
     /// the chain's head leaves the journal as an anchor, say.
     pub fn make_durable(&self) -> Result<(), JournalError> {
-        let n = self.group.written();
+        // Nothing written since the last sync: nothing to do (no fsync).
+        let n = self.group.current();
         self.group.wait(n).map_err(|e| JournalError::Io {
             path: self.path.clone(),
             detail: format!("cannot sync the journal: {e}"),

@@ -10,7 +10,7 @@
 //! read — our entry id in its metadata means it is done; active with other metadata is a
 //! conflict for a manager; still inactive means send again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use giftpos_core::{OperationKind, Pin};
 use giftpos_dintero::checkout::PaymentTransaction;
 use giftpos_dintero::wire::{Card, META_OPERATION_ID};
 use giftpos_dintero::{Clock, DinteroClient, DinteroError};
-use giftpos_journal::{EntryState, Journal, PlanItem};
+use giftpos_journal::{Entry, EntryState, Journal, PlanItem};
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinSet;
@@ -349,7 +349,14 @@ impl Engine {
         // The round's view of the open entries: read once, then kept current entry by
         // entry as sends finish (re-reading everything per send would be quadratic).
         // Entries appended meanwhile are picked up by the next round.
-        let mut open = self.journal.open_entries()?;
+        let mut open: BTreeMap<i64, Entry> = self
+            .journal
+            .open_entries()?
+            .into_iter()
+            .map(|e| (e.seq, e))
+            .collect();
+        let mut seq_of: HashMap<String, i64> =
+            open.values().map(|e| (e.id.clone(), e.seq)).collect();
         // Cards this round is sending to. A card leaves this set only once its result is
         // folded into `open` (the global claim is released earlier, when the send ends),
         // so the planner never sees a stale entry as sendable.
@@ -357,11 +364,11 @@ impl Engine {
         loop {
             let mut busy: HashSet<String> = lock(&self.in_flight).clone();
             busy.extend(running.iter().cloned());
-            let items: Vec<PlanItem> = open.iter().map(PlanItem::from).collect();
+            let items: Vec<PlanItem> = open.values().map(PlanItem::from).collect();
             let picks =
                 giftpos_journal::plan(&items, &busy, self.clock.now(), self.policy.concurrency);
             for id in picks {
-                let Some(e) = open.iter().find(|e| e.id == id).cloned() else {
+                let Some(e) = seq_of.get(&id).and_then(|s| open.get(s)).cloned() else {
                     continue;
                 };
                 if !self.try_claim(&e.card_key) {
@@ -380,35 +387,57 @@ impl Engine {
                         .map(|_| (e.id.clone(), e.card_key.clone()))
                 });
             }
-            match tasks.join_next().await {
-                Some(r) => {
-                    let (id, card) =
-                        r.map_err(|e| AppError::internal(format!("sync task: {e}")))??;
-                    let now = self.journal.get(&id)?;
-                    match (open.iter().position(|e| e.id == id), now) {
-                        (Some(i), Some(e))
-                            if e.state.is_open() || e.state == EntryState::NeedsAttention =>
-                        {
-                            open[i] = e;
-                        }
-                        (Some(i), _) => {
-                            open.remove(i);
-                        }
-                        (None, _) => {}
+            // Every send that has finished by now is folded in before planning again:
+            // answers arriving together cost one plan, not one each.
+            let Some(first) = tasks.join_next().await else {
+                break;
+            };
+            let mut finished = vec![first];
+            while let Some(r) = tasks.try_join_next() {
+                finished.push(r);
+            }
+            for r in finished {
+                let (id, card) = r.map_err(|e| AppError::internal(format!("sync task: {e}")))??;
+                let now = self.journal.get(&id)?;
+                let confirmed = now
+                    .as_ref()
+                    .is_some_and(|e| e.state == EntryState::Confirmed);
+                match (seq_of.get(&id).copied(), now) {
+                    (Some(s), Some(e))
+                        if e.state.is_open() || e.state == EntryState::NeedsAttention =>
+                    {
+                        open.insert(s, e);
                     }
-                    // Settlements closed alongside a failed redemption are final too.
-                    open.retain(|e| {
-                        e.parent_id.as_deref() != Some(id.as_str())
-                            || self
-                                .journal
-                                .get(&e.id)
-                                .ok()
-                                .flatten()
-                                .is_some_and(|x| x.state.is_open())
-                    });
-                    running.remove(&card);
+                    (Some(s), _) => {
+                        open.remove(&s);
+                        seq_of.remove(&id);
+                    }
+                    (None, _) => {}
                 }
-                None => break,
+                // Settlements closed alongside a failed redemption are final too (a
+                // confirmed entry closes none; one left stale would only be found
+                // finished when sent).
+                if !confirmed {
+                    let closed: Vec<i64> = open
+                        .values()
+                        .filter(|e| {
+                            e.parent_id.as_deref() == Some(id.as_str())
+                                && !self
+                                    .journal
+                                    .get(&e.id)
+                                    .ok()
+                                    .flatten()
+                                    .is_some_and(|x| x.state.is_open())
+                        })
+                        .map(|e| e.seq)
+                        .collect();
+                    for s in closed {
+                        if let Some(e) = open.remove(&s) {
+                            seq_of.remove(&e.id);
+                        }
+                    }
+                }
+                running.remove(&card);
             }
         }
         self.publish_status();
