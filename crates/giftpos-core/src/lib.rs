@@ -1,6 +1,7 @@
 //! The giftpos domain: money, card tokens, card states and the operations a terminal
-//! performs. This crate does no IO — no network, no files, no clock — so every rule
-//! here can be tested as a pure function.
+//! performs. This crate does no IO — no network, no files, no reading of the clock (it
+//! only names what a clock is: `Clock`) — so every rule here can be tested as a pure
+//! function.
 //!
 //! ```
 //! use giftpos_core::{Currency, Locale, Money};
@@ -11,6 +12,7 @@
 //! ```
 
 pub mod card;
+pub mod clock;
 pub mod money;
 pub mod operation;
 pub mod receipt;
@@ -18,6 +20,7 @@ pub mod secret;
 pub mod token;
 
 pub use card::CardStatus;
+pub use clock::{Clock, ManualClock};
 pub use money::{Currency, Locale, Money, MoneyError};
 pub use operation::OperationKind;
 pub use receipt::{RECEIPT_PREFIX, receipt_payload};

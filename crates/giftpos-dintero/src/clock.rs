@@ -1,15 +1,8 @@
-//! Time, passed in rather than read deep inside: token expiry, card validity and the
-//! sandbox's rules all ask a [`Clock`], so tests can move time without sleeping.
-
-use std::fmt::Debug;
-use std::sync::Mutex;
+//! The machine's clock. What a clock is (`Clock`, and `ManualClock` for tests) is in
+//! `giftpos-core`; reading the real one is IO, so it lives here.
 
 use chrono::{DateTime, Utc};
-
-/// A source of the current time.
-pub trait Clock: Send + Sync + Debug {
-    fn now(&self) -> DateTime<Utc>;
-}
+pub use giftpos_core::clock::{Clock, ManualClock};
 
 /// The machine's clock.
 #[derive(Debug, Default, Clone, Copy)]
@@ -18,27 +11,5 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
-    }
-}
-
-/// A clock that moves only when told to: for tests.
-#[derive(Debug)]
-pub struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    pub fn new(start: DateTime<Utc>) -> ManualClock {
-        ManualClock(Mutex::new(start))
-    }
-
-    /// Moves the clock forward.
-    pub fn advance(&self, by: std::time::Duration) {
-        let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *t += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -63,6 +63,17 @@ impl GroupSync {
         self.written.fetch_add(1, Ordering::SeqCst) + 1
     }
 
+    /// At open: syncs the log (when SQLite has made it) and its folder, so the first
+    /// durable write does not pay for the folder.
+    pub(crate) fn prime(&self) -> std::io::Result<()> {
+        if !self.wal.exists() {
+            return Ok(());
+        }
+        let ino = self.sync(None)?;
+        self.state().wal_ino = Some(ino);
+        Ok(())
+    }
+
     /// Commits written so far: waiting for this number makes all of them durable.
     pub(crate) fn current(&self) -> u64 {
         self.written.load(Ordering::SeqCst)

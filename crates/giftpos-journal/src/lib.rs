@@ -168,6 +168,12 @@ impl Journal {
         };
         j.migrate(version)?;
         j.key = j.terminal_key()?;
+        // The log and its name made durable now, at start, so that no clerk's operation
+        // pays for the folder's sync.
+        j.group.prime().map_err(|e| JournalError::Io {
+            path: path.to_path_buf(),
+            detail: format!("cannot sync the journal: {e}"),
+        })?;
         Ok(j)
     }
 
