@@ -512,6 +512,17 @@ fn probe_backoff(every: Duration, failed: u32) -> Duration {
         .max(every)
 }
 
+/// Runs a journal write that waits for an fsync (group commit) without holding up the
+/// runtime's other tasks: on a multi-threaded runtime the worker hands them over first.
+fn off_the_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 fn chrono_of(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d.min(Duration::from_secs(10 * 365 * 86_400)))
         .unwrap_or(chrono::Duration::zero())

@@ -27,7 +27,7 @@ impl Engine {
     pub async fn execute(&self, e: &Entry, pin: Option<&Pin>) -> Result<Outcome, AppError> {
         let now = self.clock.now();
         let sent_before = e.state == EntryState::Sent;
-        match self.journal.mark_sent(&e.id, now) {
+        match super::off_the_runtime(|| self.journal.mark_sent(&e.id, now)) {
             Ok(()) => {}
             // Another process finished it meanwhile: nothing to send.
             Err(giftpos_journal::JournalError::WrongState(_)) => {
@@ -49,8 +49,10 @@ impl Engine {
             } => {
                 self.contact(true);
                 self.readable(None);
-                self.journal
-                    .confirm(&e.id, transaction_id.as_deref(), *available_after, now)?;
+                super::off_the_runtime(|| {
+                    self.journal
+                        .confirm(&e.id, transaction_id.as_deref(), *available_after, now)
+                })?;
                 self.emit(e, EntryState::Confirmed, None);
             }
             Outcome::Refused(err) => {
