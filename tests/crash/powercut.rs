@@ -9,7 +9,7 @@
 //! every receipt said to be saved is there, and the archives and the live journal verify
 //! as one chain. `POWERCUT_CUTS` (default 10) and `POWERCUT_SEED`; `scripts/powercut N`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -284,8 +284,7 @@ async fn power_cuts(cuts: usize, seed: u64, broken: bool) -> (Vec<String>, Vec<S
     // record of it. Doubled: one operation applied more than once.
     let mut entries = t.journal().archived_entries().unwrap();
     entries.extend(t.journal().list(None, None).unwrap());
-    let known: HashMap<&str, EntryState> =
-        entries.iter().map(|e| (e.id.as_str(), e.state)).collect();
+    let known: HashSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
     let prefix = format!("{TERMINAL}:");
     let (mut at_dintero, mut activated): (HashMap<String, usize>, HashMap<String, usize>) =
         Default::default();
@@ -324,7 +323,7 @@ async fn power_cuts(cuts: usize, seed: u64, broken: bool) -> (Vec<String>, Vec<S
     let mut lost: Vec<String> = told
         .iter()
         .filter(|id| {
-            !known.contains_key(id.as_str())
+            !known.contains(id.as_str())
                 && !at_dintero.contains_key(id.as_str())
                 && !activated.contains_key(id.as_str())
         })
@@ -334,7 +333,7 @@ async fn power_cuts(cuts: usize, seed: u64, broken: bool) -> (Vec<String>, Vec<S
         at_dintero
             .keys()
             .chain(activated.keys())
-            .filter(|op| !known.contains_key(op.as_str()))
+            .filter(|op| !known.contains(op.as_str()))
             .map(|op| format!("{op}: applied at Dintero, not in the journal")),
     );
     lost.extend(

@@ -219,7 +219,7 @@ impl Fs {
     }
 
     fn alive(&self) -> Res<()> {
-        if self.dead { Err(libc_eio()) } else { Ok(()) }
+        if self.dead { Err(EIO) } else { Ok(()) }
     }
 
     fn alloc(&mut self, node: Node) -> u64 {
@@ -472,10 +472,6 @@ impl Fs {
             durable[start..stop].copy_from_slice(&last.data[..keep]);
         }
     }
-}
-
-fn libc_eio() -> i32 {
-    EIO
 }
 
 pub const EIO: i32 = 5;

@@ -58,13 +58,13 @@ impl Engine {
             Outcome::Refused(err) => {
                 self.contact(true);
                 let reason = format!("{}: {}", err.code.as_str(), err.message);
-                self.journal.refuse(&e.id, &reason, now)?;
+                super::off_the_runtime(|| self.journal.refuse(&e.id, &reason, now))?;
                 self.emit(e, EntryState::Refused, Some(reason));
                 self.close_settlements(e, now)?;
             }
             Outcome::NeedsAttention(reason) => {
                 self.contact(true);
-                self.journal.needs_attention(&e.id, reason, now)?;
+                super::off_the_runtime(|| self.journal.needs_attention(&e.id, reason, now))?;
                 self.emit(e, EntryState::NeedsAttention, Some(reason.clone()));
                 self.close_settlements(e, now)?;
             }
