@@ -3,23 +3,23 @@
 use std::io::BufRead;
 use std::sync::Arc;
 
-use giftpos_app::approval::{Approval, ManagerAction};
-use giftpos_app::tender::Payment;
+use giftpos_app::approval::ManagerAction;
+use giftpos_app::batch::BatchOptions;
 use giftpos_app::terminal::BackgroundParts;
-use giftpos_app::{Activation, AppError, ErrorCode, Terminal};
-use giftpos_app::{Currency, Money, Pin};
+use giftpos_app::{AppError, ErrorCode, ManagerInput, OverrideInput, SellInput, Terminal, Till};
 
 use super::wait_for_stop;
 use crate::args::{BatchCommand, ClerkCommand, Command, JournalCommand, PinArgs, ReportCommand};
 use crate::output::{Output, SyncReport};
 
 pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Output, AppError> {
-    let cfg = till.config();
+    let console = till.at_console();
     match command {
         Command::Balance { token, pin } => {
-            let token = till.parse_token(&token)?;
             let pin = read_pin(&pin)?;
-            Ok(Output::Balance(till.balance(&token, pin.as_ref()).await?))
+            Ok(Output::Balance(
+                console.balance(&token, pin.as_deref()).await?,
+            ))
         }
         Command::Activate {
             token,
@@ -31,41 +31,18 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             override_by,
             reason,
         } => {
-            let token = till.parse_token(&token)?;
-            let currency = match currency {
-                Some(c) => Currency::parse(&c)?,
-                None => cfg.currency,
-            };
-            let amount = Money::parse_positive(&amount, currency, cfg.locale)?;
-            let expires_at = expires_at
-                .map(|s| {
-                    chrono::DateTime::parse_from_rfc3339(&s)
-                        .map(|d| d.with_timezone(&chrono::Utc))
-                        .map_err(|_| {
-                            AppError::new(
-                                ErrorCode::InvalidInput,
-                                format!(
-                                    "--expires-at '{s}' is not RFC 3339 (e.g. 2027-12-31T23:59:59Z)"
-                                ),
-                            )
-                        })
-                })
-                .transpose()?;
-            let sale = Activation {
-                token,
+            let approval = payment_override(override_by, reason)?;
+            let sale = SellInput {
+                card: token,
                 amount,
-                transaction_id,
+                currency,
+                transaction_id: Some(transaction_id),
                 customer_id,
                 expires_at,
+                approval,
+                ..SellInput::default()
             };
-            let r = match (override_by, reason) {
-                (Some(manager), Some(reason)) => {
-                    let a = approval(till, &manager, ManagerAction::PaymentOverride)?;
-                    till.activate_with_override(sale, &a, &reason).await?
-                }
-                _ => till.activate(sale).await?,
-            };
-            Ok(Output::Operation(r))
+            Ok(Output::Operation(console.sell(sale).await?))
         }
         Command::Redeem {
             token,
@@ -74,44 +51,29 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             pay_rest,
             wait,
         } => {
-            let token = till.parse_token(&token)?;
-            let amount = till.parse_amount(&amount)?;
-            let pin = read_pin(&pin)?.ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::InvalidPinEntry,
-                    "redeeming needs the card's PIN (--pin or --pin-stdin)",
-                )
-            })?;
+            let pin = needed_pin(&pin, "redeeming")?;
             if pay_rest.is_some() {
-                let p = till.start_pay_rest(&token, &pin, amount).await?;
-                return pay_at(till, p, wait).await;
+                let p = console.start_pay_rest(&token, &pin, &amount).await?;
+                return pay_at(&console, p.payment, wait).await;
             }
-            Ok(Output::Operation(till.redeem(&token, amount, &pin).await?))
+            Ok(Output::Operation(
+                console.redeem(&token, &amount, &pin).await?,
+            ))
         }
         Command::Reserve { token, amount, pin } => {
-            let token = till.parse_token(&token)?;
-            let amount = till.parse_amount(&amount)?;
-            let pin = read_pin(&pin)?.ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::InvalidPinEntry,
-                    "reserving needs the card's PIN (--pin or --pin-stdin)",
-                )
-            })?;
+            let pin = needed_pin(&pin, "reserving")?;
             Ok(Output::Reservation(
-                till.reserve(&token, amount, &pin).await?,
+                console.reserve(&token, &amount, &pin).await?,
             ))
         }
         Command::Complete {
             reservation,
             amount,
-        } => {
-            let r = till.reservation(&reservation)?;
-            let amount = amount.map(|a| till.parse_amount(&a)).transpose()?;
-            Ok(Output::Operation(till.complete(&r, amount).await?))
-        }
+        } => Ok(Output::Operation(
+            console.complete(&reservation, amount.as_deref()).await?,
+        )),
         Command::Cancel { reservation } => {
-            let r = till.reservation(&reservation)?;
-            Ok(Output::Operation(till.cancel(&r).await?))
+            Ok(Output::Operation(console.cancel(&reservation).await?))
         }
         Command::Topup {
             token,
@@ -123,28 +85,23 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             reason,
             wait,
         } => {
-            let token = till.parse_token(&token)?;
-            let amount = till.parse_amount(&amount)?;
             if pay.as_deref() == Some("dintero") {
-                let p = till.start_top_up_payment(&token, amount).await?;
-                return pay_at(till, p, wait).await;
+                let p = console.start_payment(&token, &amount, true).await?;
+                return pay_at(&console, p.payment, wait).await;
             }
-            if let (Some(manager), Some(reason)) = (override_by, reason) {
-                let a = approval(till, &manager, ManagerAction::PaymentOverride)?;
-                return Ok(Output::Operation(
-                    till.top_up_with_override(&token, amount, &a, &reason, transaction_id)
-                        .await?,
-                ));
-            }
-            // Nothing is recorded without a payment: a Dintero reference, or a tender.
-            let payment = Payment::from_input(
-                pay.as_deref(),
-                transaction_id.as_deref(),
-                reference.as_deref(),
-            )?;
-            Ok(Output::Operation(
-                till.top_up(&token, amount, payment).await?,
-            ))
+            // Nothing is recorded without a payment: a Dintero reference, a tender, or
+            // a manager's override.
+            let approval = payment_override(override_by, reason)?;
+            let top_up = SellInput {
+                card: token,
+                amount,
+                tender: pay,
+                transaction_id,
+                reference,
+                approval,
+                ..SellInput::default()
+            };
+            Ok(Output::Operation(console.top_up(top_up).await?))
         }
         Command::Info => Ok(Output::Info(till.info())),
         Command::Sync { once: true } => {
@@ -218,8 +175,10 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             approved_by,
             note,
         }) => {
-            let a = approval(till, &approved_by, ManagerAction::Resolve)?;
-            Ok(Output::Entry(Box::new(till.resolve(&entry_id, &a, &note)?)))
+            let m = manager_pin(&approved_by, ManagerAction::Resolve)?;
+            Ok(Output::Entry(Box::new(
+                console.resolve(&entry_id, &m, &note)?,
+            )))
         }
         Command::Journal(JournalCommand::Verify { anchors: None }) => {
             Ok(Output::Verify(till.verify_journal()?))
@@ -276,9 +235,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
         }
         Command::Report(ReportCommand::Payments { date, out }) => {
             let date = report_date(date)?;
-            let mut report = till.day_report(date)?;
-            till.check_report_payments(&mut report).await;
-            let csv = till.payments_csv(&report);
+            let csv = till.payments_csv(date).await?;
             match out {
                 Some(path) => {
                     write_private(&path, csv.as_bytes())?;
@@ -292,7 +249,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
         }
         Command::Report(ReportCommand::Tenders { date, out }) => {
             let date = report_date(date)?;
-            let csv = till.tenders_csv(&till.day_report(date)?);
+            let csv = till.tenders_csv(date)?;
             match out {
                 Some(path) => {
                     write_private(&path, csv.as_bytes())?;
@@ -306,10 +263,8 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
         }
         Command::Report(ReportCommand::Day { date, out }) => {
             let date = report_date(date)?;
-            let mut report = till.day_report(date)?;
-            till.check_report_payments(&mut report).await;
-            let n = report.entries.len();
-            write_private(&out, &till.day_report_pdf(&report))?;
+            let (pdf, n) = till.day_report_pdf(date).await?;
+            write_private(&out, &pdf)?;
             Ok(Output::Exported(format!(
                 "end-of-day report for {date} ({n} entries) written to {}",
                 out.display()
@@ -322,15 +277,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             id_prefix,
             out,
         }) => {
-            let opts = giftpos_app::batch::BatchOptions {
-                count,
-                token_format: giftpos_app::batch::parse_format(&token_format)?,
-                pin_format: giftpos_app::batch::parse_format(&pin_format)?,
-                id_prefix: id_prefix.unwrap_or_else(|| {
-                    format!("batch-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"))
-                }),
-                chunk: 500,
-            };
+            let opts = BatchOptions::from_input(count, &token_format, &pin_format, id_prefix)?;
             let s = till.create_card_batch(&opts, &out).await?;
             Ok(Output::Exported(format!(
                 "{} cards: {} and {} sheet file(s) in {}",
@@ -344,8 +291,8 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             entry_id,
             approved_by,
         } => {
-            let a = approval(till, &approved_by, ManagerAction::Void)?;
-            Ok(Output::Operation(till.undo(&entry_id, &a).await?))
+            let m = manager_pin(&approved_by, ManagerAction::Void)?;
+            Ok(Output::Operation(console.undo(&entry_id, &m).await?))
         }
         Command::Sell {
             token,
@@ -355,34 +302,23 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             reference,
             wait,
         } => {
-            let token = till.parse_token(&token)?;
-            let amount = till.parse_amount(&amount)?;
-            if matches!(pay.as_deref(), Some("cash" | "card-terminal")) {
-                let payment = Payment::from_input(pay.as_deref(), None, reference.as_deref())?;
-                return Ok(Output::Operation(
-                    till.sell_paid(&token, amount, payment).await?,
-                ));
+            if pay.as_deref() == Some("dintero") && transaction_id.is_none() {
+                let p = console.start_payment(&token, &amount, false).await?;
+                return pay_at(&console, p.payment, wait).await;
             }
-            if let Some(transaction_id) = transaction_id {
-                return Ok(Output::Operation(
-                    till.activate(Activation {
-                        token,
-                        amount,
-                        transaction_id,
-                        customer_id: None,
-                        expires_at: None,
-                    })
-                    .await?,
-                ));
-            }
-            debug_assert_eq!(pay.as_deref(), Some("dintero"));
-            let p = till.start_payment(&token, amount).await?;
-            pay_at(till, p, wait).await
+            let sale = SellInput {
+                card: token,
+                amount,
+                tender: pay,
+                transaction_id,
+                reference,
+                ..SellInput::default()
+            };
+            Ok(Output::Operation(console.sell(sale).await?))
         }
         Command::Return { token, approved_by } => {
-            let token = till.parse_token(&token)?;
-            let a = approval(till, &approved_by, ManagerAction::Return)?;
-            Ok(Output::Operation(till.return_card(&token, &a).await?))
+            let m = manager_pin(&approved_by, ManagerAction::Return)?;
+            Ok(Output::Operation(console.return_card(&token, &m).await?))
         }
         Command::Clerk(ClerkCommand::Add {
             number,
@@ -390,16 +326,17 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             role,
             approved_by,
         }) => {
-            let a = approved_by
-                .map(|m| approval(till, &m, ManagerAction::ManageClerks))
+            let m = approved_by
+                .map(|m| manager_pin(&m, ManagerAction::ManageClerks))
                 .transpose()?;
-            let pin = read_pin(&PinArgs {
-                pin: None,
-                pin_stdin: true,
-            })?
-            .ok_or_else(|| AppError::new(ErrorCode::InvalidPinEntry, "no PIN on stdin"))?;
-            let role = giftpos_app::Role::parse(&role)?;
-            let c = till.add_clerk(&number, &name, role, &pin, a.as_ref())?;
+            let pin = needed_pin(
+                &PinArgs {
+                    pin: None,
+                    pin_stdin: true,
+                },
+                "a new clerk",
+            )?;
+            let c = console.add_clerk(&number, &name, &role, &pin, m.as_ref())?;
             Ok(Output::Exported(format!(
                 "clerk {} ({}, {}) saved",
                 c.number,
@@ -418,10 +355,10 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             number,
             approved_by,
         }) => {
-            let a = approved_by
-                .map(|m| approval(till, &m, ManagerAction::ManageClerks))
+            let m = approved_by
+                .map(|m| manager_pin(&m, ManagerAction::ManageClerks))
                 .transpose()?;
-            till.remove_clerk(&number, a.as_ref())?;
+            console.remove_clerk(&number, m.as_ref())?;
             Ok(Output::Exported(format!("clerk {number} removed")))
         }
         Command::Doctor | Command::Sandbox(_) | Command::Scanner(_) | Command::Update { .. } => {
@@ -433,7 +370,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
 /// Prints where the customer pays (the URL and its QR code on stderr), then follows the
 /// payment for `wait` seconds, or leaves it to the journal.
 async fn pay_at(
-    till: &Terminal,
+    console: &Till<'_>,
     p: giftpos_app::terminal::PaymentSession,
     wait: Option<u64>,
 ) -> Result<Output, AppError> {
@@ -451,17 +388,18 @@ async fn pay_at(
     eprintln!("{}", p.qr_text());
     match wait {
         Some(secs) => Ok(Output::Operation(
-            till.finish_payment(&p.operation_id, std::time::Duration::from_secs(secs))
+            console
+                .finish_payment(&p.operation_id, std::time::Duration::from_secs(secs))
                 .await?,
         )),
         None => Ok(Output::Payment(p)),
     }
 }
 
-/// A manager's approval for `action`: their number from `--approved-by`, their PIN from
-/// the next line of standard input. A number alone is refused before anything is
-/// recorded.
-fn approval(till: &Terminal, manager: &str, action: ManagerAction) -> Result<Approval, AppError> {
+/// A manager approving `action` at the console: their number from `--approved-by`, their
+/// PIN from the next line of standard input (checked by `Terminal`). A number alone is
+/// refused before anything is recorded.
+fn manager_pin(manager: &str, action: ManagerAction) -> Result<ManagerInput, AppError> {
     let pin = read_pin(&PinArgs {
         pin: None,
         pin_stdin: true,
@@ -476,10 +414,38 @@ fn approval(till: &Terminal, manager: &str, action: ManagerAction) -> Result<App
         )
     })?
     .ok_or_else(|| AppError::new(ErrorCode::ManagerRequired, "the manager's PIN is needed"))?;
-    till.approve(manager, &pin, action)
+    Ok(ManagerInput {
+        number: manager.to_string(),
+        pin,
+    })
 }
 
-pub(crate) fn read_pin(args: &PinArgs) -> Result<Option<Pin>, AppError> {
+/// `--override-by N --reason …`: the manager's override of an unverifiable payment.
+fn payment_override(
+    manager: Option<String>,
+    reason: Option<String>,
+) -> Result<Option<OverrideInput>, AppError> {
+    let (Some(manager), Some(reason)) = (manager, reason) else {
+        return Ok(None);
+    };
+    Ok(Some(OverrideInput {
+        manager: manager_pin(&manager, ManagerAction::PaymentOverride)?,
+        reason,
+    }))
+}
+
+/// The card's PIN, which `what` needs.
+fn needed_pin(args: &PinArgs, what: &str) -> Result<String, AppError> {
+    read_pin(args)?.ok_or_else(|| {
+        AppError::new(
+            ErrorCode::InvalidPinEntry,
+            format!("{what} needs the card's PIN (--pin or --pin-stdin)"),
+        )
+    })
+}
+
+/// The PIN as typed (`--pin`, or a line of standard input): `Terminal` checks it.
+pub(crate) fn read_pin(args: &PinArgs) -> Result<Option<String>, AppError> {
     if args.pin_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map_err(|e| {
@@ -488,9 +454,15 @@ pub(crate) fn read_pin(args: &PinArgs) -> Result<Option<Pin>, AppError> {
                 format!("cannot read the PIN: {e}"),
             )
         })?;
-        return Ok(Some(Pin::parse(&line)?));
+        if line.trim().is_empty() {
+            return Err(AppError::new(
+                ErrorCode::InvalidPinEntry,
+                "no PIN on standard input",
+            ));
+        }
+        return Ok(Some(line));
     }
-    Ok(args.pin.as_deref().map(Pin::parse).transpose()?)
+    Ok(args.pin.clone())
 }
 
 /// `--date YYYY-MM-DD`, default today (local time).

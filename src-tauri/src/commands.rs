@@ -2,22 +2,17 @@
 //! page's raw input and makes one call into `Terminal`, with what the customer's screen
 //! should show.
 
-use giftpos_app::Pin;
-use giftpos_app::approval::ManagerAction;
-use giftpos_app::tender::Payment;
-use giftpos_app::terminal::{Background, Printed, ScanResult, SettingsView};
-use giftpos_app::{
-    BalanceView, Clerk, HistoryItem, OperationResult, Reservation, Terminal, TerminalInfo,
+use giftpos_app::terminal::{
+    Background, CustomerView, PaymentView, Printed, ScanResult, SettingsView,
 };
-use serde::Serialize;
+use giftpos_app::{
+    BalanceView, Clerk, HistoryItem, ManagerInput, OperationResult, OverrideInput, Reservation,
+    SellInput, Terminal, TerminalInfo,
+};
 use tauri::{AppHandle, Runtime, State};
 
 use super::{AppState, Res};
-use crate::windows::{CustomerView, thank_customer, to_customer};
-
-pub(crate) fn pin(p: &str) -> Res<Pin> {
-    Ok(Pin::parse(p)?)
-}
+use crate::windows::{thank_customer, to_customer};
 
 /// Leaves kiosk mode (a manager's number and PIN): the app exits, the till shows the
 /// desktop (or the session's next program).
@@ -28,7 +23,9 @@ pub(crate) fn leave_kiosk<R: Runtime>(
     manager: String,
     manager_pin: String,
 ) -> Res<()> {
-    let (_, m) = state.manager_till(&manager, &manager_pin, ManagerAction::LeaveKiosk)?;
+    let m = state
+        .at_till()?
+        .leave_kiosk(&manager_input(manager, manager_pin))?;
     tracing::warn!(manager = %m.manager(), "kiosk mode left by a manager");
     state
         .leaving
@@ -39,12 +36,12 @@ pub(crate) fn leave_kiosk<R: Runtime>(
 
 #[tauri::command]
 pub(crate) fn app_info(state: State<'_, AppState>) -> Res<TerminalInfo> {
-    state.till().map(Terminal::info)
+    state.terminal().map(Terminal::info)
 }
 
 #[tauri::command]
 pub(crate) fn sync_status(state: State<'_, AppState>) -> Res<giftpos_app::sync::SyncStatus> {
-    state.till()?.sync_status()
+    state.terminal()?.sync_status()
 }
 
 #[tauri::command]
@@ -57,29 +54,29 @@ pub(crate) fn scanner_state(state: State<'_, AppState>) -> Option<giftpos_app::R
 
 #[tauri::command]
 pub(crate) fn sign_in(state: State<'_, AppState>, number: String, pin_code: String) -> Res<Clerk> {
-    state.till()?.sign_in(&number, &pin(&pin_code)?)
+    state.terminal()?.sign_in_typed(&number, &pin_code)
 }
 
 #[tauri::command]
 pub(crate) fn sign_out(state: State<'_, AppState>) -> Res<()> {
-    state.till().map(Terminal::sign_out)
+    state.terminal().map(Terminal::sign_out)
 }
 
 #[tauri::command]
 pub(crate) fn whoami(state: State<'_, AppState>) -> Res<Option<Clerk>> {
-    Ok(state.till()?.signed_in().ok())
+    Ok(state.terminal()?.signed_in().ok())
 }
 
 /// The clerk touched the screen or the keyboard (or work is in flight): their idle
 /// time starts again. Refused as `not_signed_in` once `Terminal` signed them out.
 #[tauri::command]
 pub(crate) fn activity(state: State<'_, AppState>) -> Res<()> {
-    state.till()?.clerk_action().map(|_| ())
+    state.at_till().map(|_| ())
 }
 
 #[tauri::command]
 pub(crate) fn scan(state: State<'_, AppState>, text: String) -> Res<ScanResult> {
-    Ok(state.till()?.scan(&text))
+    Ok(state.terminal()?.scan(&text))
 }
 
 #[tauri::command]
@@ -88,9 +85,7 @@ pub(crate) async fn balance(
     card: String,
     pin_code: Option<String>,
 ) -> Res<BalanceView> {
-    let t = state.clerk_till()?;
-    let p = pin_code.as_deref().map(pin).transpose()?;
-    t.balance(&t.card_input(&card)?, p.as_ref()).await
+    state.at_till()?.balance(&card, pin_code.as_deref()).await
 }
 
 #[tauri::command]
@@ -103,29 +98,51 @@ pub(crate) async fn sell<R: Runtime>(
     tender: Option<String>,
     reference: Option<String>,
 ) -> Res<OperationResult> {
-    let t = state.clerk_till()?;
-    let (token, amount, payment) = paid(t, &card, &amount, tender, transaction_id, reference)?;
-    let r = t.sell_paid(&token, amount, payment).await;
+    let input = paid(card, amount, transaction_id, tender, reference);
+    let r = state.at_till()?.sell(input).await;
     thank_customer(&app, r)
 }
 
-/// The card, the amount and what pays for them, as the page gave them: the amount
-/// checked before the payment, so a wrong amount is named first.
+/// A sale or top-up as the page gave it.
 fn paid(
-    t: &Terminal,
-    card: &str,
-    amount: &str,
-    tender: Option<String>,
+    card: String,
+    amount: String,
     transaction_id: Option<String>,
+    tender: Option<String>,
     reference: Option<String>,
-) -> Res<(giftpos_app::CardToken, giftpos_app::Money, Payment)> {
-    let (token, amount) = (t.card_input(card)?, t.parse_amount(amount)?);
-    let payment = Payment::from_input(
-        tender.as_deref(),
-        transaction_id.as_deref(),
-        reference.as_deref(),
-    )?;
-    Ok((token, amount, payment))
+) -> SellInput {
+    SellInput {
+        card,
+        amount,
+        tender,
+        transaction_id,
+        reference,
+        ..SellInput::default()
+    }
+}
+
+/// A sale or top-up whose payment cannot be shown, let through by a manager.
+fn overridden(
+    card: String,
+    amount: String,
+    transaction_id: Option<String>,
+    manager: String,
+    manager_pin: String,
+    reason: String,
+) -> SellInput {
+    SellInput {
+        card,
+        amount,
+        transaction_id,
+        approval: Some(OverrideInput {
+            manager: ManagerInput {
+                number: manager,
+                pin: manager_pin,
+            },
+            reason,
+        }),
+        ..SellInput::default()
+    }
 }
 
 /// A sale whose payment cannot be verified, let through by a manager with a reason.
@@ -139,16 +156,15 @@ pub(crate) async fn sell_override(
     manager_pin: String,
     reason: String,
 ) -> Res<OperationResult> {
-    let (t, approval) =
-        state.manager_till(&manager, &manager_pin, ManagerAction::PaymentOverride)?;
-    let sale = giftpos_app::Activation {
-        token: t.card_input(&card)?,
-        amount: t.parse_amount(&amount)?,
-        transaction_id: transaction_id.trim().to_string(),
-        customer_id: None,
-        expires_at: None,
-    };
-    t.activate_with_override(sale, &approval, &reason).await
+    let input = overridden(
+        card,
+        amount,
+        Some(transaction_id),
+        manager,
+        manager_pin,
+        reason,
+    );
+    state.at_till()?.sell(input).await
 }
 
 #[tauri::command]
@@ -161,9 +177,8 @@ pub(crate) async fn top_up<R: Runtime>(
     tender: Option<String>,
     reference: Option<String>,
 ) -> Res<OperationResult> {
-    let t = state.clerk_till()?;
-    let (token, amount, payment) = paid(t, &card, &amount, tender, transaction_id, reference)?;
-    let r = t.top_up(&token, amount, payment).await;
+    let input = paid(card, amount, transaction_id, tender, reference);
+    let r = state.at_till()?.top_up(input).await;
     thank_customer(&app, r)
 }
 
@@ -178,16 +193,8 @@ pub(crate) async fn top_up_override(
     manager_pin: String,
     reason: String,
 ) -> Res<OperationResult> {
-    let (t, approval) =
-        state.manager_till(&manager, &manager_pin, ManagerAction::PaymentOverride)?;
-    t.top_up_with_override(
-        &t.card_input(&card)?,
-        t.parse_amount(&amount)?,
-        &approval,
-        &reason,
-        transaction_id,
-    )
-    .await
+    let input = overridden(card, amount, transaction_id, manager, manager_pin, reason);
+    state.at_till()?.top_up(input).await
 }
 
 #[tauri::command]
@@ -197,13 +204,7 @@ pub(crate) async fn reserve(
     amount: String,
     pin_code: String,
 ) -> Res<Reservation> {
-    let t = state.clerk_till()?;
-    t.reserve(
-        &t.card_input(&card)?,
-        t.parse_amount(&amount)?,
-        &pin(&pin_code)?,
-    )
-    .await
+    state.at_till()?.reserve(&card, &amount, &pin_code).await
 }
 
 #[tauri::command]
@@ -212,9 +213,10 @@ pub(crate) async fn complete(
     operation_id: String,
     amount: Option<String>,
 ) -> Res<OperationResult> {
-    let t = state.clerk_till()?;
-    let amount = amount.as_deref().map(|a| t.parse_amount(a)).transpose()?;
-    t.complete(&t.reservation(&operation_id)?, amount).await
+    state
+        .at_till()?
+        .complete(&operation_id, amount.as_deref())
+        .await
 }
 
 #[tauri::command]
@@ -222,8 +224,11 @@ pub(crate) async fn cancel(
     state: State<'_, AppState>,
     operation_id: String,
 ) -> Res<OperationResult> {
-    let t = state.clerk_till()?;
-    t.cancel(&t.reservation(&operation_id)?).await
+    state.at_till()?.cancel(&operation_id).await
+}
+
+fn manager_input(number: String, pin: String) -> ManagerInput {
+    ManagerInput { number, pin }
 }
 
 /// Void or refund: needs a manager's number and PIN, given on the approval dialog.
@@ -234,31 +239,23 @@ pub(crate) async fn undo(
     manager: String,
     manager_pin: String,
 ) -> Res<OperationResult> {
-    let (t, a) = state.manager_till(&manager, &manager_pin, ManagerAction::Void)?;
-    t.undo(&entry_id, &a).await
+    let m = manager_input(manager, manager_pin);
+    state.at_till()?.undo(&entry_id, &m).await
 }
 
 #[tauri::command]
 pub(crate) fn history(state: State<'_, AppState>) -> Res<Vec<HistoryItem>> {
-    state.clerk_till()?.history(None)
+    state.at_till()?.history()
 }
 
 #[tauri::command]
 pub(crate) fn history_entry(state: State<'_, AppState>, entry_id: String) -> Res<HistoryItem> {
-    state.clerk_till()?.history_entry(&entry_id)
+    state.at_till()?.history_entry(&entry_id)
 }
 
 #[tauri::command]
 pub(crate) fn print_receipt(state: State<'_, AppState>, entry_id: String) -> Res<Printed> {
-    state.clerk_till()?.print_receipt(&entry_id)
-}
-
-/// A Checkout payment waiting for the customer, with its URL as a QR code (SVG).
-#[derive(Debug, Serialize)]
-pub struct PaymentView {
-    #[serde(flatten)]
-    pub payment: giftpos_app::terminal::PaymentSession,
-    pub qr_svg: String,
+    state.at_till()?.print_receipt(&entry_id)
 }
 
 #[tauri::command]
@@ -269,37 +266,12 @@ pub(crate) async fn start_payment<R: Runtime>(
     amount: String,
     top_up: Option<bool>,
 ) -> Res<PaymentView> {
-    let t = state.clerk_till()?;
-    let (token, amount) = (t.card_input(&card)?, t.parse_amount(&amount)?);
-    let payment = if top_up == Some(true) {
-        t.start_top_up_payment(&token, amount).await?
-    } else {
-        t.start_payment(&token, amount).await?
-    };
-    Ok(show_payment(&app, payment))
-}
-
-/// The payment's QR code for the clerk's screen and the customer's: the customer sees
-/// what is left for them to pay (and, paying the rest, what their gift card pays).
-fn show_payment<R: Runtime>(
-    app: &AppHandle<R>,
-    payment: giftpos_app::terminal::PaymentSession,
-) -> PaymentView {
-    let view = PaymentView {
-        qr_svg: payment.qr_svg(),
-        payment,
-    };
-    to_customer(
-        app,
-        CustomerView {
-            state: "pay",
-            amount: view.payment.rest.or(Some(view.payment.amount)),
-            qr_svg: Some(view.qr_svg.clone()),
-            balance: None,
-            gift_card: view.payment.gift_card_part,
-        },
-    );
-    view
+    let till = state.at_till()?;
+    let view = till
+        .start_payment(&card, &amount, top_up == Some(true))
+        .await?;
+    to_customer(&app, CustomerView::pay(&view));
+    Ok(view)
 }
 
 /// Pay the rest with Dintero: the customer's card (checked with its PIN) pays what it
@@ -312,10 +284,10 @@ pub(crate) async fn start_pay_rest<R: Runtime>(
     pin_code: String,
     total: String,
 ) -> Res<PaymentView> {
-    let t = state.clerk_till()?;
-    let (token, total) = (t.card_input(&card)?, t.parse_amount(&total)?);
-    let payment = t.start_pay_rest(&token, &pin(&pin_code)?, total).await?;
-    Ok(show_payment(&app, payment))
+    let till = state.at_till()?;
+    let view = till.start_pay_rest(&card, &pin_code, &total).await?;
+    to_customer(&app, CustomerView::pay(&view));
+    Ok(view)
 }
 
 /// Waits (up to 15 minutes) for the customer to pay, then activates the card.
@@ -326,10 +298,7 @@ pub(crate) async fn finish_payment<R: Runtime>(
     operation_id: String,
 ) -> Res<OperationResult> {
     let wait = std::time::Duration::from_secs(900);
-    let r = state
-        .clerk_till()?
-        .finish_payment(&operation_id, wait)
-        .await;
+    let r = state.at_till()?.finish_payment(&operation_id, wait).await;
     thank_customer(&app, r)
 }
 
@@ -340,7 +309,7 @@ pub(crate) async fn cancel_payment<R: Runtime>(
     operation_id: String,
 ) -> Res<()> {
     to_customer(&app, CustomerView::idle());
-    state.clerk_till()?.cancel_payment(&operation_id).await
+    state.at_till()?.cancel_payment(&operation_id).await
 }
 
 /// Return of an unused card sold through Checkout: needs a manager.
@@ -351,14 +320,14 @@ pub(crate) async fn return_sale(
     manager: String,
     manager_pin: String,
 ) -> Res<OperationResult> {
-    let (t, a) = state.manager_till(&manager, &manager_pin, ManagerAction::Return)?;
-    t.return_sale(&entry_id, &a).await
+    let m = manager_input(manager, manager_pin);
+    state.at_till()?.return_sale(&entry_id, &m).await
 }
 
 /// The Settings screen: the configuration and the doctor's checks.
 #[tauri::command]
 pub(crate) async fn settings(state: State<'_, AppState>) -> Res<SettingsView> {
-    Ok(state.clerk_till()?.settings_view().await)
+    Ok(state.at_till()?.settings().await)
 }
 
 /// An error in a page (`onerror`, `unhandledrejection`): to the log, where IT looks.

@@ -10,10 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use giftpos_app::SystemClock;
-use giftpos_app::approval::{Approval, ManagerAction};
 use giftpos_app::config::{self, LoadOptions};
 use giftpos_app::terminal::{Background, BackgroundEvent, BackgroundParts};
-use giftpos_app::{AppError, Terminal};
+use giftpos_app::{AppError, Terminal, Till};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 pub use giftpos_app::terminal::SettingsView;
@@ -70,10 +69,8 @@ pub const EVENTS: &[&str] = &["scan", "sync", "scanner", "customer"];
 type Res<T> = Result<T, AppError>;
 
 mod commands;
-use commands::pin;
 mod windows;
-pub use commands::PaymentView;
-pub use windows::CustomerView;
+pub use giftpos_app::terminal::{CustomerView, PaymentView};
 use windows::{open_customer_display, restart_when_replaced, software_drawing};
 
 /// What the shell holds: the terminal, or why it could not open (shown by the UI), and
@@ -89,28 +86,14 @@ struct AppState {
 }
 
 impl AppState {
-    fn till(&self) -> Res<&Terminal> {
+    /// The terminal, or why it could not open.
+    fn terminal(&self) -> Res<&Terminal> {
         self.terminal.as_deref().map_err(Clone::clone)
     }
 
-    /// The terminal, for an operation only a signed-in clerk may do.
-    /// Each one counts as the clerk's activity; an idle clerk is signed out by
-    /// `Terminal`, not by the page.
-    fn clerk_till(&self) -> Res<&Terminal> {
-        let t = self.till()?;
-        t.clerk_action()?;
-        Ok(t)
-    }
-
-    /// The terminal and the manager approving on the dialog, for what needs one.
-    fn manager_till(
-        &self,
-        manager: &str,
-        manager_pin: &str,
-        action: ManagerAction,
-    ) -> Res<(&Terminal, Approval)> {
-        let t = self.clerk_till()?;
-        Ok((t, t.approve(manager, &pin(manager_pin)?, action)?))
+    /// The till, for the signed-in clerk (`Terminal` decides: `not_signed_in`, idle).
+    fn at_till(&self) -> Res<Till<'_>> {
+        self.terminal()?.at_till()
     }
 }
 

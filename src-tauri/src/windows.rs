@@ -3,49 +3,10 @@
 //! replaced by an update.
 
 use giftpos_app::OperationResult;
+use giftpos_app::terminal::CustomerView;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
-use serde::Serialize;
-
 use super::{AppState, Res};
-
-/// What the customer's screen shows (`[terminal] customer_display`), sent to its window
-/// as a `customer` event.
-#[derive(Debug, Clone, Serialize)]
-pub struct CustomerView {
-    /// `idle` (the store's name), `pay` (the amount and the payment's QR code) or
-    /// `thanks` (the amount and the card's balance).
-    pub state: &'static str,
-    pub amount: Option<giftpos_app::Money>,
-    pub qr_svg: Option<String>,
-    pub balance: Option<giftpos_app::Money>,
-    /// Pay the rest: what the customer's gift card pays of the total (`amount` is then
-    /// what is left for the customer to pay).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gift_card: Option<giftpos_app::Money>,
-}
-
-impl CustomerView {
-    pub(super) fn idle() -> CustomerView {
-        CustomerView {
-            state: "idle",
-            amount: None,
-            qr_svg: None,
-            balance: None,
-            gift_card: None,
-        }
-    }
-
-    pub(super) fn thanks(r: &OperationResult) -> CustomerView {
-        CustomerView {
-            state: "thanks",
-            amount: Some(r.amount),
-            qr_svg: None,
-            balance: r.available_after,
-            gift_card: r.gift_card_part,
-        }
-    }
-}
 
 /// Tells the customer's screen, when there is one.
 pub(super) fn to_customer<R: Runtime>(app: &AppHandle<R>, view: CustomerView) {

@@ -9,4 +9,5 @@ mod contract;
 mod metrics;
 mod scale;
 mod sync;
+mod till;
 mod tls;

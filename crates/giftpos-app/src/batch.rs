@@ -27,6 +27,26 @@ pub struct BatchOptions {
     pub chunk: usize,
 }
 
+impl BatchOptions {
+    /// From what head office typed: formats as `digits:N`, `alnum:N` or `dincard`
+    /// (optionally `PREFIX+…`); without a prefix, card ids start `batch-` and the time.
+    pub fn from_input(
+        count: usize,
+        token_format: &str,
+        pin_format: &str,
+        id_prefix: Option<String>,
+    ) -> Result<BatchOptions, AppError> {
+        Ok(BatchOptions {
+            count,
+            token_format: parse_format(token_format.trim())?,
+            pin_format: parse_format(pin_format.trim())?,
+            id_prefix: id_prefix
+                .unwrap_or_else(|| format!("batch-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"))),
+            chunk: 500,
+        })
+    }
+}
+
 /// What was written.
 #[derive(Debug, Clone, Serialize)]
 pub struct BatchSummary {

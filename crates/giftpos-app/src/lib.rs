@@ -36,7 +36,8 @@ pub mod update;
 pub use clerks::{Clerk, Role};
 pub use error::{AppError, ErrorClass, ErrorCode};
 pub use terminal::{
-    Activation, BalanceView, HistoryItem, OperationResult, Reservation, Terminal, TerminalInfo,
+    Activation, BalanceView, HistoryItem, ManagerInput, OperationResult, OverrideInput,
+    Reservation, SellInput, Terminal, TerminalInfo, Till,
 };
 
 // The values the adapters (the CLI, the shell) hand to `Terminal` and get back: they

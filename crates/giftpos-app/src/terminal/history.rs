@@ -285,19 +285,28 @@ impl Terminal {
         Ok(giftpos_print::render_receipt(&self.receipt(entry_id)?))
     }
 
-    /// A day's Z-report as an A4 PDF.
-    pub fn day_report_pdf(&self, report: &giftpos_print::DayReport) -> Vec<u8> {
-        giftpos_print::render_day_report(report)
+    /// A day's Z-report as an A4 PDF, each sale's payment checked at Dintero, with
+    /// the number of entries it covers.
+    pub async fn day_report_pdf(
+        &self,
+        date: chrono::NaiveDate,
+    ) -> Result<(Vec<u8>, usize), AppError> {
+        let mut report = self.day_report(date)?;
+        self.check_report_payments(&mut report).await;
+        let pdf = giftpos_print::render_day_report(&report);
+        Ok((pdf, report.entries.len()))
     }
 
-    /// A day's payments, one CSV line each (with what Dintero says of each, when asked).
-    pub fn payments_csv(&self, report: &giftpos_print::DayReport) -> String {
-        giftpos_print::payments_csv(report)
+    /// A day's payments, one CSV line each, with what Dintero holds of each.
+    pub async fn payments_csv(&self, date: chrono::NaiveDate) -> Result<String, AppError> {
+        let mut report = self.day_report(date)?;
+        self.check_report_payments(&mut report).await;
+        Ok(giftpos_print::payments_csv(&report))
     }
 
     /// A day's tenders (cash, card terminal, Dintero, overrides) as CSV.
-    pub fn tenders_csv(&self, report: &giftpos_print::DayReport) -> String {
-        giftpos_print::tenders_csv(report)
+    pub fn tenders_csv(&self, date: chrono::NaiveDate) -> Result<String, AppError> {
+        Ok(giftpos_print::tenders_csv(&self.day_report(date)?))
     }
 
     /// A journal entry's receipt.
@@ -343,7 +352,7 @@ impl Terminal {
     /// Reads what each sale's payment in the report holds at Dintero (best effort: a
     /// payment that cannot be read is left out), so the report can flag a payment whose
     /// cards exceed it.
-    pub async fn check_report_payments(&self, report: &mut giftpos_print::DayReport) {
+    async fn check_report_payments(&self, report: &mut giftpos_print::DayReport) {
         for (id, _) in giftpos_print::payments(&report.entries) {
             match self.client.payment(&id).await {
                 Ok(tx) => report

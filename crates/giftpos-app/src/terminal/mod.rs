@@ -13,15 +13,16 @@ mod redemption;
 mod sale;
 mod session;
 mod split;
+mod till;
 mod undo;
 mod views;
 
 pub use background::{Background, BackgroundEvent, BackgroundParts};
 pub use history::{HistoryItem, Printed};
-pub use payment::PaymentSession;
+pub use till::{ManagerInput, OverrideInput, SellInput, Till};
 pub use views::{
-    Activation, BalanceView, OperationResult, Reservation, ScanResult, Setting, SettingsView,
-    TerminalInfo,
+    Activation, BalanceView, CustomerView, OperationResult, PaymentSession, PaymentView,
+    Reservation, ScanResult, Setting, SettingsView, TerminalInfo,
 };
 
 use std::sync::Arc;

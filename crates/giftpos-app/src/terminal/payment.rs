@@ -4,45 +4,12 @@ use std::time::Duration;
 
 use giftpos_core::{CardStatus, CardToken, Money, OperationKind};
 use giftpos_journal::{EntryState, NewEntry};
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::Terminal;
-use super::views::OperationResult;
+use super::views::{OperationResult, PaymentSession};
 use crate::error::{AppError, ErrorCode};
 use crate::sync::Outcome;
-
-/// A Dintero Checkout payment waiting for the customer.
-#[derive(Debug, Clone, Serialize)]
-pub struct PaymentSession {
-    pub training: bool,
-    /// The journal entry of the payment (also the order's `merchant_reference`).
-    pub operation_id: String,
-    pub session_id: String,
-    /// The page the customer opens (shown as a QR code).
-    pub url: String,
-    pub card: String,
-    /// What the customer pays in all (for a split: the purchase's total).
-    pub amount: Money,
-    /// Pay the rest: what the customer's gift card is expected to pay (what it held
-    /// when checked; Dintero's transaction says what it did), and the rest.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gift_card_part: Option<Money>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rest: Option<Money>,
-}
-
-impl PaymentSession {
-    /// The payer page's QR code for a terminal (text blocks).
-    pub fn qr_text(&self) -> String {
-        giftpos_print::qr_text(&self.url)
-    }
-
-    /// The payer page's QR code for a screen (SVG).
-    pub fn qr_svg(&self) -> String {
-        giftpos_print::qr_svg(&self.url)
-    }
-}
 
 /// One order line of a Checkout session the terminal makes.
 pub(super) struct Order<'a> {

@@ -148,6 +148,16 @@ impl Terminal {
         Ok(total)
     }
 
+    /// A sale (`a` with its customer and expiry) or a top-up, paid by `payment`.
+    pub(super) async fn load_paid(
+        &self,
+        kind: OperationKind,
+        a: &Activation,
+        payment: Payment,
+    ) -> Result<OperationResult, AppError> {
+        self.load(kind, a, Backing::Paid(payment)).await
+    }
+
     /// A sale or a top-up: what backs it is checked first (nothing is recorded for a
     /// tender the till does not take), then the card, then the entry is recorded and
     /// sent; a Dintero payment is verified by sync before anything reaches the card.

@@ -8,7 +8,8 @@
 use giftpos_core::{CardToken, Money, Pin};
 
 use super::Terminal;
-use super::payment::{Order, PaymentSession};
+use super::payment::Order;
+use super::views::PaymentSession;
 use crate::error::{AppError, ErrorCode};
 use crate::sync::PURCHASE;
 

@@ -127,3 +127,103 @@ pub struct SettingsView {
     pub settings: Vec<Setting>,
     pub doctor: crate::doctor::DoctorReport,
 }
+
+/// A Dintero Checkout payment waiting for the customer.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentSession {
+    pub training: bool,
+    /// The journal entry of the payment (also the order's `merchant_reference`).
+    pub operation_id: String,
+    pub session_id: String,
+    /// The page the customer opens (shown as a QR code).
+    pub url: String,
+    pub card: String,
+    /// What the customer pays in all (for a split: the purchase's total).
+    pub amount: Money,
+    /// Pay the rest: what the customer's gift card is expected to pay (what it held
+    /// when checked; Dintero's transaction says what it did), and the rest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gift_card_part: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest: Option<Money>,
+}
+
+impl PaymentSession {
+    /// The payer page's QR code for a terminal (text blocks).
+    pub fn qr_text(&self) -> String {
+        giftpos_print::qr_text(&self.url)
+    }
+
+    /// The payer page's QR code for a screen (SVG).
+    pub fn qr_svg(&self) -> String {
+        giftpos_print::qr_svg(&self.url)
+    }
+}
+
+/// A Checkout payment waiting for the customer, with its URL as a QR code (SVG).
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentView {
+    #[serde(flatten)]
+    pub payment: PaymentSession,
+    pub qr_svg: String,
+}
+
+impl From<PaymentSession> for PaymentView {
+    fn from(payment: PaymentSession) -> PaymentView {
+        PaymentView {
+            qr_svg: payment.qr_svg(),
+            payment,
+        }
+    }
+}
+
+/// What the customer's screen shows (`[terminal] customer_display`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerView {
+    /// `idle` (the store's name), `pay` (the amount and the payment's QR code) or
+    /// `thanks` (the amount and the card's balance).
+    pub state: &'static str,
+    pub amount: Option<Money>,
+    pub qr_svg: Option<String>,
+    pub balance: Option<Money>,
+    /// Pay the rest: what the customer's gift card pays of the total (`amount` is then
+    /// what is left for the customer to pay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gift_card: Option<Money>,
+}
+
+impl CustomerView {
+    /// Nothing going on: the store's name.
+    pub fn idle() -> CustomerView {
+        CustomerView {
+            state: "idle",
+            amount: None,
+            qr_svg: None,
+            balance: None,
+            gift_card: None,
+        }
+    }
+
+    /// A payment to make: what is left for the customer to pay (and, paying the rest,
+    /// what their gift card pays), with the QR code.
+    pub fn pay(view: &PaymentView) -> CustomerView {
+        CustomerView {
+            state: "pay",
+            amount: view.payment.rest.or(Some(view.payment.amount)),
+            qr_svg: Some(view.qr_svg.clone()),
+            balance: None,
+            gift_card: view.payment.gift_card_part,
+        }
+    }
+
+    /// Done: the amount and the card's balance after it.
+    pub fn thanks(r: &OperationResult) -> CustomerView {
+        CustomerView {
+            state: "thanks",
+            amount: Some(r.amount),
+            qr_svg: None,
+            balance: r.available_after,
+            gift_card: r.gift_card_part,
+        }
+    }
+}
