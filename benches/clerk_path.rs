@@ -26,8 +26,7 @@
 //! `cargo bench --bench clerk_path` (or `scripts/bench`). `BENCH_N` sets the count per
 //! operation (default 20), `BENCH_RTT_MS` the round trip (default 50).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use giftpos_testkit as common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

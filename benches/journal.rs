@@ -8,9 +8,7 @@
 //!
 //! `cargo bench --bench journal` (or `scripts/bench`).
 
-#[path = "../tests/common/scale.rs"]
-#[allow(dead_code)] // the test reads what the benchmark does not
-mod scale;
+use giftpos_testkit::scale;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

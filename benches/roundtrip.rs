@@ -4,8 +4,7 @@
 //!
 //! `cargo bench --bench roundtrip` (or `scripts/bench`). `BENCH_N` sets the count.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use giftpos_testkit as common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

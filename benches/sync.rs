@@ -327,6 +327,8 @@ async fn fsync_bench() {
 }
 
 fn main() {
+    // A copy of this benchmark serves the fsync counter's mount (giftpos_lazyfs::mount).
+    giftpos_lazyfs::serve_from_env();
     append_bench();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

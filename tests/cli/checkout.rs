@@ -77,7 +77,7 @@ fn finish(child: Child) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), v)
 }
 
-fn payment_of(sb: &Sandbox, card_id: &str) -> giftpos_dintero::checkout::PaymentTransaction {
+fn payment_of(sb: &Sandbox, card_id: &str) -> giftpos_dintero::wire::checkout::PaymentTransaction {
     let tx = sb.snapshot(card_id).unwrap().metadata["dintero_transaction_id"]
         .as_str()
         .unwrap()

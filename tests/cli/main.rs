@@ -2,8 +2,7 @@
 //! module per area (the sandbox as a process or in the test, real ptys, CUPS, journald,
 //! a second local user, an update server on loopback).
 
-#[path = "../common/mod.rs"]
-mod common;
+use giftpos_testkit as common;
 
 mod batch;
 mod binary;

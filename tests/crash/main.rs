@@ -6,9 +6,11 @@
 //! exactly once, nothing is applied that the journal does not hold, and every card's
 //! balance is what the journal implies.
 
-#[path = "../common/mod.rs"]
-mod common;
+use giftpos_testkit as common;
 mod powercut;
+
+// The power-cut test's mounts are served by a copy of this binary.
+giftpos_lazyfs::serve_here!();
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@
 //! table-tested below; sync applies it before an activation is sent.
 
 use giftpos_core::Money;
-use giftpos_dintero::checkout::{PaymentTransaction, status};
+use giftpos_dintero::wire::checkout::{PaymentTransaction, status};
 use serde::Serialize;
 
 /// `[payments] verify`.
@@ -71,7 +71,7 @@ pub fn gift_card_refused(tx: &PaymentTransaction) -> Option<(Failed, String)> {
         || tx.events.iter().any(|e| !e.gift_cards.is_empty())
         || matches!(
             tx.payment_product_type.as_deref(),
-            Some("dintero.wallets" | giftpos_dintero::checkout::ZERO)
+            Some("dintero.wallets" | giftpos_dintero::wire::checkout::ZERO)
         );
     by_card.then(|| {
         (
@@ -252,7 +252,7 @@ pub fn verify(
 mod tests {
     use super::*;
     use giftpos_core::Currency;
-    use giftpos_dintero::checkout::TransactionEvent;
+    use giftpos_dintero::wire::checkout::TransactionEvent;
 
     fn tx(
         status: &str,
@@ -511,7 +511,7 @@ mod tests {
 
     #[test]
     fn any_sign_of_a_gift_card_keeps_a_payment_from_buying_a_gift_card() {
-        use giftpos_dintero::checkout::Giftcard;
+        use giftpos_dintero::wire::checkout::Giftcard;
         let plain = tx("CAPTURED", 40_000, 40_000, 0, "NOK");
         assert!(gift_card_refused(&plain).is_none());
         let card = |amount| Giftcard {
@@ -540,7 +540,7 @@ mod tests {
 
     #[test]
     fn a_gift_cards_part_is_never_more_than_the_payment() {
-        use giftpos_dintero::checkout::Giftcard;
+        use giftpos_dintero::wire::checkout::Giftcard;
         let mut t = tx("CAPTURED", 40_000, 40_000, 0, "NOK");
         t.events[1].gift_cards.push(Giftcard {
             amount: 90_000,

@@ -19,7 +19,6 @@ pub fn list_ports() -> Vec<String> {
 #[derive(Debug)]
 pub struct Listener {
     reader: Reader,
-    formats: Vec<giftpos_core::TokenFormat>,
 }
 
 /// Opens the configured reader, or the one on `port`.
@@ -35,12 +34,9 @@ pub fn listen(cfg: &Config, port: Option<String>) -> Result<Listener, AppError> 
         }
         None => {}
     }
-    let reader =
-        Reader::start(serial).map_err(|e| AppError::new(ErrorCode::Config, e.to_string()))?;
-    Ok(Listener {
-        reader,
-        formats: cfg.token_formats.clone(),
-    })
+    let reader = Reader::start(serial, cfg.token_formats.clone())
+        .map_err(|e| AppError::new(ErrorCode::Config, e.to_string()))?;
+    Ok(Listener { reader })
 }
 
 impl Listener {
@@ -53,10 +49,9 @@ impl Listener {
             ScannerEvent::Disconnected { port, reason } => {
                 json!({"event": "disconnected", "port": port, "reason": reason})
             }
-            ScannerEvent::Frame { frame, .. } => {
-                let scan = giftpos_scanner::classify(&frame.text, &self.formats).view();
-                json!({"event": "scan", "symbology": frame.symbology, "scan": scan})
-            }
+            ScannerEvent::Scan {
+                scan, symbology, ..
+            } => json!({"event": "scan", "symbology": symbology, "scan": scan.view()}),
             ScannerEvent::Discarded { reason, bytes } => {
                 json!({"event": "discarded", "reason": reason, "bytes": bytes})
             }

@@ -669,7 +669,7 @@ async fn wallets_and_checkout_can_use_separate_api_clients() {
 
 #[tokio::test]
 async fn a_malformed_answer_on_every_endpoint_is_unreadable_and_names_the_call() {
-    use giftpos_dintero::checkout::{CaptureBody, RefundBody};
+    use giftpos_dintero::wire::checkout::{CaptureBody, RefundBody};
     let sb = sandbox().await;
     let mut cfg = client_cfg(&sb);
     cfg.checkout_base = sb.base_url();
@@ -774,9 +774,9 @@ async fn a_malformed_answer_on_every_endpoint_is_unreadable_and_names_the_call()
         .await
         .unwrap_err(),
     );
-    let session = giftpos_dintero::checkout::SessionProfileRequest {
+    let session = giftpos_dintero::wire::checkout::SessionProfileRequest {
         url: Default::default(),
-        order: giftpos_dintero::checkout::SessionOrder {
+        order: giftpos_dintero::wire::checkout::SessionOrder {
             amount: 100,
             currency: "NOK".into(),
             merchant_reference: "m-s".into(),

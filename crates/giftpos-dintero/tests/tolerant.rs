@@ -9,7 +9,7 @@
 //! batch, token, transaction and list examples (`../shared/dintero/wallets-reference.md`
 //! §2–3) and the Checkout spec's session and transaction (`checkout-openapi-v3.yaml`).
 
-use giftpos_dintero::checkout::{PaymentTransaction, Session, SessionCreated};
+use giftpos_dintero::wire::checkout::{PaymentTransaction, Session, SessionCreated};
 use giftpos_dintero::wire::{
     BatchResponse, Card, CardList, ErrorBody, TokenResponse, Transaction, TransactionList,
 };
@@ -406,7 +406,7 @@ fn unknown_statuses_and_types_are_kept_as_they_came() {
     let mut p = payment();
     p["status"] = json!("PARTIALLY_CAPTURED_REFUNDED_AND_MORE");
     let read: PaymentTransaction = serde_json::from_value(p).unwrap();
-    assert!(giftpos_dintero::checkout::status::is_undecided(
+    assert!(giftpos_dintero::wire::checkout::status::is_undecided(
         &read.status
     ));
 }

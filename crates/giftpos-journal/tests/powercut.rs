@@ -9,6 +9,9 @@ use chrono::Utc;
 use giftpos_core::{Currency, Money, OperationKind};
 use giftpos_journal::{EntryState, Journal, NewEntry, durable};
 
+// The mounts are served by a copy of this binary (see giftpos_lazyfs::serve_here).
+giftpos_lazyfs::serve_here!();
+
 fn mount(disk: &Path, at: &Path) -> giftpos_lazyfs::Mounted {
     giftpos_lazyfs::mount(disk, at)
         .unwrap_or_else(|e| panic!("these tests need FUSE (/dev/fuse, root): {e}"))

@@ -8,8 +8,15 @@
 //!
 //! The same failure Jepsen's LazyFS simulates; here it drives `tests/crash/main.rs`'s
 //! power-cut test. Needs `/dev/fuse` and the right to mount (root).
+//!
+//! The FUSE server runs in a process of its own ([`remote`]): a server in the process
+//! that also uses the mount deadlocks when that process unmaps a shared mapping on it
+//! (SQLite's `-shm`: the kernel writes it back through the server, holding the memory
+//! map lock the server's allocator then waits for). A test binary that mounts serves
+//! from a second copy of itself: it names the hook once with [`serve_here!`].
 
 mod model;
+mod remote;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -28,9 +35,12 @@ use model::{Fs, Meta, Node, Res};
 /// Nothing is cached by the kernel: every process sees the same state at once.
 const TTL: Duration = Duration::ZERO;
 
-/// A mounted filesystem that forgets.
+pub use remote::{Mounted, mount, mount_broken, serve_from_env};
+
+/// A mounted filesystem that forgets, served by this process (see [`remote`] for why
+/// a test never uses one directly).
 #[derive(Debug)]
-pub struct Mounted {
+struct Local {
     fs: Arc<Mutex<Fs>>,
     session: Option<fuser::BackgroundSession>,
     backing: PathBuf,
@@ -38,19 +48,9 @@ pub struct Mounted {
 }
 
 /// Mounts the disk `backing` (a folder; everything in it counts as durable) at
-/// `mountpoint`.
-pub fn mount(backing: &Path, mountpoint: &Path) -> std::io::Result<Mounted> {
-    mount_as(backing, mountpoint, false)
-}
-
-/// Like [`mount`], on a broken disk that acknowledges `fsync` of the root directory and
-/// keeps nothing of it: a folder the terminal creates at the root is lost at every cut
-/// as if it skipped that one fsync. For proving a power-cut test can fail.
-pub fn mount_broken(backing: &Path, mountpoint: &Path) -> std::io::Result<Mounted> {
-    mount_as(backing, mountpoint, true)
-}
-
-fn mount_as(backing: &Path, mountpoint: &Path, broken_root: bool) -> std::io::Result<Mounted> {
+/// `mountpoint`, served by this process; `broken_root`: a disk that acknowledges `fsync`
+/// of the root directory and keeps nothing of it.
+fn mount_here(backing: &Path, mountpoint: &Path, broken_root: bool) -> std::io::Result<Local> {
     if !Path::new("/dev/fuse").exists() {
         return Err(std::io::Error::other(
             "FUSE is unavailable here: no /dev/fuse (install fuse3, load the fuse module)",
@@ -66,7 +66,7 @@ fn mount_as(backing: &Path, mountpoint: &Path, broken_root: bool) -> std::io::Re
     ];
     config.acl = fuser::SessionACL::All;
     let session = fuser::spawn_mount(Adapter(Arc::clone(&fs)), mountpoint, &config)?;
-    Ok(Mounted {
+    Ok(Local {
         fs,
         session: Some(session),
         backing: backing.to_path_buf(),
@@ -74,12 +74,12 @@ fn mount_as(backing: &Path, mountpoint: &Path, broken_root: bool) -> std::io::Re
     })
 }
 
-impl Mounted {
+impl Local {
     /// The power goes: what was not synced is lost (`tear`: the last unsynced write
     /// reached the disk up to a sector boundary), the backing folder is left as the disk
     /// would be, and the filesystem is unmounted. Every operation on it fails from the
     /// moment of the cut.
-    pub fn cut(mut self, tear: bool) -> std::io::Result<Counts> {
+    fn cut(mut self, tear: bool) -> std::io::Result<Counts> {
         let counts = {
             let mut fs = lock(&self.fs);
             fs.cut(tear);
@@ -91,7 +91,7 @@ impl Mounted {
     }
 
     /// A clean shutdown: everything written reaches the disk, then it is unmounted.
-    pub fn unmount(mut self) -> std::io::Result<Counts> {
+    fn unmount(mut self) -> std::io::Result<Counts> {
         let counts = {
             let fs = lock(&self.fs);
             fs.save(&self.backing, true)?;
@@ -102,13 +102,8 @@ impl Mounted {
     }
 
     /// What the filesystem was asked so far.
-    pub fn counts(&self) -> Counts {
+    fn counts(&self) -> Counts {
         lock(&self.fs).counts
-    }
-
-    /// Where it is mounted.
-    pub fn path(&self) -> &Path {
-        &self.mountpoint
     }
 
     /// Detaches the mount at once (`umount -l`: a process still holding a file open
@@ -134,7 +129,7 @@ impl Mounted {
     }
 }
 
-impl Drop for Mounted {
+impl Drop for Local {
     fn drop(&mut self) {
         let _ = self.unmount_now();
     }
@@ -482,6 +477,8 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+
+    crate::serve_here!();
 
     /// A disk and a mount of it, both temporary.
     fn disk() -> (tempfile::TempDir, tempfile::TempDir, Mounted) {

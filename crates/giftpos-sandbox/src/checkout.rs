@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use giftpos_dintero::checkout::{
+use giftpos_dintero::wire::checkout::{
     CaptureBody, PaymentTransaction, RefundBody, Session, SessionCreated, SessionProfileRequest,
     TransactionEvent, event as ev, status,
 };
@@ -197,8 +197,8 @@ impl Checkout {
         if o.merchant_reference.trim().is_empty() {
             return Err(invalid("order.merchant_reference is required"));
         }
-        let wallets = giftpos_dintero::checkout::wallets_enabled(req.configuration.as_ref());
-        let zero = giftpos_dintero::checkout::zero_enabled(req.configuration.as_ref());
+        let wallets = giftpos_dintero::wire::checkout::wallets_enabled(req.configuration.as_ref());
+        let zero = giftpos_dintero::wire::checkout::zero_enabled(req.configuration.as_ref());
         let preload = req
             .customer
             .as_ref()
@@ -345,7 +345,7 @@ impl Checkout {
             payment_product: Some(if whole { "dintero" } else { "payex" }.into()),
             payment_product_type: Some(
                 if whole {
-                    giftpos_dintero::checkout::ZERO
+                    giftpos_dintero::wire::checkout::ZERO
                 } else {
                     "payex.creditcard"
                 }
@@ -357,13 +357,14 @@ impl Checkout {
         };
         if let Some(c) = &card {
             let part = card_part.min(o.amount);
-            tx.gift_cards.push(giftpos_dintero::checkout::Giftcard {
-                kind: giftpos_dintero::checkout::WALLETS.into(),
-                card_id: c.card_id.clone(),
-                amount: part,
-                masked_card_token: Some(c.masked.clone()),
-                transaction_id: None,
-            });
+            tx.gift_cards
+                .push(giftpos_dintero::wire::checkout::Giftcard {
+                    kind: giftpos_dintero::wire::checkout::WALLETS.into(),
+                    card_id: c.card_id.clone(),
+                    amount: part,
+                    masked_card_token: Some(c.masked.clone()),
+                    transaction_id: None,
+                });
             self.gift_uses.insert(
                 tx_id.clone(),
                 GiftUse {

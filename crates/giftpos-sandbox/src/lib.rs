@@ -204,7 +204,7 @@ impl Sandbox {
     pub fn register_payment(
         &self,
         p: checkout::ExternalPayment,
-    ) -> Result<giftpos_dintero::checkout::PaymentTransaction, error::ApiError> {
+    ) -> Result<giftpos_dintero::wire::checkout::PaymentTransaction, error::ApiError> {
         self.shared.apply(|st, now, _| st.checkout.register(now, p))
     }
 

@@ -24,11 +24,14 @@ fn main() {
     while !(a.exists() && b.exists()) {
         std::thread::sleep(Duration::from_millis(5));
     }
-    let reader = Reader::start(SerialConfig {
-        port: a.display().to_string(),
-        frame: FrameConfig::default(),
-        ..SerialConfig::default()
-    })
+    let reader = Reader::start(
+        SerialConfig {
+            port: a.display().to_string(),
+            frame: FrameConfig::default(),
+            ..SerialConfig::default()
+        },
+        vec![giftpos_core::TokenFormat::numeric16()],
+    )
     .expect("reader");
     loop {
         if let Ok(ScannerEvent::Connected { .. }) = reader.events().recv() {
@@ -46,7 +49,7 @@ fn main() {
         w.write_all(frame.as_bytes()).expect("write");
         loop {
             match reader.events().recv_timeout(Duration::from_secs(5)) {
-                Ok(ScannerEvent::Frame { .. }) => break,
+                Ok(ScannerEvent::Scan { .. }) => break,
                 Ok(_) => continue,
                 Err(e) => panic!("no scan event: {e}"),
             }

@@ -1,5 +1,7 @@
-//! A serial barcode reader on its own thread: frames go into a bounded channel as
-//! events; an unplugged reader is reported and reopened, with backoff, until it returns.
+//! A serial barcode reader on its own thread: each frame is classified here (a card, a
+//! receipt of ours, a near miss, nothing of ours) and goes into a bounded channel as a
+//! [`Scan`] — the frame's text never leaves this crate. An unplugged reader is reported
+//! and reopened, with backoff, until it returns.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::frame::{Decoded, DiscardReason, Frame, FrameConfig, FrameDecoder};
+use giftpos_core::TokenFormat;
+
+use crate::classify::{Scan, classify};
+use crate::frame::{Decoded, DiscardReason, FrameConfig, FrameDecoder};
 
 /// Line settings of the reader.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,10 +116,24 @@ impl SerialConfig {
 /// What the reader reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScannerEvent {
-    Connected { port: String },
-    Disconnected { port: String, reason: String },
-    Frame { frame: Frame, at: Instant },
-    Discarded { reason: DiscardReason, bytes: usize },
+    Connected {
+        port: String,
+    },
+    Disconnected {
+        port: String,
+        reason: String,
+    },
+    /// A frame read and classified: what it is, its AIM symbology identifier when the
+    /// reader sends one (`]C0` Code 128, `]Q1` QR), when its last byte arrived.
+    Scan {
+        scan: Scan,
+        symbology: Option<String>,
+        at: Instant,
+    },
+    Discarded {
+        reason: DiscardReason,
+        bytes: usize,
+    },
 }
 
 /// Whether the reader is there, for the status bar and the CLI.
@@ -143,8 +162,8 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Starts reading `cfg.port` on a thread of its own.
-    pub fn start(cfg: SerialConfig) -> Result<Reader, SettingError> {
+    /// Starts reading `cfg.port` on a thread of its own; cards are told by `formats`.
+    pub fn start(cfg: SerialConfig, formats: Vec<TokenFormat>) -> Result<Reader, SettingError> {
         cfg.validate()?;
         let (tx, rx) = sync_channel(CHANNEL);
         let state = Arc::new(Mutex::new(ReaderState {
@@ -158,7 +177,7 @@ impl Reader {
             let (state, stop) = (state.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("giftpos-scanner".into())
-                .spawn(move || run(cfg, tx, state, stop))
+                .spawn(move || run(cfg, &formats, tx, state, stop))
                 .map_err(|e| SettingError {
                     key: "port",
                     message: format!("cannot start the reader thread: {e}"),
@@ -211,6 +230,7 @@ fn set_state(state: &Mutex<ReaderState>, connected: bool, error: Option<String>)
 
 fn run(
     cfg: SerialConfig,
+    formats: &[TokenFormat],
     tx: SyncSender<ScannerEvent>,
     state: Arc<Mutex<ReaderState>>,
     stop: Arc<AtomicBool>,
@@ -251,12 +271,12 @@ fn run(
                 Ok(n) => {
                     let now = Instant::now();
                     for d in decoder.push(&buf[..n], now) {
-                        send(&tx, &state, event(d, now));
+                        send(&tx, &state, event(d, formats, now));
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                     if let Some(d) = decoder.tick(Instant::now()) {
-                        send(&tx, &state, event(d, Instant::now()));
+                        send(&tx, &state, event(d, formats, Instant::now()));
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -288,9 +308,13 @@ fn disconnected(
     );
 }
 
-fn event(d: Decoded, at: Instant) -> ScannerEvent {
+fn event(d: Decoded, formats: &[TokenFormat], at: Instant) -> ScannerEvent {
     match d {
-        Decoded::Frame(frame) => ScannerEvent::Frame { frame, at },
+        Decoded::Frame(frame) => ScannerEvent::Scan {
+            scan: classify(&frame.text, formats),
+            symbology: frame.symbology,
+            at,
+        },
         Decoded::Discarded { reason, bytes } => {
             tracing::warn!(?reason, bytes, "scanner bytes discarded");
             ScannerEvent::Discarded { reason, bytes }

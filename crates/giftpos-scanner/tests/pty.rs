@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use giftpos_scanner::{DiscardReason, FrameConfig, Reader, ScannerEvent, SerialConfig, Terminator};
+use giftpos_core::TokenFormat;
+use giftpos_scanner::{
+    DiscardReason, FrameConfig, RECEIPT_PREFIX, Reader, Scan, ScannerEvent, SerialConfig,
+    Terminator,
+};
 
 struct PtyPair {
     child: Child,
@@ -59,12 +63,20 @@ impl Drop for PtyPair {
     }
 }
 
+/// The till's cards: 16 digits.
+fn formats() -> Vec<TokenFormat> {
+    vec![TokenFormat::numeric16()]
+}
+
 fn reader(port: &Path, frame: FrameConfig) -> Reader {
-    let r = Reader::start(SerialConfig {
-        port: port.display().to_string(),
-        frame,
-        ..SerialConfig::default()
-    })
+    let r = Reader::start(
+        SerialConfig {
+            port: port.display().to_string(),
+            frame,
+            ..SerialConfig::default()
+        },
+        formats(),
+    )
     .unwrap();
     wait_for(&r, |e| matches!(e, ScannerEvent::Connected { .. }));
     r
@@ -84,10 +96,21 @@ fn wait_for(r: &Reader, want: impl Fn(&ScannerEvent) -> bool) -> ScannerEvent {
     }
 }
 
-fn next_frame(r: &Reader) -> String {
-    match wait_for(r, |e| matches!(e, ScannerEvent::Frame { .. })) {
-        ScannerEvent::Frame { frame, .. } => frame.text,
+/// The next scan, as the reader classified it: a card's whole number (this test is
+/// the only place that exposes it), a receipt's payload, or what else it was.
+fn next_scan(r: &Reader) -> String {
+    match wait_for(r, |e| matches!(e, ScannerEvent::Scan { .. })) {
+        ScannerEvent::Scan { scan, .. } => said(&scan),
         _ => unreachable!(),
+    }
+}
+
+fn said(scan: &Scan) -> String {
+    match scan {
+        Scan::Card(token) => token.expose().to_string(),
+        Scan::Receipt { entry_id } => format!("{RECEIPT_PREFIX}{entry_id}"),
+        Scan::NearMiss(e) => format!("near miss: {e}"),
+        Scan::NotAGiftCard => "not a gift card".into(),
     }
 }
 
@@ -108,7 +131,7 @@ fn one_frame_split_over_many_reads() {
         pty.write(&[*b]);
         std::thread::sleep(Duration::from_millis(2));
     }
-    assert_eq!(next_frame(&r), "9578000000001001");
+    assert_eq!(next_scan(&r), "9578000000001001");
 }
 
 #[test]
@@ -117,9 +140,41 @@ fn many_frames_in_one_read_with_noise_between() {
     let pty = PtyPair::start(dir.path());
     let r = reader(&pty.reader_end, cfg(Terminator::Cr));
     pty.write(b"9578000000001001\r\x00\x1b\x07\r9578000000001002\r  \r9578000000001003\r");
-    assert_eq!(next_frame(&r), "9578000000001001");
-    assert_eq!(next_frame(&r), "9578000000001002");
-    assert_eq!(next_frame(&r), "9578000000001003");
+    assert_eq!(next_scan(&r), "9578000000001001");
+    assert_eq!(next_scan(&r), "9578000000001002");
+    assert_eq!(next_scan(&r), "9578000000001003");
+}
+
+#[test]
+fn frames_arrive_classified_never_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let pty = PtyPair::start(dir.path());
+    let r = reader(&pty.reader_end, cfg(Terminator::Cr));
+    pty.write(b"95780000000010\rhello\rgiftpos:entry:e-1\r9578000000001001\r");
+    let mut scans = Vec::new();
+    while scans.len() < 4 {
+        if let ScannerEvent::Scan { scan, .. } =
+            wait_for(&r, |e| matches!(e, ScannerEvent::Scan { .. }))
+        {
+            scans.push(scan);
+        }
+    }
+    // Almost a card: said so, without the number.
+    let Scan::NearMiss(e) = &scans[0] else {
+        panic!("{:?}", scans[0]);
+    };
+    assert!(!e.to_string().contains("95780000000010"), "{e}");
+    assert_eq!(scans[1], Scan::NotAGiftCard);
+    assert_eq!(
+        scans[2],
+        Scan::Receipt {
+            entry_id: "e-1".into()
+        }
+    );
+    assert!(matches!(&scans[3], Scan::Card(t) if t.expose() == "9578000000001001"));
+    // What the app shows of a card is masked.
+    let shown = serde_json::to_string(&scans[3].view()).unwrap();
+    assert!(!shown.contains("9578000000001001"), "{shown}");
 }
 
 #[test]
@@ -139,14 +194,16 @@ fn each_terminator_and_aim_identifiers() {
         bytes.extend_from_slice(b"]Q1giftpos:entry:abc");
         bytes.extend_from_slice(end);
         pty.write(&bytes);
-        match wait_for(&r, |e| matches!(e, ScannerEvent::Frame { .. })) {
-            ScannerEvent::Frame { frame, .. } => {
-                assert_eq!(frame.text, "9578000000001001", "{term:?}");
-                assert_eq!(frame.symbology.as_deref(), Some("]C0"));
+        match wait_for(&r, |e| matches!(e, ScannerEvent::Scan { .. })) {
+            ScannerEvent::Scan {
+                scan, symbology, ..
+            } => {
+                assert_eq!(said(&scan), "9578000000001001", "{term:?}");
+                assert_eq!(symbology.as_deref(), Some("]C0"));
             }
             _ => unreachable!(),
         }
-        assert_eq!(next_frame(&r), "giftpos:entry:abc", "{term:?}");
+        assert_eq!(next_scan(&r), "giftpos:entry:abc", "{term:?}");
     }
 }
 
@@ -172,7 +229,7 @@ fn over_long_garbage_then_a_good_scan() {
             ..
         }
     ));
-    assert_eq!(next_frame(&r), "9578000000001004");
+    assert_eq!(next_scan(&r), "9578000000001004");
 }
 
 #[test]
@@ -190,7 +247,7 @@ fn a_partial_frame_then_silence_is_discarded_with_a_warning() {
         }
     );
     pty.write(b"9578000000001005\r");
-    assert_eq!(next_frame(&r), "9578000000001005");
+    assert_eq!(next_scan(&r), "9578000000001005");
 }
 
 #[test]
@@ -199,7 +256,7 @@ fn the_port_removed_mid_stream_and_recreated_reconnects_without_losing_frames() 
     let pty = PtyPair::start(dir.path());
     let r = reader(&pty.reader_end, cfg(Terminator::Cr));
     pty.write(b"9578000000001006\r9578");
-    assert_eq!(next_frame(&r), "9578000000001006");
+    assert_eq!(next_scan(&r), "9578000000001006");
     // Unplugged mid-scan.
     pty.stop();
     wait_for(&r, |e| matches!(e, ScannerEvent::Disconnected { .. }));
@@ -213,24 +270,30 @@ fn the_port_removed_mid_stream_and_recreated_reconnects_without_losing_frames() 
         pty.write(format!("95780000000020{i:02}\r").as_bytes());
     }
     for i in 0..20 {
-        assert_eq!(next_frame(&r), format!("95780000000020{i:02}"));
+        assert_eq!(next_scan(&r), format!("95780000000020{i:02}"));
     }
 }
 
 #[test]
 fn a_missing_port_is_reported_and_bad_settings_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let r = Reader::start(SerialConfig {
-        port: dir.path().join("nothing").display().to_string(),
-        ..SerialConfig::default()
-    })
+    let r = Reader::start(
+        SerialConfig {
+            port: dir.path().join("nothing").display().to_string(),
+            ..SerialConfig::default()
+        },
+        formats(),
+    )
     .unwrap();
     let ev = wait_for(&r, |_| true);
     assert!(matches!(ev, ScannerEvent::Disconnected { .. }), "{ev:?}");
-    let e = Reader::start(SerialConfig {
-        data_bits: 9,
-        ..SerialConfig::default()
-    })
+    let e = Reader::start(
+        SerialConfig {
+            data_bits: 9,
+            ..SerialConfig::default()
+        },
+        formats(),
+    )
     .unwrap_err();
     assert_eq!(e.key, "data_bits");
 }

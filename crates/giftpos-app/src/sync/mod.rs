@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use giftpos_core::{OperationKind, Pin};
-use giftpos_dintero::checkout::PaymentTransaction;
+use giftpos_dintero::wire::checkout::PaymentTransaction;
 use giftpos_dintero::wire::{Card, META_OPERATION_ID};
 use giftpos_dintero::{Clock, DinteroClient, DinteroError};
 use giftpos_journal::{Entry, EntryState, Journal, PlanItem};

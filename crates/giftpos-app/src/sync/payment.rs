@@ -4,7 +4,7 @@
 
 use giftpos_core::OperationKind;
 use giftpos_dintero::DinteroError;
-use giftpos_dintero::checkout::PaymentTransaction;
+use giftpos_dintero::wire::checkout::PaymentTransaction;
 use giftpos_journal::{Entry, EntryState};
 
 use super::{Engine, Outcome, PREFETCH_FRESH, lock};
@@ -31,7 +31,7 @@ impl Engine {
         e: &Entry,
         card_id: &str,
     ) -> Result<Outcome, DinteroError> {
-        use giftpos_dintero::checkout::{CaptureBody, Followed, event, status};
+        use giftpos_dintero::wire::checkout::{CaptureBody, Followed, event, status};
         let not_completed = |why: String| {
             Ok(Outcome::Refused(AppError::new(
                 ErrorCode::PaymentNotCompleted,
@@ -259,7 +259,7 @@ impl Engine {
         tx_id: &str,
         sent_before: bool,
     ) -> Result<Outcome, DinteroError> {
-        use giftpos_dintero::checkout::{Followed, RefundBody};
+        use giftpos_dintero::wire::checkout::{Followed, RefundBody};
         let done = |tx: &PaymentTransaction| Outcome::Confirmed {
             transaction_id: Some(tx.id.clone()),
             available_after: None,
@@ -310,8 +310,8 @@ impl Engine {
         &self,
         e: &Entry,
         tx: &PaymentTransaction,
-    ) -> Result<giftpos_dintero::checkout::Followed, DinteroError> {
-        use giftpos_dintero::checkout::{Followed, event};
+    ) -> Result<giftpos_dintero::wire::checkout::Followed, DinteroError> {
+        use giftpos_dintero::wire::checkout::{Followed, event};
         let seen = tx.followed(
             (event::REFUND, event::INITIATE_REFUND),
             &e.id,

@@ -234,7 +234,10 @@ impl Terminal {
         if !self.cfg.scanner_configured {
             return None;
         }
-        let reader = match giftpos_scanner::Reader::start(self.cfg.scanner.clone()) {
+        let reader = match giftpos_scanner::Reader::start(
+            self.cfg.scanner.clone(),
+            self.cfg.token_formats.clone(),
+        ) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!("scanner not started: {e}");
@@ -250,8 +253,8 @@ impl Terminal {
                 let st = reader.state();
                 *mirror.lock().unwrap_or_else(|p| p.into_inner()) = st.clone();
                 match ev {
-                    Ok(giftpos_scanner::ScannerEvent::Frame { frame, .. }) => {
-                        let _ = tx.send(BackgroundEvent::Scan(me.scan(&frame.text)));
+                    Ok(giftpos_scanner::ScannerEvent::Scan { scan, .. }) => {
+                        let _ = tx.send(BackgroundEvent::Scan(me.scanned(scan)));
                     }
                     Ok(_) => {
                         let _ = tx.send(BackgroundEvent::Scanner(st));

@@ -170,8 +170,8 @@ impl Terminal {
         id: &str,
         profile: &str,
         order: Order<'_>,
-    ) -> Result<giftpos_dintero::checkout::SessionCreated, AppError> {
-        use giftpos_dintero::checkout as co;
+    ) -> Result<giftpos_dintero::wire::checkout::SessionCreated, AppError> {
+        use giftpos_dintero::wire::checkout as co;
         let amount = order.amount;
         let req = co::SessionProfileRequest {
             url: co::SessionUrls {
@@ -240,7 +240,7 @@ impl Terminal {
                 // Paid, or at least begun: follow it while Dintero has not decided
                 // (pending approval is not a refusal).
                 let tx = self.client.payment(tx_id).await?;
-                if !giftpos_dintero::checkout::status::is_undecided(&tx.status)
+                if !giftpos_dintero::wire::checkout::status::is_undecided(&tx.status)
                     || tokio::time::Instant::now() >= deadline
                 {
                     break;

@@ -172,10 +172,15 @@ impl Terminal {
         Ok(a)
     }
 
-    /// Classifies a scan (serial or keyboard-wedge). A card is kept for a while under
-    /// a handle the UI passes back instead of the number.
+    /// Classifies a keyboard-wedge scan (the page's text), as the serial reader does
+    /// its frames, and takes it as [`Terminal::scanned`] does.
     pub fn scan(&self, text: &str) -> ScanResult {
-        let scan = giftpos_scanner::classify(text, &self.cfg.token_formats);
+        self.scanned(giftpos_scanner::classify(text, &self.cfg.token_formats))
+    }
+
+    /// A classified scan for the page: a card is kept for a while under a handle the
+    /// UI passes back instead of the number.
+    pub fn scanned(&self, scan: giftpos_scanner::Scan) -> ScanResult {
         let view = scan.view();
         let handle = match scan {
             giftpos_scanner::Scan::Card(token) => {

@@ -1,17 +1,17 @@
 //! The Payments (Checkout) API's endpoints: sessions from a profile, their
 //! transactions, capture and refund (200, or 202 Accepted with its `event-request-id`),
 //! each one call through the shared request path in `mod.rs`, with the Checkout client's
-//! own token when one is configured. The shapes are in `crate::checkout`.
+//! own token when one is configured. The shapes are in `crate::wire::checkout`.
 
 use reqwest::Method;
 use serde::Serialize;
 
 use super::{Answer, DinteroClient, segment};
-use crate::checkout::{
+use crate::error::{Call, DinteroError};
+use crate::wire::checkout::{
     CaptureBody, PaymentAnswer, PaymentTransaction, RefundBody, Session, SessionCreated,
     SessionProfileRequest,
 };
-use crate::error::{Call, DinteroError};
 
 impl DinteroClient {
     /// Checkout `POST /v1/sessions-profile`: a payment session from a session profile.

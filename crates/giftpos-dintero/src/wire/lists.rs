@@ -3,19 +3,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Card, Transaction};
+use super::wallets::{Card, Transaction};
 use crate::lenient;
 
 /// `GET /cards`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CardList {
     #[serde(default, deserialize_with = "lenient::list")]
     pub cards: Vec<Card>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub starting_after: Option<String>,
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use giftpos_core::CardStatus;
 
 #[test]
 fn unknown_fields_and_values_do_not_fail() {

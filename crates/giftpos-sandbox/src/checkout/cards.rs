@@ -3,7 +3,7 @@
 //! (`store/gift_cards.rs`).
 
 use chrono::{DateTime, Utc};
-use giftpos_dintero::checkout::{Giftcard, Session, WALLETS};
+use giftpos_dintero::wire::checkout::{Giftcard, Session, WALLETS};
 
 use super::{Checkout, SessionCard, invalid};
 use crate::error::ApiResult;

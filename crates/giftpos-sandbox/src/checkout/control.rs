@@ -2,7 +2,7 @@
 //! held for approval decided, the demo payments kept "from today".
 
 use chrono::{DateTime, Utc};
-use giftpos_dintero::checkout::{PaymentTransaction, event as ev, status};
+use giftpos_dintero::wire::checkout::{PaymentTransaction, event as ev, status};
 
 use super::{Checkout, ExternalPayment, authorize, conflict, event, invalid};
 use crate::error::ApiResult;

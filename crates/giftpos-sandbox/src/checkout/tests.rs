@@ -1,4 +1,4 @@
-use giftpos_dintero::checkout::{OrderItem, SessionOrder, SessionUrls};
+use giftpos_dintero::wire::checkout::{OrderItem, SessionOrder, SessionUrls};
 
 use super::*;
 

@@ -180,7 +180,7 @@ pub(super) fn path_id(p: &HashMap<String, String>) -> String {
 }
 
 pub(super) async fn create_session(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    match parse::<giftpos_dintero::checkout::SessionProfileRequest>(&body) {
+    match parse::<giftpos_dintero::wire::checkout::SessionProfileRequest>(&body) {
         Ok(req) => {
             let base = s.base_url.clone();
             s.mutate(|st, now, _| st.checkout_create(now, req, &base))
@@ -215,7 +215,7 @@ pub(super) async fn capture_payment(
     Path(p): Path<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    match parse::<giftpos_dintero::checkout::CaptureBody>(&body) {
+    match parse::<giftpos_dintero::wire::checkout::CaptureBody>(&body) {
         Ok(req) => s.operation(|st, now| st.checkout_capture(now, &path_id(&p), req)),
         Err(e) => error_response(&e),
     }
@@ -226,7 +226,7 @@ pub(super) async fn refund_payment(
     Path(p): Path<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    match parse::<giftpos_dintero::checkout::RefundBody>(&body) {
+    match parse::<giftpos_dintero::wire::checkout::RefundBody>(&body) {
         Ok(req) => s.operation(|st, now| st.checkout_refund(now, &path_id(&p), req)),
         Err(e) => error_response(&e),
     }

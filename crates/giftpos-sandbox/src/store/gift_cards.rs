@@ -15,7 +15,7 @@
 //! captured with the payment (default), or a drawdown at each capture.
 
 use chrono::{DateTime, Utc};
-use giftpos_dintero::checkout::{
+use giftpos_dintero::wire::checkout::{
     CaptureBody, Giftcard, PaymentTransaction, RefundBody, Session, SessionCreated,
     SessionProfileRequest, WALLETS, event as ev,
 };
@@ -343,7 +343,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use giftpos_dintero::checkout::{
+    use giftpos_dintero::wire::checkout::{
         CardRef, CustomerGiftcards, OrderItem, SessionCustomer, SessionOrder, status,
     };
 
@@ -398,7 +398,9 @@ mod tests {
                 ..SessionOrder::default()
             },
             profile_id: profile.into(),
-            configuration: Some(giftpos_dintero::checkout::payment_configuration(true, zero)),
+            configuration: Some(giftpos_dintero::wire::checkout::payment_configuration(
+                true, zero,
+            )),
             customer: preload.then(|| SessionCustomer {
                 gift_cards: Some(CustomerGiftcards {
                     wallets: vec![CardRef {
@@ -406,7 +408,7 @@ mod tests {
                     }],
                 }),
             }),
-            express: Some(giftpos_dintero::checkout::express_at_the_till()),
+            express: Some(giftpos_dintero::wire::checkout::express_at_the_till()),
             ..SessionProfileRequest::default()
         };
         s.checkout_create(t0(), req, "http://sbx").unwrap().id
@@ -600,7 +602,7 @@ mod tests {
                 ..SessionOrder::default()
             },
             profile_id: "P.auto".into(),
-            configuration: Some(giftpos_dintero::checkout::payment_configuration(
+            configuration: Some(giftpos_dintero::wire::checkout::payment_configuration(
                 false, false,
             )),
             ..SessionProfileRequest::default()

@@ -2,8 +2,7 @@
 //! binary, a module per area: sync under faults and readings, TLS and keep-warm, the
 //! metrics with promtool, the journal at scale, Dintero's contract both ways.
 
-#[path = "../common/mod.rs"]
-mod common;
+use giftpos_testkit as common;
 
 mod contract;
 mod metrics;

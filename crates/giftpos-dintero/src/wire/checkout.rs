@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::Metadata;
 use crate::lenient;
-use crate::wire::Metadata;
 
 /// Transaction statuses (`Transaction.status`, SPEC:L9003, plus
 /// `PARTIALLY_CAPTURED_REFUNDED` from the newer types). Kept as strings: a status not
@@ -107,6 +107,7 @@ pub struct OrderItem {
 /// a session's order (the part of `order.amount` the card will authorize), on a
 /// transaction (the part it did), and on an event (the part of that operation, with the
 /// card's own Wallets `transaction_id`). Read tolerantly; an unreadable amount reads 0.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Giftcard {
     /// `dintero.wallets`.
@@ -117,18 +118,10 @@ pub struct Giftcard {
     /// Minor units, non-negative.
     #[serde(default, deserialize_with = "lenient::minor_or_zero")]
     pub amount: i64,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub masked_card_token: Option<String>,
     /// On an event: the external (Wallets) transaction of this part.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub transaction_id: Option<String>,
 }
 
@@ -139,9 +132,10 @@ pub const ZERO: &str = "dintero.zero";
 
 /// `customer.gift_cards` of a session request (`SessionCustomerGiftcards`, SPEC:L7498):
 /// a card the merchant preloads (at most one).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionCustomer {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub gift_cards: Option<CustomerGiftcards>,
 }
 
@@ -228,31 +222,33 @@ pub struct SessionOrder {
     pub gift_cards: Vec<Giftcard>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionUrls {
     pub return_url: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub callback_url: Option<String>,
 }
 
 /// `POST /v1/sessions-profile`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionProfileRequest {
     pub url: SessionUrls,
     pub order: SessionOrder,
     pub profile_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Metadata::is_empty")]
     pub metadata: Metadata,
     /// Overrides of the profile's configuration (see [`payment_configuration`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub configuration: Option<serde_json::Value>,
     /// A gift card the merchant preloads.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub customer: Option<SessionCustomer>,
     /// Present for an Express Checkout session (see [`express_at_the_till`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub express: Option<serde_json::Value>,
 }
 
@@ -265,126 +261,64 @@ pub struct SessionCreated {
 
 /// `GET /v1/sessions/{id}`: the fields the terminal reads (all tolerant: the terminal
 /// needs only `transaction_id`, `cancelled_at` and `expires_at`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     #[serde(default, deserialize_with = "lenient::text")]
     pub id: String,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub created_at: Option<DateTime<Utc>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "lenient::or_default")]
     pub order: SessionOrder,
     /// Required in Dintero's answers (SessionOptions, SPEC:L7554); not used by the
     /// terminal.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub url: Option<SessionUrls>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub configuration: Option<serde_json::Value>,
     /// Set once the payer paid (the transaction exists).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub transaction_id: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub cancelled_at: Option<DateTime<Utc>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub cancelled_by: Option<String>,
 }
 
 /// An operation on a payment transaction, as its `events` list it (TransactionEvent,
 /// SPEC:L8181). Everything is read tolerantly.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionEvent {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub id: Option<String>,
     /// `INITIALIZE`, `AUTHORIZE`, `CAPTURE`, `REFUND`, `VOID`, `INITIATE_*`, … (see
     /// [`event`]); unknown kinds are kept.
     #[serde(default, deserialize_with = "lenient::text")]
     pub event: String,
     /// Typed `number` by Dintero; minor units.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::minor"
-    )]
+    #[serde(default, deserialize_with = "lenient::minor")]
     pub amount: Option<i64>,
     /// Absent: taken as a success unless the event carries an `error`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub success: Option<bool>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub error: Option<serde_json::Value>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub transaction_status: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub created_at: Option<DateTime<Utc>>,
     /// The merchant's reference: `capture_reference` for a capture, `refund_reference`
     /// for a refund.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub event_reference: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub request_id: Option<String>,
     /// On a CAPTURE/REFUND/VOID that completes an `INITIATE_*` (a 202 answer): the
     /// `event-request-id` that answer carried.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub correlation_request_id: Option<String>,
     /// The gift card's part of this operation, with its Wallets transaction.
     #[serde(
@@ -404,6 +338,7 @@ impl TransactionEvent {
 /// `GET /v1/transactions/{id}`: the fields the terminal reads, all tolerantly (the
 /// spec requires `payment_product`, `payment_product_type`, `amount` and `currency`; we
 /// do not rely even on those being readable).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentTransaction {
     #[serde(default, deserialize_with = "lenient::text")]
@@ -415,35 +350,15 @@ pub struct PaymentTransaction {
     pub amount: i64,
     #[serde(default, deserialize_with = "lenient::text")]
     pub currency: String,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub merchant_reference: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub session_id: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub payment_product: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub payment_product_type: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub created_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "lenient::list")]
     pub events: Vec<TransactionEvent>,
@@ -603,19 +518,21 @@ pub enum Followed {
 }
 
 /// `POST /v1/transactions/{id}/capture`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaptureBody {
     pub amount: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub capture_reference: Option<String>,
 }
 
 /// `POST /v1/transactions/{id}/refund`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundBody {
     pub amount: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub refund_reference: Option<String>,
 }

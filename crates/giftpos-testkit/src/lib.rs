@@ -1,7 +1,10 @@
-//! Shared by the sync tests: a sandbox, a terminal pointed at it, and the exactly-once
-//! check comparing the journal with what the sandbox holds.
+//! What the tests and benches share (a dev-dependency, never shipped): a sandbox on
+//! loopback, a terminal pointed at it, printed stock and funded cards made through the
+//! API, managers' approvals, the exactly-once check comparing the journal with what the
+//! sandbox holds, the payer page's buttons, kernel pty pairs, and a journal at scale
+//! ([`scale`]).
 
-#![allow(dead_code)]
+pub mod scale;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -19,6 +22,11 @@ use giftpos_journal::{EntryState, Journal};
 use giftpos_sandbox::{Sandbox, SandboxConfig};
 
 pub const TERMINAL: &str = "till-t";
+
+/// The repository's root (`../shared` is beside it).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
 
 pub async fn sandbox_at(addr: &str, state: Option<&Path>) -> Sandbox {
     Sandbox::start(
@@ -156,7 +164,6 @@ pub async fn funded_card(t: &Terminal, card_id: &str, amount: i64) -> (CardToken
 
 /// Sends until nothing is open (waits are skipped), at most `rounds` rounds.
 /// Runs `cmd` with `input` on its standard input (a PIN, say) and returns its output.
-#[allow(dead_code)]
 pub fn run_input(cmd: &mut std::process::Command, input: &str) -> std::process::Output {
     use std::io::Write;
     use std::process::Stdio;
@@ -172,7 +179,6 @@ pub fn run_input(cmd: &mut std::process::Command, input: &str) -> std::process::
 
 /// A manager's proven approval of `action` on `t`: manager 9 (PIN 9999), added first
 /// when the terminal has no such manager yet (the tests run as root, IT).
-#[allow(dead_code)]
 pub fn manager(
     t: &Terminal,
     action: giftpos_app::approval::ManagerAction,

@@ -684,7 +684,7 @@ async fn an_entry_is_undone_once_and_history_says_what_may_be_undone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redemptions_leave_nothing_reserved_under_every_reading() {
     // Every reading of the wallets' silent points (the gift card readings are
-    // Checkout's: tests/library/contract.rs).
+    // Checkout's: crates/giftpos-app/tests/library/contract.rs).
     let wallets = giftpos_sandbox::Readings::all().into_iter().filter(|r| {
         r.gift_card_drawn == Default::default() && r.preloaded_pin == Default::default()
     });

@@ -2,8 +2,7 @@
 //! and answers the status bar, History, one card's entries, the last entries and
 //! `journal verify` correctly. Correctness only: the figures are `scripts/bench`'s.
 
-#[path = "../common/scale.rs"]
-mod synth;
+use giftpos_testkit::scale as synth;
 
 use std::sync::Arc;
 

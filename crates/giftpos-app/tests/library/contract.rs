@@ -21,13 +21,13 @@ use std::path::{Path, PathBuf};
 use common::{press, sandbox_at, terminal_with};
 use giftpos_app::Terminal;
 use giftpos_core::{OperationKind, Pin};
-use giftpos_dintero::checkout::status;
+use giftpos_dintero::wire::checkout::status;
 use giftpos_journal::EntryState;
 use giftpos_sandbox::{Exchange, Faults, Sandbox};
 use serde_json::{Value, json};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/dintero")
+    common::repo().join("../shared/dintero")
 }
 
 /// Dintero's Checkout spec as JSON Schema for one direction. OpenAPI 3.0 schema objects
@@ -75,7 +75,7 @@ fn openapi_to_json_schema(v: &mut Value, request: bool) {
             if let Some(Value::Array(e)) = m.get_mut("enum")
                 && e.iter().any(|x| x == "AUTHORIZATION_VOIDED")
             {
-                for s in giftpos_dintero::checkout::status::ALL {
+                for s in giftpos_dintero::wire::checkout::status::ALL {
                     if !e.iter().any(|x| x == s) {
                         e.push(json!(s));
                     }
@@ -93,7 +93,7 @@ fn openapi_to_json_schema(v: &mut Value, request: bool) {
 }
 
 fn wallets_schema() -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/contract/wallets.schema.json");
+    let p = common::repo().join("tests/contract/wallets.schema.json");
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
@@ -659,7 +659,7 @@ async fn a_payment_refunded_before_sync_applies_it_activates_no_card() {
     t.client()
         .capture_payment(
             &tx,
-            &giftpos_dintero::checkout::CaptureBody {
+            &giftpos_dintero::wire::checkout::CaptureBody {
                 amount: 25_000,
                 capture_reference: Some("back-office".into()),
             },
@@ -669,7 +669,7 @@ async fn a_payment_refunded_before_sync_applies_it_activates_no_card() {
     t.client()
         .refund_payment(
             &tx,
-            &giftpos_dintero::checkout::RefundBody {
+            &giftpos_dintero::wire::checkout::RefundBody {
                 amount: 25_000,
                 reason: Some("customer changed their mind".into()),
                 refund_reference: Some("back-office-refund".into()),
@@ -707,7 +707,7 @@ async fn a_payment_refunded_before_sync_applies_it_activates_no_card() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_split_payment_conforms_and_lets_dintero_draw_the_card_under_every_reading() {
     let c = contract();
-    // Each reading of Checkout's gift cards (the wallets' readings: tests/library/sync.rs).
+    // Each reading of Checkout's gift cards (the wallets' readings: crates/giftpos-app/tests/library/sync.rs).
     let gift_cards = giftpos_sandbox::Readings::all().into_iter().filter(|r| {
         r.void_after_partial_capture == Default::default()
             && r.event_reference == Default::default()

@@ -6,7 +6,6 @@
 use crate::common;
 
 use std::io::{Read, Write};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
@@ -142,7 +141,7 @@ async fn the_metrics_endpoint_and_textfile_show_the_backlog_and_pass_promtool() 
 
 #[test]
 fn the_alert_rules_for_it_pass_promtool() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/prometheus");
+    let dir = common::repo().join("packaging/prometheus");
     let rules = dir.join("giftpos.rules.yml");
     let (ok, said) = promtool(&["check", "rules", rules.to_str().unwrap()], None);
     assert!(ok, "{said}");

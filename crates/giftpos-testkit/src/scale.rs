@@ -2,7 +2,7 @@
 //! 200 a day up to now (the last day is today), a realistic mix (sales, top-ups,
 //! reservations with their captures, voids), almost all confirmed, a few still waiting
 //! to sync, a few needing a manager, a few refused. Shared by the scale test and the
-//! scale benchmark (`#[path]`-included).
+//! scale benchmark.
 
 use std::path::Path;
 
@@ -11,6 +11,7 @@ use giftpos_core::{Currency, Money, OperationKind};
 use giftpos_journal::{EntryMeta, Journal, NewEntry};
 
 /// What was made: a card with entries, and how many are open.
+#[derive(Debug)]
 pub struct Synth {
     pub card_key: String,
     pub card_entries: usize,

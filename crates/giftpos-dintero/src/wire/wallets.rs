@@ -1,143 +1,22 @@
-//! Dintero's JSON shapes for auth and wallets, and the error codes we decided on where
-//! Dintero documents none.
-//!
-//! The client and the sandbox both use these types, so the protocol is written down in
-//! exactly one place. Unknown fields are ignored on parsing; unknown enum values are kept
-//! (`CardStatus::Other`, `TransactionType::Other`) instead of failing.
+//! The Wallets API's shapes: cards, their tokens and PINs (shown once), batches,
+//! activation, balance look-ups, transactions (fund, drawdown, capture, void) and the
+//! lists Wallets answers.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use giftpos_core::{CardStatus, TokenFormat};
 use serde::{Deserialize, Serialize};
 
+use super::Metadata;
 use crate::lenient;
 
-/// Free-form metadata as Dintero stores it.
-pub type Metadata = BTreeMap<String, serde_json::Value>;
-
-/// The metadata key activation records the paying transaction under (Dintero's
-/// recommendation).
-pub const META_TRANSACTION_ID: &str = "dintero_transaction_id";
-/// The metadata key carrying the terminal's own operation id, used to reconcile a lost
-/// activation answer.
-pub const META_OPERATION_ID: &str = "giftpos_operation_id";
-/// The metadata key naming the terminal that sent an operation.
-pub const META_TERMINAL_ID: &str = "giftpos_terminal_id";
-/// The paying transaction on a card's activation: Dintero's key ([`META_TRANSACTION_ID`]).
-pub const META_PAYMENT_ON_CARD: &str = META_TRANSACTION_ID;
-/// The paying transaction on a wallet transaction (a top-up's fund): our own key, since
-/// Dintero reserves `dintero_*` and documents its key on activation only.
-pub const META_PAYMENT_ON_TRANSACTION: &str = "giftpos_payment_id";
-
-pub mod codes;
-
-/// `{"error":{"code":"…","message":"…"}}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ErrorDetail {
-    #[serde(default, deserialize_with = "lenient::text")]
-    pub code: String,
-    #[serde(default, deserialize_with = "lenient::text")]
-    pub message: String,
-}
-
-impl ErrorBody {
-    pub fn new(code: &str, message: impl Into<String>) -> ErrorBody {
-        ErrorBody {
-            error: ErrorDetail {
-                code: code.to_string(),
-                message: message.into(),
-            },
-        }
-    }
-}
-
-/// An account id: `T` + 8 digits (test) or `P` + 8 digits (production).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct AccountId(String);
-
-impl AccountId {
-    pub fn parse(s: &str) -> Result<AccountId, String> {
-        let b = s.as_bytes();
-        if b.len() == 9 && (b[0] == b'T' || b[0] == b'P') && b[1..].iter().all(u8::is_ascii_digit) {
-            Ok(AccountId(s.to_string()))
-        } else {
-            Err(format!(
-                "'{s}' is not a Dintero account id (expected T or P followed by 8 digits, e.g. T12345678)"
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether this is a test-environment account.
-    pub fn is_test(&self) -> bool {
-        self.0.starts_with('T')
-    }
-}
-
-impl TryFrom<String> for AccountId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        AccountId::parse(&s)
-    }
-}
-
-impl From<AccountId> for String {
-    fn from(a: AccountId) -> String {
-        a.0
-    }
-}
-
-impl fmt::Display for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TokenRequest {
-    pub grant_type: String,
-    pub audience: String,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    #[serde(default, deserialize_with = "lenient::text")]
-    pub token_type: String,
-    /// Seconds; unreadable or absent, the client assumes a short life and refreshes.
-    #[serde(default, deserialize_with = "lenient::opt")]
-    pub expires_in: Option<u64>,
-}
-
-impl fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenResponse")
-            .field("access_token", &"<redacted>")
-            .field("expires_in", &self.expires_in)
-            .finish()
-    }
-}
-
 /// A value Dintero shows once (a token or a PIN) with its optional Code 128 image.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Default, Serialize, Deserialize)]
 pub struct ShownOnce {
     pub value: String,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub barcode_128: Option<String>,
 }
 
@@ -148,172 +27,83 @@ impl fmt::Debug for ShownOnce {
 }
 
 /// `pin` on a card: its format, and its value where Dintero shows it once.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PinField {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub format: Option<TokenFormat>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub pin: Option<ShownOnce>,
 }
 
 /// `card_token` on a created card: the token shown once.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CardTokenField {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub format: Option<TokenFormat>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub token: Option<ShownOnce>,
 }
 
 /// One of a card's tokens as a card shows it (masked).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TokenInfo {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "lenient::text")]
     pub masked_code: String,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub format: Option<TokenFormat>,
 }
 
 /// A card. Amounts are minor units; on `/info` without a PIN for a card that has one,
 /// the amounts are absent (our decision: a token alone does not reveal the balance).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Card {
     #[serde(default, deserialize_with = "lenient::text")]
     pub id: String,
     /// The one field a card answer is useless without.
     pub card_id: String,
-    #[serde(
-        default,
-        rename = "type",
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, rename = "type", deserialize_with = "lenient::opt")]
     pub card_type: Option<String>,
     #[serde(default, deserialize_with = "lenient::or_default")]
     pub status: CardStatus,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub customer_id: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub originated_by: Option<String>,
     #[serde(default, deserialize_with = "lenient::or_default")]
     pub metadata: Metadata,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub created_at: Option<DateTime<Utc>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub created_by: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::minor"
-    )]
+    #[serde(default, deserialize_with = "lenient::minor")]
     pub amount: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub currency: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::minor"
-    )]
+    #[serde(default, deserialize_with = "lenient::minor")]
     pub amount_balance: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::minor"
-    )]
+    #[serde(default, deserialize_with = "lenient::minor")]
     pub amount_available: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::minor"
-    )]
+    #[serde(default, deserialize_with = "lenient::minor")]
     pub amount_funds: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::minor"
-    )]
+    #[serde(default, deserialize_with = "lenient::minor")]
     pub amount_drawdown: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::minor"
-    )]
+    #[serde(default, deserialize_with = "lenient::minor")]
     pub amount_pending: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::minor"
-    )]
+    #[serde(default, deserialize_with = "lenient::minor")]
     pub amount_reserved: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub active_from: Option<DateTime<Utc>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub expires_at: Option<DateTime<Utc>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub pin: Option<PinField>,
     #[serde(
         default,
@@ -322,11 +112,7 @@ pub struct Card {
     )]
     pub tokens: Vec<TokenInfo>,
     /// Present only in the answer that created the card (shown once).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub card_token: Option<CardTokenField>,
 }
 
@@ -349,11 +135,12 @@ fn gift_card() -> String {
     "gift_card".into()
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BatchOptions {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub pin: Option<FormatOption>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub card_token: Option<FormatOption>,
 }
 
@@ -368,6 +155,7 @@ pub struct BatchResponse {
 }
 
 /// `POST /cards`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateCardRequest {
     pub card_id: String,
@@ -375,21 +163,21 @@ pub struct CreateCardRequest {
     pub currency: String,
     #[serde(rename = "type", default = "gift_card")]
     pub card_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub customer_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
     pub metadata: Metadata,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub active_from: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
     /// PIN generation, at the top level as the single-card guide shows it
     /// (G-create); batch creation nests it under `options` instead (AR-batch).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub pin: Option<FormatOption>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub card_token: Option<FormatOption>,
 }
 
@@ -413,29 +201,31 @@ impl CreateCardRequest {
 }
 
 /// `POST /cards/{card_id}/activate`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivateRequest {
     pub amount: i64,
     pub currency: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub customer_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub originated_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub active_from: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub metadata: Metadata,
 }
 
 /// `POST /info`: look a card up by its printed token.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Serialize, Deserialize)]
 pub struct InfoRequest {
     pub token: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub pin: Option<String>,
 }
 
@@ -505,6 +295,7 @@ pub enum TransactionKind {
 }
 
 /// `POST /transactions`. Exactly one of `token` and `card_id`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct TransactionRequest {
     pub ref_id: String,
@@ -512,17 +303,17 @@ pub struct TransactionRequest {
     pub currency: String,
     #[serde(rename = "type")]
     pub kind: TransactionKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub card_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub pending: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub pin: Option<String>,
     #[serde(default)]
     pub metadata: Metadata,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub originated_by: Option<String>,
 }
 
@@ -540,10 +331,11 @@ impl fmt::Debug for TransactionRequest {
 }
 
 /// `POST /transactions/{id}/capture`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaptureRequest {
     pub ref_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub amount: Option<i64>,
     #[serde(default)]
     pub metadata: Metadata,
@@ -558,6 +350,7 @@ pub struct VoidRequest {
 }
 
 /// A transaction.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Transaction {
     /// The one field a transaction answer is useless without (capture and void use it).
@@ -570,44 +363,18 @@ pub struct Transaction {
     pub currency: String,
     #[serde(rename = "type", default, deserialize_with = "lenient::or_default")]
     pub kind: TransactionType,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub created_at: Option<DateTime<Utc>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub created_by: Option<String>,
     #[serde(default, deserialize_with = "lenient::or_default")]
     pub metadata: Metadata,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub originated_by: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub parent_id: Option<String>,
     /// The card the transaction belongs to: not in Dintero's field list (§3.2), so the
     /// sandbox does not send it and the client does not rely on it; read if present.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt")]
     pub card_id: Option<String>,
 }
-
-mod lists;
-pub use lists::{CardList, TransactionList};
-
-#[cfg(test)]
-mod tests;
