@@ -133,11 +133,11 @@ async fn drain_bench() {
     });
 
     let start = Instant::now();
-    conc.engine().drain(true).await.expect("drain");
+    conc.sync_now().await.expect("drain");
     let conc_time = start.elapsed();
     let left = conc.journal().counts().expect("counts").pending;
     let start = Instant::now();
-    one.engine().drain(true).await.expect("drain");
+    one.sync_now().await.expect("drain");
     let seq_time = start.elapsed();
 
     let rate = |n: usize, d: Duration| (n as u128 * 1000) / d.as_millis().max(1);

@@ -51,7 +51,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             pay_rest,
             wait,
         } => {
-            let pin = needed_pin(&pin, "redeeming")?;
+            let pin = needed_pin(&pin, "the card's PIN (--pin or --pin-stdin)")?;
             if pay_rest.is_some() {
                 let p = console.start_pay_rest(&token, &pin, &amount).await?;
                 return pay_at(&console, p.payment, wait).await;
@@ -61,7 +61,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
             ))
         }
         Command::Reserve { token, amount, pin } => {
-            let pin = needed_pin(&pin, "reserving")?;
+            let pin = needed_pin(&pin, "the card's PIN (--pin or --pin-stdin)")?;
             Ok(Output::Reservation(
                 console.reserve(&token, &amount, &pin).await?,
             ))
@@ -334,7 +334,7 @@ pub(crate) async fn execute(till: &Arc<Terminal>, command: Command) -> Result<Ou
                     pin: None,
                     pin_stdin: true,
                 },
-                "a new clerk",
+                "a new clerk's PIN on standard input",
             )?;
             let c = console.add_clerk(&number, &name, &role, &pin, m.as_ref())?;
             Ok(Output::Exported(format!(
@@ -434,14 +434,10 @@ fn payment_override(
     }))
 }
 
-/// The card's PIN, which `what` needs.
+/// A PIN the command cannot go without (`what`: which, and where it is given).
 fn needed_pin(args: &PinArgs, what: &str) -> Result<String, AppError> {
-    read_pin(args)?.ok_or_else(|| {
-        AppError::new(
-            ErrorCode::InvalidPinEntry,
-            format!("{what} needs the card's PIN (--pin or --pin-stdin)"),
-        )
-    })
+    read_pin(args)?
+        .ok_or_else(|| AppError::new(ErrorCode::InvalidPinEntry, format!("{what} is needed")))
 }
 
 /// The PIN as typed (`--pin`, or a line of standard input): `Terminal` checks it.

@@ -62,15 +62,12 @@ pub(super) fn restart_when_replaced<R: Runtime>(app: AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-            if !binary_replaced(std::fs::read_link("/proc/self/exe").ok().as_deref()) {
-                continue;
-            }
             let state = app.state::<AppState>();
-            let idle = state
-                .terminal
-                .as_ref()
-                .map_or(true, |t| t.signed_in().is_err());
-            if idle {
+            let due = match &state.terminal {
+                Ok(t) => t.restart_due(),
+                Err(_) => giftpos_app::update::running_binary_replaced(),
+            };
+            if due {
                 tracing::info!(
                     "a new version was installed: restarting while no clerk is signed in"
                 );
@@ -96,27 +93,5 @@ pub(super) fn software_drawing<R: Runtime>(w: &tauri::WebviewWindow<R>) {
     let done: tauri::Result<()> = Ok(());
     if let Err(e) = done {
         tracing::warn!("the web view keeps drawing with the GPU: {e}");
-    }
-}
-
-/// Whether the running binary was replaced on disk (Linux marks the old one deleted).
-fn binary_replaced(exe: Option<&std::path::Path>) -> bool {
-    exe.is_some_and(|p| p.to_string_lossy().ends_with(" (deleted)"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::binary_replaced;
-    use std::path::Path;
-
-    #[test]
-    fn a_replaced_binary_is_noticed() {
-        assert!(binary_replaced(Some(Path::new(
-            "/usr/bin/giftpos-terminal (deleted)"
-        ))));
-        assert!(!binary_replaced(Some(Path::new(
-            "/usr/bin/giftpos-terminal"
-        ))));
-        assert!(!binary_replaced(None));
     }
 }

@@ -221,7 +221,7 @@ async fn killed_at_random_points_everything_is_applied_exactly_once() {
         })
         .collect();
     assert!(stuck.is_empty(), "not settled:\n{}", stuck.join("\n"));
-    let entries = t.journal().list(None, None).unwrap();
+    let entries = t.journal_entries(None).unwrap();
     let confirmed = entries
         .iter()
         .filter(|e| e.state == giftpos_journal::EntryState::Confirmed)
@@ -284,7 +284,7 @@ async fn killed_at_random_points_everything_is_applied_exactly_once() {
         .filter(|e| e.state == giftpos_journal::EntryState::NeedsAttention)
         .collect();
     assert!(attention.is_empty(), "{attention:?}");
-    check_exactly_once(t.journal(), &sb, &base);
-    let v = t.journal().verify().unwrap();
+    check_exactly_once(&t, &sb, &base);
+    let v = t.verify_journal().unwrap();
     assert!(v.ok, "{:?}", v.problems);
 }

@@ -283,7 +283,7 @@ async fn power_cuts(cuts: usize, seed: u64, broken: bool) -> (Vec<String>, Vec<S
     // Lost: told but neither in the journal nor at Dintero; or moved at Dintero with no
     // record of it. Doubled: one operation applied more than once.
     let mut entries = t.journal().archived_entries().unwrap();
-    entries.extend(t.journal().list(None, None).unwrap());
+    entries.extend(t.journal_entries(None).unwrap());
     let known: HashSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
     let prefix = format!("{TERMINAL}:");
     let (mut at_dintero, mut activated): (HashMap<String, usize>, HashMap<String, usize>) =
@@ -364,8 +364,8 @@ async fn power_cuts(cuts: usize, seed: u64, broken: bool) -> (Vec<String>, Vec<S
     );
     if !broken && lost.is_empty() && doubled.is_empty() {
         assert!(confirmed >= cards.len() / 2, "the workload did real work");
-        check_exactly_once(t.journal(), &sb, &base);
-        let v = t.journal().verify().unwrap();
+        check_exactly_once(&t, &sb, &base);
+        let v = t.verify_journal().unwrap();
         assert!(v.ok, "{:?}", v.problems);
     }
     drop(t);

@@ -72,6 +72,25 @@ pub const MAX_PACKAGE_BYTES: u64 = 256 * 1024 * 1024;
 /// The platform keys this installation looks for, most specific first (Tauri's names):
 /// the package type it was installed from (`linux-x86_64-deb` or `-rpm`), then the bare
 /// platform.
+/// Whether the running binary was replaced under it (a new version installed by the
+/// staged-update service): Linux names a deleted executable `… (deleted)`.
+pub fn running_binary_replaced() -> bool {
+    binary_replaced(std::fs::read_link("/proc/self/exe").ok().as_deref())
+}
+
+fn binary_replaced(exe: Option<&Path>) -> bool {
+    exe.is_some_and(|p| p.to_string_lossy().ends_with(" (deleted)"))
+}
+
+impl crate::Terminal {
+    /// Whether the app should restart now into a newly installed version: it was
+    /// replaced, and no clerk is signed in (an operation in flight keeps its clerk
+    /// signed in, so it is never cut short).
+    pub fn restart_due(&self) -> bool {
+        running_binary_replaced() && self.signed_in().is_err()
+    }
+}
+
 pub fn platform_keys() -> Vec<String> {
     platform_keys_for(
         std::env::consts::OS,
@@ -440,6 +459,17 @@ fn install_copy(file: &Path) -> Result<String, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replaced_binary_is_noticed() {
+        assert!(binary_replaced(Some(Path::new(
+            "/usr/bin/giftpos-terminal (deleted)"
+        ))));
+        assert!(!binary_replaced(Some(Path::new(
+            "/usr/bin/giftpos-terminal"
+        ))));
+        assert!(!binary_replaced(None));
+    }
 
     #[test]
     fn versions_compare_numerically_and_a_prerelease_is_older() {

@@ -18,7 +18,7 @@ use giftpos_dintero::SystemClock;
 use giftpos_dintero::wire::{
     BatchCard, BatchRequest, CreateCardRequest, META_OPERATION_ID, TransactionType,
 };
-use giftpos_journal::{EntryState, Journal};
+use giftpos_journal::EntryState;
 use giftpos_sandbox::{Sandbox, SandboxConfig};
 
 pub const TERMINAL: &str = "till-t";
@@ -245,7 +245,8 @@ pub fn baseline(sb: &Sandbox) -> Baseline {
 /// Every journal entry (archived or live) is applied at the sandbox exactly once; nothing is applied that
 /// the journal does not hold; every card's balance equals its baseline plus what the
 /// journal implies.
-pub fn check_exactly_once(journal: &Journal, sb: &Sandbox, base: &Baseline) {
+pub fn check_exactly_once(t: &Terminal, sb: &Sandbox, base: &Baseline) {
+    let journal = t.journal();
     // Archived entries count as the journal's own.
     let mut entries = journal.archived_entries().unwrap();
     entries.extend(journal.list(None, None).unwrap());

@@ -273,12 +273,8 @@ enum Backing {
     },
 }
 
-fn overridden(
-    approval: &crate::approval::Approval,
-    reason: &str,
-    reference: Option<String>,
-) -> Result<Backing, AppError> {
-    let manager = approval.check(crate::approval::ManagerAction::PaymentOverride)?;
+/// An override's reason: 1 to 200 printable characters (trimmed).
+pub(super) fn check_reason(reason: &str) -> Result<&str, AppError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
         return Err(AppError::new(
@@ -286,6 +282,16 @@ fn overridden(
             "an override needs a reason: 1 to 200 printable characters",
         ));
     }
+    Ok(reason)
+}
+
+fn overridden(
+    approval: &crate::approval::Approval,
+    reason: &str,
+    reference: Option<String>,
+) -> Result<Backing, AppError> {
+    let manager = approval.check(crate::approval::ManagerAction::PaymentOverride)?;
+    let reason = check_reason(reason)?;
     Ok(Backing::Override {
         manager: manager.to_string(),
         reason: reason.to_string(),

@@ -14,10 +14,11 @@ use std::time::Duration;
 use giftpos_core::{CardToken, Currency, Money, OperationKind, Pin};
 use serde::Deserialize;
 
+use super::sale::check_reason;
 use super::views::{
     Activation, BalanceView, OperationResult, PaymentView, Reservation, SettingsView,
 };
-use super::{HistoryItem, Printed, Terminal};
+use super::{HistoryItem, Printed, Terminal, check_transaction_id};
 use crate::approval::{Approval, ManagerAction};
 use crate::clerks::{Clerk, Role};
 use crate::error::{AppError, ErrorCode};
@@ -51,7 +52,7 @@ pub struct OverrideInput {
 /// A sale or a top-up as given: the card (a scan handle or a typed number), the amount
 /// in the terminal's locale, and what pays — a tender (none: Dintero), the Dintero
 /// payment's reference, a card terminal's reference — or a manager's override.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 pub struct SellInput {
     pub card: String,
     pub amount: String,
@@ -73,6 +74,25 @@ pub struct SellInput {
     /// Instead of a verified payment: a manager's override.
     #[serde(default)]
     pub approval: Option<OverrideInput>,
+}
+
+impl std::fmt::Debug for SellInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A typed card number is a whole token: only its last four are shown.
+        let card: String = self.card.trim().chars().rev().take(4).collect();
+        let card: String = format!("…{}", card.chars().rev().collect::<String>());
+        f.debug_struct("SellInput")
+            .field("card", &card)
+            .field("amount", &self.amount)
+            .field("currency", &self.currency)
+            .field("tender", &self.tender)
+            .field("transaction_id", &self.transaction_id)
+            .field("reference", &self.reference)
+            .field("customer_id", &self.customer_id)
+            .field("expires_at", &self.expires_at)
+            .field("approval", &self.approval)
+            .finish()
+    }
 }
 
 /// The terminal as one person at it acts: a signed-in clerk at the till, or the operator
@@ -185,8 +205,10 @@ impl Till<'_> {
         entry_id: &str,
         manager: &ManagerInput,
     ) -> Result<OperationResult, AppError> {
+        // The entry first: a manager's PIN is not tried for an entry that is not there.
+        let e = self.terminal.journal_entry(entry_id.trim())?;
         let a = self.approve(manager, ManagerAction::Void)?;
-        self.terminal.undo(entry_id.trim(), &a).await
+        self.terminal.undo(&e.id, &a).await
     }
 
     /// Takes back an unused card sold through Checkout (by its sale): a manager
@@ -196,8 +218,9 @@ impl Till<'_> {
         entry_id: &str,
         manager: &ManagerInput,
     ) -> Result<OperationResult, AppError> {
+        let e = self.terminal.journal_entry(entry_id.trim())?;
         let a = self.approve(manager, ManagerAction::Return)?;
-        self.terminal.return_sale(entry_id.trim(), &a).await
+        self.terminal.return_sale(&e.id, &a).await
     }
 
     /// Takes back an unused card (by the card): a manager approves.
@@ -284,8 +307,15 @@ impl Till<'_> {
         manager: &ManagerInput,
         note: &str,
     ) -> Result<giftpos_journal::Entry, AppError> {
+        let e = self.terminal.journal_entry(entry_id.trim())?;
+        if note.trim().is_empty() {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                "resolving needs a note: what happened instead",
+            ));
+        }
         let a = self.approve(manager, ManagerAction::Resolve)?;
-        self.terminal.resolve(entry_id.trim(), &a, note)
+        self.terminal.resolve(&e.id, &a, note)
     }
 
     /// Adds a clerk or manager (or changes one): with a manager's approval, by IT
@@ -344,15 +374,23 @@ impl Till<'_> {
 
     /// A sale or a top-up: the card, then the amount, then what pays (so a wrong amount
     /// is named before the payment), then the manager — whose PIN is not tried for an
-    /// input that would be refused anyway.
+    /// input that would be refused anyway (a reason, a reference).
     async fn load(&self, kind: OperationKind, s: SellInput) -> Result<OperationResult, AppError> {
         let token = self.card(&s.card)?;
         let amount = match s.currency.as_deref().map(str::trim) {
-            Some(c) if !c.is_empty() => {
+            // A sale may name its card's currency (Dintero refuses a card in another);
+            // a top-up is always in the terminal's.
+            Some(c) if kind == OperationKind::Activate => {
                 let cfg = self.terminal.config();
                 Money::parse_positive(&s.amount, Currency::parse(c)?, cfg.locale)?
             }
-            _ => self.amount(&s.amount)?,
+            Some(_) => {
+                return Err(AppError::new(
+                    ErrorCode::InvalidInput,
+                    "a top-up is in the terminal's currency: give no currency",
+                ));
+            }
+            None => self.amount(&s.amount)?,
         };
         let expires_at = s.expires_at.as_deref().map(rfc3339).transpose()?;
         let transaction_id = s
@@ -367,6 +405,11 @@ impl Till<'_> {
             expires_at,
         };
         if let Some(o) = &s.approval {
+            // What would be refused anyway is refused before the manager's PIN is tried.
+            check_reason(&o.reason)?;
+            if kind == OperationKind::Activate || transaction_id.is_some() {
+                check_transaction_id(transaction_id.as_deref().unwrap_or_default())?;
+            }
             let a = self.approve(&o.manager, ManagerAction::PaymentOverride)?;
             return match kind {
                 OperationKind::Activate => {

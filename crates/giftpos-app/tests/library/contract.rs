@@ -480,8 +480,8 @@ async fn a_payment_on_hold_then_authorized_activates_its_card_once() {
         .await
         .unwrap();
     assert!(r.queued, "waiting for the approval");
-    t.engine().drain(true).await.unwrap();
-    let entry = t.journal().get(&p.operation_id).unwrap().unwrap();
+    t.sync_now().await.unwrap();
+    let entry = t.journal_entry(&p.operation_id).unwrap();
     assert!(entry.state.is_open(), "{entry:?}");
     let tx_id = sb
         .with_store(|s| s.checkout.by_reference(&p.operation_id))
@@ -495,7 +495,7 @@ async fn a_payment_on_hold_then_authorized_activates_its_card_once() {
     let base = sb.base_url();
     press(&format!("{base}/_sandbox/payments/{tx_id}"), "approve");
     for _ in 0..3 {
-        t.engine().drain(true).await.unwrap();
+        t.sync_now().await.unwrap();
     }
     let card = sb.snapshot("hold-0000").unwrap();
     assert_eq!(card.activations, 1);
@@ -539,7 +539,7 @@ async fn lost_refund_answer(c: &Contract, readings: giftpos_sandbox::Readings) {
     let _ = t.return_sale(&sale.operation_id, &ret).await;
     sb.set_faults(Faults::default());
     for _ in 0..3 {
-        t.engine().drain(true).await.unwrap();
+        t.sync_now().await.unwrap();
     }
     let tx = sb
         .with_store(|s| s.checkout.by_reference(&p.operation_id))
@@ -584,7 +584,7 @@ async fn accepted_capture(c: &Contract, readings: giftpos_sandbox::Readings) {
     assert!(r.queued, "202 is not done yet");
     assert_eq!(sb.snapshot("acc-0000").unwrap().status, "inactive");
     for _ in 0..3 {
-        t.engine().drain(true).await.unwrap();
+        t.sync_now().await.unwrap();
     }
     let card = sb.snapshot("acc-0000").unwrap();
     assert_eq!((card.activations, card.balances.available), (1, 25_000));
@@ -593,7 +593,7 @@ async fn accepted_capture(c: &Contract, readings: giftpos_sandbox::Readings) {
         .pop()
         .unwrap();
     assert_eq!(tx.captured(), 25_000, "{readings}: captured once");
-    let entry = t.journal().get(&p.operation_id).unwrap().unwrap();
+    let entry = t.journal_entry(&p.operation_id).unwrap();
     assert!(
         entry.accepted_request.is_some(),
         "{readings}: the 202's event-request-id is kept"
@@ -682,9 +682,9 @@ async fn a_payment_refunded_before_sync_applies_it_activates_no_card() {
         status::REFUNDED
     );
     for _ in 0..3 {
-        t.engine().drain(true).await.unwrap();
+        t.sync_now().await.unwrap();
     }
-    let entries = t.journal().list(None, None).unwrap();
+    let entries = t.journal_entries(None).unwrap();
     let payment = entries.iter().find(|e| e.id == p.operation_id).unwrap();
     assert_eq!(payment.state, EntryState::Refused, "{payment:?}");
     assert!(
@@ -766,7 +766,7 @@ async fn a_split_payment_conforms_and_lets_dintero_draw_the_card_under_every_rea
                 5000 - part,
                 "{readings}"
             );
-            let entry = t.journal().get(&p.operation_id).unwrap().unwrap();
+            let entry = t.journal_entry(&p.operation_id).unwrap();
             assert_eq!(entry.state, EntryState::Confirmed);
             assert_eq!(entry.gift_card_part.unwrap().minor(), part);
             let tx = sb
@@ -962,14 +962,14 @@ async fn a_refund_accepted_with_202_is_followed_by_its_request_id() {
         let r = t.return_sale(&sale.operation_id, &ret).await.unwrap();
         assert!(r.queued, "{readings}: 202 is not done yet");
         for _ in 0..3 {
-            t.engine().drain(true).await.unwrap();
+            t.sync_now().await.unwrap();
         }
         let tx = sb
             .with_store(|s| s.checkout.by_reference(&p.operation_id))
             .pop()
             .unwrap();
         assert_eq!(tx.refunded(), 25_000, "{readings}: refunded once: {tx:?}");
-        let refund = t.journal().get(&r.operation_id).unwrap().unwrap();
+        let refund = t.journal_entry(&r.operation_id).unwrap();
         assert_eq!(
             refund.state,
             EntryState::Confirmed,

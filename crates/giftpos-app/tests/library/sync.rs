@@ -65,7 +65,7 @@ async fn offline_sales_and_top_ups_sync_in_order_when_the_network_returns() {
     // Dintero is back on the same address: everything is confirmed, in order.
     let sb = sandbox_at(&addr, Some(&state)).await;
     drain_all(&t, 20).await;
-    let entries = t.journal().list(None, None).unwrap();
+    let entries = t.journal_entries(None).unwrap();
     assert_eq!(entries.len(), 50);
     assert!(
         entries.iter().all(|e| e.state == EntryState::Confirmed),
@@ -89,8 +89,8 @@ async fn offline_sales_and_top_ups_sync_in_order_when_the_network_returns() {
         entries.iter().all(|e| e.card_token.is_none()),
         "tokens scrubbed once confirmed"
     );
-    check_exactly_once(t.journal(), &sb, &base);
-    assert!(t.journal().verify().unwrap().ok);
+    check_exactly_once(&t, &sb, &base);
+    assert!(t.verify_journal().unwrap().ok);
 }
 
 /// A mixed workload while a fault is active, then sync: the same final state.
@@ -138,7 +138,7 @@ async fn converges_under(spec: &[&str]) {
         .filter(|e| e.state == EntryState::NeedsAttention)
         .collect();
     assert!(attention.is_empty(), "{spec:?}: {attention:?}");
-    check_exactly_once(t.journal(), &sb, &base);
+    check_exactly_once(&t, &sb, &base);
     // Something was actually done under the fault.
     let confirmed = t
         .journal()
@@ -231,11 +231,11 @@ async fn converges_after_refused_connections() {
         );
     }
     // Sync while refused: nothing changes, nothing is lost.
-    t.engine().drain(true).await.unwrap();
+    t.sync_now().await.unwrap();
     assert_eq!(t.journal().counts().unwrap().pending, 6);
     let sb = sandbox_at(&addr, Some(&state)).await;
     drain_all(&t, 20).await;
-    check_exactly_once(t.journal(), &sb, &base);
+    check_exactly_once(&t, &sb, &base);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,7 +283,7 @@ async fn a_lost_reservation_answer_is_released_not_charged() {
         (snap.balances.pending, snap.balances.available),
         (0, 100_000)
     );
-    check_exactly_once(t.journal(), &sb, &base);
+    check_exactly_once(&t, &sb, &base);
 }
 
 /// A terminal whose configuration allows offline redemption within caps.
@@ -415,7 +415,7 @@ async fn offline_redemption_within_caps_syncs_and_each_cap_is_named() {
     let mut events = t.engine().subscribe();
     drain_all(&t, 20).await;
 
-    let entries = t.journal().list(None, None).unwrap();
+    let entries = t.journal_entries(None).unwrap();
     let attention: Vec<_> = entries
         .iter()
         .filter(|e| e.state == EntryState::NeedsAttention)
@@ -470,7 +470,7 @@ async fn offline_redemption_within_caps_syncs_and_each_cap_is_named() {
     let mut base = base;
     base.entry("demo-live-50".into())
         .and_modify(|v| v.0 -= 4_500);
-    check_exactly_once(t.journal(), &sb, &base);
+    check_exactly_once(&t, &sb, &base);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -504,13 +504,13 @@ async fn a_full_disk_refuses_the_operation_before_anything_is_sent() {
     }
     let e = refused.expect("the journal filled up");
     assert_eq!(e.code, ErrorCode::StorageFull);
-    let recorded = t.journal().list(None, None).unwrap().len() as u64;
+    let recorded = t.journal_entries(None).unwrap().len() as u64;
     assert_eq!(
         sb.stats().transactions - before,
         recorded - 1,
         "every recorded top-up was sent, the refused one was not"
     );
-    assert!(t.journal().verify().unwrap().ok);
+    assert!(t.verify_journal().unwrap().ok);
 }
 
 /// A terminal on `sb` that gives an entry to a manager after three failures where
@@ -579,7 +579,7 @@ async fn an_unreadable_answer_is_not_offline_is_reconciled_and_never_waits_for_e
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::DinteroUnreadable, "{e}");
     for _ in 0..6 {
-        t.engine().drain(true).await.unwrap();
+        t.sync_now().await.unwrap();
     }
     let top = t
         .journal()
@@ -721,7 +721,7 @@ async fn redemptions_leave_nothing_reserved_under_every_reading() {
         t.complete(&r, Some(amount("40"))).await.unwrap();
         sb.set_faults(Faults::default());
         for _ in 0..3 {
-            t.engine().drain(true).await.unwrap();
+            t.sync_now().await.unwrap();
         }
 
         // A card sold and topped up in cash, each answer lost once: found again (the
@@ -734,12 +734,12 @@ async fn redemptions_leave_nothing_reserved_under_every_reading() {
         let _ = t.sell_paid(&sold, amount("200"), cash.clone()).await;
         sb.set_faults(faults(&["drop-after:count=1:path=/transactions"]));
         for _ in 0..3 {
-            t.engine().drain(true).await.unwrap();
+            t.sync_now().await.unwrap();
         }
         let _ = t.top_up(&sold, amount("50"), cash).await;
         sb.set_faults(Faults::default());
         for _ in 0..3 {
-            t.engine().drain(true).await.unwrap();
+            t.sync_now().await.unwrap();
         }
         let sold_card = sb.snapshot("mx-0000").unwrap();
         assert_eq!(sold_card.activations, 1, "{readings}: activated once");
@@ -755,7 +755,7 @@ async fn redemptions_leave_nothing_reserved_under_every_reading() {
             50_000 - 6_000 - 3_000 - 4_000,
             "{readings}: drawn exactly what was completed"
         );
-        let entries = t.journal().list(None, None).unwrap();
+        let entries = t.journal_entries(None).unwrap();
         for e in &entries {
             assert!(
                 matches!(e.state, EntryState::Confirmed | EntryState::Refused),

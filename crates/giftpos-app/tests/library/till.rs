@@ -78,6 +78,27 @@ async fn the_till_is_the_signed_in_clerks_and_decides_who_approves() {
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidAmount, "{e}");
+    // So is a missing reason, and a void of an entry that is not there.
+    let mut no_reason = overridden(&cards[0].0, "250", manager("9", "0000"));
+    if let Some(o) = no_reason.approval.as_mut() {
+        o.reason = "  ".into();
+    }
+    let e = till.sell(no_reason).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput, "{e}");
+    let e = till
+        .undo("no-such-entry", &manager("9", "0000"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput, "{e}");
+    // A top-up is in the terminal's currency.
+    let e = till
+        .top_up(SellInput {
+            currency: Some("SEK".into()),
+            ..overridden(&cards[1].0, "100", manager("9", "9999"))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput, "{e}");
     assert!(
         t.journal_entries(None).unwrap().is_empty(),
         "nothing recorded"
