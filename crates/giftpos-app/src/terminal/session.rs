@@ -69,9 +69,15 @@ impl Terminal {
         self.clerk.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The clerk number recorded on new entries.
+    /// The clerk number recorded on new entries: the clerk acting through a
+    /// [`Till`](super::Till) (even if someone else signed in meanwhile), else whoever is
+    /// signed in.
     pub(super) fn clerk_number(&self) -> Option<String> {
-        self.session().as_ref().map(|c| c.number.clone())
+        ACTING
+            .try_with(Clone::clone)
+            .ok()
+            .flatten()
+            .or_else(|| self.session().as_ref().map(|c| c.number.clone()))
     }
 
     /// Signs a clerk in: their number is recorded on the entries from now on.
@@ -214,6 +220,11 @@ impl Terminal {
         }
         self.parse_token(input)
     }
+}
+
+tokio::task_local! {
+    /// The clerk a till's call acts for, for the length of that call.
+    pub(super) static ACTING: Option<String>;
 }
 
 /// Work in flight, while held (see [`Terminal::working`]).

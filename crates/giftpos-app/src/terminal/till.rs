@@ -15,6 +15,7 @@ use giftpos_core::{CardToken, Currency, Money, OperationKind, Pin};
 use serde::Deserialize;
 
 use super::sale::check_reason;
+use super::session::ACTING;
 use super::views::{
     Activation, BalanceView, OperationResult, PaymentView, Reservation, SettingsView,
 };
@@ -150,12 +151,14 @@ impl Till<'_> {
     /// Sells a printed card: paid (a verified Dintero payment, or a tender IT allows),
     /// or let through by a manager's override.
     pub async fn sell(&self, input: SellInput) -> Result<OperationResult, AppError> {
-        self.load(OperationKind::Activate, input).await
+        self.acting(async { self.load(OperationKind::Activate, input).await })
+            .await
     }
 
     /// Loads more money onto a sold card, paid like a sale.
     pub async fn top_up(&self, input: SellInput) -> Result<OperationResult, AppError> {
-        self.load(OperationKind::TopUp, input).await
+        self.acting(async { self.load(OperationKind::TopUp, input).await })
+            .await
     }
 
     /// Reserves `amount` on the card (checked with its PIN) until complete or cancel.
@@ -165,9 +168,12 @@ impl Till<'_> {
         amount: &str,
         pin: &str,
     ) -> Result<Reservation, AppError> {
-        let (token, amount) = (self.card(card)?, self.amount(amount)?);
-        let pin = Pin::parse(pin)?;
-        self.terminal.reserve(&token, amount, &pin).await
+        self.acting(async {
+            let (token, amount) = (self.card(card)?, self.amount(amount)?);
+            let pin = Pin::parse(pin)?;
+            self.terminal.reserve(&token, amount, &pin).await
+        })
+        .await
     }
 
     /// Redeems in one go: reserve, then complete.
@@ -177,9 +183,12 @@ impl Till<'_> {
         amount: &str,
         pin: &str,
     ) -> Result<OperationResult, AppError> {
-        let (token, amount) = (self.card(card)?, self.amount(amount)?);
-        let pin = Pin::parse(pin)?;
-        self.terminal.redeem(&token, amount, &pin).await
+        self.acting(async {
+            let (token, amount) = (self.card(card)?, self.amount(amount)?);
+            let pin = Pin::parse(pin)?;
+            self.terminal.redeem(&token, amount, &pin).await
+        })
+        .await
     }
 
     /// Completes a reservation, for all of it or (`amount`) part of it.
@@ -188,15 +197,21 @@ impl Till<'_> {
         reservation: &str,
         amount: Option<&str>,
     ) -> Result<OperationResult, AppError> {
-        let r = self.terminal.reservation(reservation.trim())?;
-        let amount = amount.map(|a| self.amount(a)).transpose()?;
-        self.terminal.complete(&r, amount).await
+        self.acting(async {
+            let r = self.terminal.reservation(reservation.trim())?;
+            let amount = amount.map(|a| self.amount(a)).transpose()?;
+            self.terminal.complete(&r, amount).await
+        })
+        .await
     }
 
     /// Cancels a reservation: the card's money is released.
     pub async fn cancel(&self, reservation: &str) -> Result<OperationResult, AppError> {
-        let r = self.terminal.reservation(reservation.trim())?;
-        self.terminal.cancel(&r).await
+        self.acting(async {
+            let r = self.terminal.reservation(reservation.trim())?;
+            self.terminal.cancel(&r).await
+        })
+        .await
     }
 
     /// Voids or refunds an entry: a manager approves.
@@ -205,10 +220,13 @@ impl Till<'_> {
         entry_id: &str,
         manager: &ManagerInput,
     ) -> Result<OperationResult, AppError> {
-        // The entry first: a manager's PIN is not tried for an entry that is not there.
-        let e = self.terminal.journal_entry(entry_id.trim())?;
-        let a = self.approve(manager, ManagerAction::Void)?;
-        self.terminal.undo(&e.id, &a).await
+        self.acting(async {
+            // The entry first: a manager's PIN is not tried for an entry that is not there.
+            let e = self.terminal.journal_entry(entry_id.trim())?;
+            let a = self.approve(manager, ManagerAction::Void)?;
+            self.terminal.undo(&e.id, &a).await
+        })
+        .await
     }
 
     /// Takes back an unused card sold through Checkout (by its sale): a manager
@@ -218,9 +236,12 @@ impl Till<'_> {
         entry_id: &str,
         manager: &ManagerInput,
     ) -> Result<OperationResult, AppError> {
-        let e = self.terminal.journal_entry(entry_id.trim())?;
-        let a = self.approve(manager, ManagerAction::Return)?;
-        self.terminal.return_sale(&e.id, &a).await
+        self.acting(async {
+            let e = self.terminal.journal_entry(entry_id.trim())?;
+            let a = self.approve(manager, ManagerAction::Return)?;
+            self.terminal.return_sale(&e.id, &a).await
+        })
+        .await
     }
 
     /// Takes back an unused card (by the card): a manager approves.
@@ -229,9 +250,12 @@ impl Till<'_> {
         card: &str,
         manager: &ManagerInput,
     ) -> Result<OperationResult, AppError> {
-        let token = self.card(card)?;
-        let a = self.approve(manager, ManagerAction::Return)?;
-        self.terminal.return_card(&token, &a).await
+        self.acting(async {
+            let token = self.card(card)?;
+            let a = self.approve(manager, ManagerAction::Return)?;
+            self.terminal.return_card(&token, &a).await
+        })
+        .await
     }
 
     /// A Checkout payment for a sale (or, `top_up`, a top-up), waiting for the
@@ -242,13 +266,16 @@ impl Till<'_> {
         amount: &str,
         top_up: bool,
     ) -> Result<PaymentView, AppError> {
-        let (token, amount) = (self.card(card)?, self.amount(amount)?);
-        let session = if top_up {
-            self.terminal.start_top_up_payment(&token, amount).await?
-        } else {
-            self.terminal.start_payment(&token, amount).await?
-        };
-        Ok(PaymentView::from(session))
+        self.acting(async {
+            let (token, amount) = (self.card(card)?, self.amount(amount)?);
+            let session = if top_up {
+                self.terminal.start_top_up_payment(&token, amount).await?
+            } else {
+                self.terminal.start_payment(&token, amount).await?
+            };
+            Ok(PaymentView::from(session))
+        })
+        .await
     }
 
     /// Pay the rest with Dintero: the customer's card (checked with its PIN) pays what
@@ -259,10 +286,13 @@ impl Till<'_> {
         pin: &str,
         total: &str,
     ) -> Result<PaymentView, AppError> {
-        let (token, total) = (self.card(card)?, self.amount(total)?);
-        let pin = Pin::parse(pin)?;
-        let session = self.terminal.start_pay_rest(&token, &pin, total).await?;
-        Ok(PaymentView::from(session))
+        self.acting(async {
+            let (token, total) = (self.card(card)?, self.amount(total)?);
+            let pin = Pin::parse(pin)?;
+            let session = self.terminal.start_pay_rest(&token, &pin, total).await?;
+            Ok(PaymentView::from(session))
+        })
+        .await
     }
 
     /// Waits (up to `wait`) for the customer to pay, then loads the card.
@@ -271,14 +301,18 @@ impl Till<'_> {
         operation_id: &str,
         wait: Duration,
     ) -> Result<OperationResult, AppError> {
-        self.terminal
-            .finish_payment(operation_id.trim(), wait)
-            .await
+        self.acting(async {
+            self.terminal
+                .finish_payment(operation_id.trim(), wait)
+                .await
+        })
+        .await
     }
 
     /// The customer did not pay: the payment is cancelled, nothing is loaded.
     pub async fn cancel_payment(&self, operation_id: &str) -> Result<(), AppError> {
-        self.terminal.cancel_payment(operation_id.trim()).await
+        self.acting(async { self.terminal.cancel_payment(operation_id.trim()).await })
+            .await
     }
 
     /// Today's operations and those still open, newest first.
@@ -362,6 +396,12 @@ impl Till<'_> {
     ) -> Result<Approval, AppError> {
         self.terminal
             .approve(&manager.number, &Pin::parse(&manager.pin)?, action)
+    }
+
+    /// Runs `f` as this till's clerk: what it records names them.
+    async fn acting<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        let clerk = self.clerk.as_ref().map(|c| c.number.clone());
+        ACTING.scope(clerk, f).await
     }
 
     fn card(&self, input: &str) -> Result<CardToken, AppError> {

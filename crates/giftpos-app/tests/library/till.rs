@@ -104,6 +104,18 @@ async fn the_till_is_the_signed_in_clerks_and_decides_who_approves() {
         "nothing recorded"
     );
 
+    // Someone else signs in while clerk 1's till is in use: what clerk 1 does is still
+    // recorded as theirs.
+    t.add_clerk(
+        "2",
+        "Clerk",
+        giftpos_app::Role::Clerk,
+        &Pin::parse("2222").unwrap(),
+        None,
+    )
+    .unwrap();
+    t.sign_in_typed("2", "2222").unwrap();
+
     // The manager's override: the input trimmed, the manager and the clerk recorded.
     let done = till
         .sell(overridden(
@@ -134,6 +146,18 @@ async fn the_till_is_the_signed_in_clerks_and_decides_who_approves() {
         .await
         .unwrap();
     assert_eq!(voided.state, EntryState::Confirmed);
+
+    assert_eq!(
+        t.journal_entry(&voided.operation_id)
+            .unwrap()
+            .clerk
+            .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        t.at_till().unwrap().clerk().map(|c| c.number.as_str()),
+        Some("2")
+    );
 
     // Signed out: the till closes again.
     t.sign_out();
