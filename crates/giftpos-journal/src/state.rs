@@ -120,6 +120,20 @@ impl Journal {
         self.finish(id, "refused", reason, now)
     }
 
+    /// Withdrawn before anything was sent (the clerk was told it did not happen):
+    /// closed as refused with `reason` — only while no attempt was ever made
+    /// (`WrongState` once one was: then Dintero may have it, and sync decides).
+    pub fn withdraw(&self, id: &str, reason: &str, now: DateTime<Utc>) -> Result<(), JournalError> {
+        self.close(id, |tx| {
+            tx.execute(
+                "UPDATE entry_state SET state = 'refused', reason = ?2, next_attempt_at = NULL,
+                    updated_at = ?3
+                 WHERE entry_id = ?1 AND state = 'recorded' AND attempts = 0",
+                params![id, reason, ts(now)],
+            )
+        })
+    }
+
     /// A person must look (a conflict, or money at risk).
     pub fn needs_attention(
         &self,

@@ -123,6 +123,31 @@ fn states_move_forward_and_confirmation_scrubs_the_token() {
     assert!(!contains(&raw, b"9578000000001001") && !contains(&raw, b"9578000000001002"));
 }
 
+#[test]
+fn only_what_was_never_sent_can_be_withdrawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = journal(&dir);
+    for id in ["never", "sent"] {
+        j.append(
+            entry(&j, id, OperationKind::Redeem, "9578000000001001", 100),
+            now(),
+        )
+        .unwrap();
+    }
+    j.mark_sent("sent", now()).unwrap();
+    j.withdraw("never", "an earlier entry needs attention", now())
+        .unwrap();
+    let never = j.get("never").unwrap().unwrap();
+    assert_eq!(never.state, EntryState::Refused);
+    assert_eq!(never.card_token, None);
+    // Once sent, Dintero may have it: only sync may close it.
+    assert!(matches!(
+        j.withdraw("sent", "too late", now()),
+        Err(JournalError::WrongState(_))
+    ));
+    assert_eq!(j.get("sent").unwrap().unwrap().state, EntryState::Sent);
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }

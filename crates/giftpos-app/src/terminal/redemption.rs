@@ -73,7 +73,20 @@ impl Terminal {
                 queued: false,
             }),
             Outcome::Refused(err) => Err(err),
-            Outcome::NeedsAttention(reason) => Err(AppError::new(ErrorCode::Rejected, reason)),
+            Outcome::NeedsAttention(reason) => {
+                // Not sent when an earlier entry for the card waits for a manager: the
+                // clerk is told no, so it is withdrawn — sent after the manager's
+                // decision it would leave a hold on the card that nobody completes.
+                // (Sent and itself in doubt, it stays for the manager.)
+                match self
+                    .journal()
+                    .withdraw(&entry.id, &reason, self.clock.now())
+                {
+                    Ok(()) | Err(giftpos_journal::JournalError::WrongState(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                Err(AppError::new(ErrorCode::Rejected, reason))
+            }
             Outcome::Waiting(why) => Err(AppError::new(ErrorCode::Rejected, why)),
             Outcome::Retry(err) => {
                 // The answer was lost: the reservation may or may not exist. It will be

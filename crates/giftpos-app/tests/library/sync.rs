@@ -596,6 +596,31 @@ async fn an_unreadable_answer_is_not_offline_is_reconciled_and_never_waits_for_e
     );
     assert_eq!(t.sync_status().unwrap().needs_attention, 1);
 
+    // A redemption on that card while its top-up waits for a manager: refused and
+    // withdrawn, so it never reaches the card later as a hold nobody completes.
+    sb.set_faults(Faults::default());
+    let pin = Pin::parse(&cards[0].1).unwrap();
+    let e = t
+        .reserve(&card, t.parse_amount("5").unwrap(), &pin)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Rejected, "{e}");
+    let withdrawn = |t: &giftpos_app::Terminal| {
+        t.journal_entries(None)
+            .unwrap()
+            .into_iter()
+            .find(|x| x.kind == OperationKind::Redeem)
+            .unwrap()
+    };
+    assert_eq!(withdrawn(&t).state, EntryState::Refused);
+    let ok = common::manager(&t, ManagerAction::Resolve);
+    t.resolve(&top.id, &ok, "checked at Dintero: not applied")
+        .unwrap();
+    drain_all(&t, 5).await;
+    assert_eq!(withdrawn(&t).state, EntryState::Refused);
+    let snap = sb.snapshot("unr-0000").unwrap();
+    assert_eq!(snap.balances.pending, 0, "no hold left on the card");
+
     // The doctor names the endpoint and the field.
     sb.set_faults(Faults::default());
     let opts = giftpos_app::config::LoadOptions {
