@@ -325,6 +325,13 @@ fn main() {
         let idle = Duration::from_secs(var("BENCH_IDLE_SECS", 8));
         for (label, keep_warm) in [("keep-warm 1 s", 1), ("keep-warm off", 0)] {
             let s = Setup::start(rtt, keep_warm, Some(Duration::from_secs(3))).await;
+            // A till in use: keep-warm runs while a clerk is signed in (an idle till
+            // with nobody signed in sends nothing).
+            let clerk_pin = giftpos_app::Pin::parse("1111").expect("pin");
+            s.till
+                .add_clerk("1", "Bench", giftpos_app::Role::Clerk, &clerk_pin, None)
+                .expect("clerk");
+            s.till.sign_in("1", &clerk_pin).expect("sign in");
             let (token, pin) = s.funded_card().await;
             s.till.balance(&token, Some(&pin)).await.unwrap();
             let mut sample = Sample::new();
