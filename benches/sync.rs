@@ -135,7 +135,7 @@ async fn drain_bench() {
     let start = Instant::now();
     conc.sync_now().await.expect("drain");
     let conc_time = start.elapsed();
-    let left = conc.journal().counts().expect("counts").pending;
+    let left = conc.sync_status().expect("counts").pending;
     let start = Instant::now();
     one.sync_now().await.expect("drain");
     let seq_time = start.elapsed();

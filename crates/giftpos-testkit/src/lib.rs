@@ -204,7 +204,7 @@ pub async fn pay_open_sessions_and_drain(t: &Terminal, sb: &Sandbox) {
     }
     for _ in 0..50 {
         t.engine().drain(true).await.unwrap();
-        if t.journal().counts().unwrap().pending == 0 {
+        if t.sync_status().unwrap().pending == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -214,15 +214,12 @@ pub async fn pay_open_sessions_and_drain(t: &Terminal, sb: &Sandbox) {
 pub async fn drain_all(t: &Terminal, rounds: usize) {
     for _ in 0..rounds {
         t.engine().drain(true).await.unwrap();
-        if t.journal().counts().unwrap().pending == 0 {
+        if t.sync_status().unwrap().pending == 0 {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!(
-        "the journal did not drain: {:?}",
-        t.journal().counts().unwrap()
-    );
+    panic!("the journal did not drain: {:?}", t.sync_status().unwrap());
 }
 
 /// Each card's (balance, pending) before a workload.

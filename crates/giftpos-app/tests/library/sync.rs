@@ -232,7 +232,7 @@ async fn converges_after_refused_connections() {
     }
     // Sync while refused: nothing changes, nothing is lost.
     t.sync_now().await.unwrap();
-    assert_eq!(t.journal().counts().unwrap().pending, 6);
+    assert_eq!(t.sync_status().unwrap().pending, 6);
     let sb = sandbox_at(&addr, Some(&state)).await;
     drain_all(&t, 20).await;
     check_exactly_once(&t, &sb, &base);
