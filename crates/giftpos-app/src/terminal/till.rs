@@ -12,7 +12,6 @@
 use std::time::Duration;
 
 use giftpos_core::{CardToken, Currency, Money, OperationKind, Pin};
-use serde::Deserialize;
 
 use super::sale::check_reason;
 use super::session::ACTING;
@@ -27,7 +26,7 @@ use crate::tender::Payment;
 
 /// A manager approving on the clerk's screen or at the console: their number and PIN
 /// as typed. The PIN is checked (with the sign-in lockout) and never kept.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Default)]
 pub struct ManagerInput {
     pub number: String,
     pub pin: String,
@@ -44,7 +43,7 @@ impl std::fmt::Debug for ManagerInput {
 
 /// A manager letting a sale or top-up through whose payment cannot be verified: who,
 /// and why (kept on the entry, printed on the receipt and the Z-report).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct OverrideInput {
     pub manager: ManagerInput,
     pub reason: String,
@@ -53,27 +52,20 @@ pub struct OverrideInput {
 /// A sale or a top-up as given: the card (a scan handle or a typed number), the amount
 /// in the terminal's locale, and what pays — a tender (none: Dintero), the Dintero
 /// payment's reference, a card terminal's reference — or a manager's override.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Default)]
 pub struct SellInput {
     pub card: String,
     pub amount: String,
     /// ISO 4217; none: the terminal's currency.
-    #[serde(default)]
     pub currency: Option<String>,
-    #[serde(default)]
     pub tender: Option<String>,
-    #[serde(default)]
     pub transaction_id: Option<String>,
-    #[serde(default)]
     pub reference: Option<String>,
     /// A sale only: the customer the card is sold to.
-    #[serde(default)]
     pub customer_id: Option<String>,
     /// A sale only: when the card expires (RFC 3339).
-    #[serde(default)]
     pub expires_at: Option<String>,
     /// Instead of a verified payment: a manager's override.
-    #[serde(default)]
     pub approval: Option<OverrideInput>,
 }
 
@@ -221,10 +213,8 @@ impl Till<'_> {
         manager: &ManagerInput,
     ) -> Result<OperationResult, AppError> {
         self.acting(async {
-            // The entry first: a manager's PIN is not tried for an entry that is not there.
-            let e = self.terminal.journal_entry(entry_id.trim())?;
-            let a = self.approve(manager, ManagerAction::Void)?;
-            self.terminal.undo(&e.id, &a).await
+            let (id, a) = self.approved_for(entry_id, manager, ManagerAction::Void)?;
+            self.terminal.undo(&id, &a).await
         })
         .await
     }
@@ -237,9 +227,8 @@ impl Till<'_> {
         manager: &ManagerInput,
     ) -> Result<OperationResult, AppError> {
         self.acting(async {
-            let e = self.terminal.journal_entry(entry_id.trim())?;
-            let a = self.approve(manager, ManagerAction::Return)?;
-            self.terminal.return_sale(&e.id, &a).await
+            let (id, a) = self.approved_for(entry_id, manager, ManagerAction::Return)?;
+            self.terminal.return_sale(&id, &a).await
         })
         .await
     }
@@ -341,15 +330,14 @@ impl Till<'_> {
         manager: &ManagerInput,
         note: &str,
     ) -> Result<giftpos_journal::Entry, AppError> {
-        let e = self.terminal.journal_entry(entry_id.trim())?;
         if note.trim().is_empty() {
             return Err(AppError::new(
                 ErrorCode::InvalidInput,
                 "resolving needs a note: what happened instead",
             ));
         }
-        let a = self.approve(manager, ManagerAction::Resolve)?;
-        self.terminal.resolve(&e.id, &a, note)
+        let (id, a) = self.approved_for(entry_id, manager, ManagerAction::Resolve)?;
+        self.terminal.resolve(&id, &a, note)
     }
 
     /// Adds a clerk or manager (or changes one): with a manager's approval, by IT
@@ -402,6 +390,18 @@ impl Till<'_> {
     async fn acting<T>(&self, f: impl std::future::Future<Output = T>) -> T {
         let clerk = self.clerk.as_ref().map(|c| c.number.clone());
         ACTING.scope(clerk, f).await
+    }
+
+    /// A manager's approval of `action` on an entry: the entry first, so a manager's
+    /// PIN is not tried for an entry that is not there. Returns the entry's id.
+    fn approved_for(
+        &self,
+        entry_id: &str,
+        manager: &ManagerInput,
+        action: ManagerAction,
+    ) -> Result<(String, Approval), AppError> {
+        let id = self.terminal.journal_entry(entry_id.trim())?.id;
+        Ok((id, self.approve(manager, action)?))
     }
 
     fn card(&self, input: &str) -> Result<CardToken, AppError> {
